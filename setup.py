@@ -1,0 +1,51 @@
+"""Build crnn's Cython extensions.
+
+The kernels call BLAS through ``scipy.linalg.cython_blas``: nothing links a BLAS library,
+scipy hands over the function pointers when the module is imported.
+
+Environment:
+  CRNN_DEBUG=1   turn Cython's bounds, wraparound and initialisation checks back on and
+                 compile with -O0 -g (for the debug run of the test suite).
+"""
+import os
+import sys
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("CRNN_DEBUG", "") not in ("", "0")
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": not DEBUG,
+    "embedsignature": True,
+}
+
+if sys.platform == "win32":
+    compile_args = ["/Od", "/Zi"] if DEBUG else ["/O2"]
+else:
+    compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+
+macros = [("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")]
+
+extensions = [
+    Extension(
+        "crnn._rnn",
+        sources=["src/crnn/_rnn.pyx", "csrc/crnn_elementwise.c"],
+        include_dirs=["csrc"],
+        define_macros=macros,
+        extra_compile_args=compile_args,
+    ),
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives=directives,
+        # a debug build must not reuse the C of an optimised one, nor the reverse
+        force=DEBUG,
+    ),
+)

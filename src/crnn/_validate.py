@@ -1,0 +1,98 @@
+"""Input checks shared by crnn's wrappers.
+
+Everything a kernel is promised is established here, with the GIL held and before any
+allocation: real dtypes, the expected dimensions, sizes that agree and that fit BLAS's
+32-bit integers. Each failure names the argument and what was expected and received.
+"""
+from collections.abc import Mapping
+
+import numpy as np
+
+#: The largest size a BLAS call of crnn may receive (BLAS integers are 32-bit).
+BLAS_INT_MAX = 2**31 - 1
+
+_FLOAT32 = np.dtype(np.float32)
+_FLOAT64 = np.dtype(np.float64)
+
+
+def as_array(name, value):
+    """Return value as an ndarray of a real dtype, without copying an ndarray.
+
+    Raises TypeError for None, scalars, and complex, string, object, datetime or
+    structured data, naming the argument.
+    """
+    if not isinstance(value, np.ndarray):
+        if value is None or np.isscalar(value):
+            raise TypeError(f"{name} must be a numpy array, got {type(value).__name__}")
+        try:
+            value = np.asarray(value)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be a numpy array: {exc}") from None
+    if value.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers (float, int or bool), got dtype {value.dtype}"
+        )
+    return value
+
+
+def expect_ndim(name, arr, form):
+    """Raise ValueError unless arr has as many dimensions as form, e.g. "(n_x, m, T_x)"."""
+    ndim = form.count(",") + 1
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D of shape {form}, got shape {arr.shape}")
+
+
+def check_parameters(parameters):
+    """Raise TypeError unless parameters is a mapping (the course's dict)."""
+    if not isinstance(parameters, Mapping):
+        raise TypeError(
+            f"parameters must be a dict of numpy arrays, got {type(parameters).__name__}"
+        )
+
+
+def weight(parameters, key, form):
+    """parameters[key] as a real array with the dimensions of form; KeyError if absent."""
+    name = f'parameters["{key}"]'
+    arr = as_array(name, parameters[key])
+    expect_ndim(name, arr, form)
+    return arr
+
+
+def bias(parameters, key, n):
+    """parameters[key] as a 1-D array of length n; (n, 1) and (n,) are accepted."""
+    name = f'parameters["{key}"]'
+    arr = as_array(name, parameters[key])
+    if arr.shape != (n, 1) and arr.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n}, 1) or ({n},), got shape {arr.shape}")
+    return arr.reshape(n)
+
+
+def mismatch(name_a, arr_a, name_b, arr_b, what):
+    """The ValueError for two arguments whose sizes disagree."""
+    return ValueError(
+        f"{what}: {name_a} has shape {arr_a.shape} but {name_b} has shape {arr_b.shape}"
+    )
+
+
+def check_blas_sizes(**sizes):
+    """Raise ValueError if a size handed to BLAS exceeds its 32-bit integers."""
+    for name, size in sizes.items():
+        if size > BLAS_INT_MAX:
+            raise ValueError(
+                f"{name} = {size} exceeds the BLAS size limit of 2**31-1 = {BLAS_INT_MAX}"
+            )
+
+
+def compute_dtype(*arrays):
+    """float32 when numpy promotes the arrays to float32, else float64."""
+    return _FLOAT32 if np.result_type(*arrays) == _FLOAT32 else _FLOAT64
+
+
+def fortran(arr, dtype):
+    """arr as a Fortran-ordered, aligned array of dtype (the input itself if it is one)."""
+    return np.require(arr, dtype, ("F", "A"))
+
+
+def c_order(arr, dtype):
+    """arr as a C-ordered, aligned array of dtype (the input itself if it is one)."""
+    return np.require(arr, dtype, ("C", "A"))

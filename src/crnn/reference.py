@@ -1,0 +1,141 @@
+"""Plain-numpy implementations of the course's functions, written from the formulas.
+
+This module is crnn's oracle: the tests compare every kernel against it, and the
+benchmarks use it as the baseline. It is the course's code, with the seed's bug fixed
+(``rnn_backward`` returns the real ``da0``) and a softmax that is stable column by
+column. It shares no code with the fast path, so a bug in one cannot hide in the other.
+"""
+import numpy as np
+
+__all__ = [
+    "softmax",
+    "sigmoid",
+    "rnn_cell_forward",
+    "rnn_forward",
+    "rnn_cell_backward",
+    "rnn_backward",
+]
+
+
+def softmax(z):
+    """Softmax of each column of z (axis 0), stable for large logits.
+
+    Arguments:
+    z -- array of logits, of shape (n_y, ...)
+
+    Returns:
+    s -- array of the shape of z whose columns sum to 1
+    """
+    e = np.exp(z - np.max(z, axis=0, keepdims=True))
+    return e / np.sum(e, axis=0, keepdims=True)
+
+
+def sigmoid(z):
+    """The logistic function 1 / (1 + exp(-z))."""
+    return 1 / (1 + np.exp(-z))
+
+
+def rnn_cell_forward(xt, a_prev, parameters):
+    """One step of the RNN cell.
+
+    Arguments:
+    xt -- input at step t, of shape (n_x, m)
+    a_prev -- hidden state at step t-1, of shape (n_a, m)
+    parameters -- dict with "Wax" (n_a, n_x), "Waa" (n_a, n_a), "Wya" (n_y, n_a),
+                  "ba" (n_a, 1), "by" (n_y, 1)
+
+    Returns:
+    a_next -- next hidden state, of shape (n_a, m)
+    yt_pred -- prediction at step t, of shape (n_y, m)
+    cache -- (a_next, a_prev, xt, parameters)
+    """
+    Wax = parameters["Wax"]
+    Waa = parameters["Waa"]
+    Wya = parameters["Wya"]
+    ba = parameters["ba"]
+    by = parameters["by"]
+    a_next = np.tanh(np.dot(Waa, a_prev) + np.dot(Wax, xt) + ba)
+    yt_pred = softmax(np.dot(Wya, a_next) + by)
+    cache = (a_next, a_prev, xt, parameters)
+    return a_next, yt_pred, cache
+
+
+def rnn_forward(x, a0, parameters):
+    """The RNN over a whole sequence.
+
+    Arguments:
+    x -- input for every step, of shape (n_x, m, T_x)
+    a0 -- initial hidden state, of shape (n_a, m)
+    parameters -- dict as for rnn_cell_forward
+
+    Returns:
+    a -- hidden states of every step, of shape (n_a, m, T_x)
+    y_pred -- predictions of every step, of shape (n_y, m, T_x)
+    caches -- (list of the T_x cell caches, x)
+    """
+    caches = []
+    n_x, m, T_x = x.shape
+    n_y, n_a = parameters["Wya"].shape
+    a = np.zeros((n_a, m, T_x))
+    y_pred = np.zeros((n_y, m, T_x))
+    a_next = a0
+    for t in range(T_x):
+        a_next, yt_pred, cache = rnn_cell_forward(x[:, :, t], a_next, parameters)
+        a[:, :, t] = a_next
+        y_pred[:, :, t] = yt_pred
+        caches.append(cache)
+    return a, y_pred, (caches, x)
+
+
+def rnn_cell_backward(da_next, cache):
+    """The backward pass of one RNN step.
+
+    Arguments:
+    da_next -- gradient of the loss with respect to a_next, of shape (n_a, m)
+    cache -- (a_next, a_prev, xt, parameters), the output of rnn_cell_forward
+
+    Returns:
+    gradients -- dict with "dxt" (n_x, m), "da_prev" (n_a, m), "dWax" (n_a, n_x),
+                 "dWaa" (n_a, n_a), "dba" (n_a, 1)
+    """
+    a_next, a_prev, xt, parameters = cache
+    Wax = parameters["Wax"]
+    Waa = parameters["Waa"]
+    dtanh = (1 - a_next**2) * da_next
+    return {
+        "dxt": np.dot(Wax.T, dtanh),
+        "da_prev": np.dot(Waa.T, dtanh),
+        "dWax": np.dot(dtanh, xt.T),
+        "dWaa": np.dot(dtanh, a_prev.T),
+        "dba": np.sum(dtanh, axis=1, keepdims=True),
+    }
+
+
+def rnn_backward(da, caches):
+    """The backward pass of the RNN over a whole sequence.
+
+    Arguments:
+    da -- upstream gradients of every hidden state, of shape (n_a, m, T_x)
+    caches -- (list of cell caches, x), the output of rnn_forward
+
+    Returns:
+    gradients -- dict with "dx" (n_x, m, T_x), "da0" (n_a, m), "dWax" (n_a, n_x),
+                 "dWaa" (n_a, n_a), "dba" (n_a, 1)
+    """
+    cell_caches, x = caches
+    n_a, m, T_x = da.shape
+    n_x = cell_caches[0][2].shape[0]
+    dx = np.zeros((n_x, m, T_x))
+    dWax = np.zeros((n_a, n_x))
+    dWaa = np.zeros((n_a, n_a))
+    dba = np.zeros((n_a, 1))
+    da_prevt = np.zeros((n_a, m))
+    for t in reversed(range(T_x)):
+        grads = rnn_cell_backward(da[:, :, t] + da_prevt, cell_caches[t])
+        da_prevt = grads["da_prev"]
+        dx[:, :, t] = grads["dxt"]
+        dWax += grads["dWax"]
+        dWaa += grads["dWaa"]
+        dba += grads["dba"]
+    # the seed's "da0 = None" is a bug: the gradient reaching a0 is da_prev of step 0
+    return {"dx": dx, "da0": da_prevt, "dWax": dWax, "dWaa": dWaa, "dba": dba}

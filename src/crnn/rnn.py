@@ -1,0 +1,346 @@
+"""The course's vanilla RNN functions, computed by crnn's Cython kernels.
+
+Same signatures, shapes, cache tuples and gradient dicts as the course's numpy code
+(see ``crnn.reference``); ``rnn_backward`` returns the real ``da0``.
+"""
+import numpy as np
+
+from crnn import _rnn
+from crnn._validate import (
+    as_array,
+    bias,
+    c_order,
+    check_blas_sizes,
+    check_parameters,
+    compute_dtype,
+    expect_ndim,
+    fortran,
+    mismatch,
+    weight,
+)
+
+__all__ = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward"]
+
+
+class _ForwardCaches(list):
+    """The list of cell caches made by ``rnn_forward``; it is a plain list to its users.
+
+    It remembers the Fortran-ordered state array ``a`` and the input ``x`` whose views
+    its caches hold, so that ``rnn_backward`` can hand the kernel every step without
+    stacking, as long as the list still holds exactly the caches it was made with.
+    """
+
+    __slots__ = ("a", "x", "made")
+
+    def __init__(self, caches, a, x):
+        super().__init__(caches)
+        self.a = a
+        self.x = x
+        self.made = tuple(caches)
+
+    def intact(self):
+        made = self.made
+        return len(self) == len(made) and all(c is d for c, d in zip(self, made))
+
+
+# --- forward -------------------------------------------------------------------------
+
+
+def _forward(x, x_name, a_prev, a_name, parameters):
+    """Validate, then run the forward kernel over x of shape (n_x, m, T).
+
+    Returns the arrays a (n_a, m, T) and y (n_y, m, T), both Fortran-ordered.
+    """
+    expect_ndim(a_name, a_prev, "(n_a, m)")
+    check_parameters(parameters)
+    Wax = weight(parameters, "Wax", "(n_a, n_x)")
+    Waa = weight(parameters, "Waa", "(n_a, n_a)")
+    Wya = weight(parameters, "Wya", "(n_y, n_a)")
+    n_x, m, T = x.shape
+    n_a = a_prev.shape[0]
+    n_y = Wya.shape[0]
+    if Waa.shape != (n_a, n_a):
+        raise mismatch('parameters["Waa"]', Waa, a_name, a_prev, "Waa must be (n_a, n_a)")
+    if Wax.shape != (n_a, n_x):
+        raise mismatch('parameters["Wax"]', Wax, x_name, x, "Wax must be (n_a, n_x)")
+    if a_prev.shape[1] != m:
+        raise mismatch(a_name, a_prev, x_name, x, "the batch sizes m disagree")
+    if Wya.shape[1] != n_a:
+        raise mismatch('parameters["Wya"]', Wya, a_name, a_prev, "Wya must be (n_y, n_a)")
+    if n_y == 0:
+        raise ValueError(f'n_y must be at least 1, got parameters["Wya"] of shape {Wya.shape}')
+    ba = bias(parameters, "ba", n_a)
+    by = bias(parameters, "by", n_y)
+    check_blas_sizes(n_x=n_x, n_a=n_a, n_y=n_y, m=m, T_x=T, **{"m*T_x": m * T})
+
+    dtype = compute_dtype(x, a_prev, Wax, Waa, Wya, ba, by)
+    a = np.empty((n_a, m, T), dtype, order="F")
+    y = np.empty((n_y, m, T), dtype, order="F")
+    if m and T:
+        _rnn.rnn_forward_kernel(
+            fortran(x, dtype).reshape(n_x, m * T, order="F"),
+            fortran(a_prev, dtype),
+            c_order(Wax, dtype),
+            c_order(Waa, dtype),
+            c_order(ba, dtype),
+            c_order(Wya, dtype),
+            c_order(by, dtype),
+            a.reshape(n_a, m * T, order="F"),
+            y.reshape(n_y, m * T, order="F"),
+        )
+    return a, y
+
+
+def rnn_cell_forward(xt, a_prev, parameters):
+    """One step of the RNN cell.
+
+    Arguments:
+    xt -- input at step t, of shape (n_x, m)
+    a_prev -- hidden state at step t-1, of shape (n_a, m)
+    parameters -- dict with "Wax" (n_a, n_x), "Waa" (n_a, n_a), "Wya" (n_y, n_a),
+                  "ba" (n_a, 1), "by" (n_y, 1)
+
+    Returns:
+    a_next -- next hidden state, of shape (n_a, m)
+    yt_pred -- prediction at step t, of shape (n_y, m)
+    cache -- (a_next, a_prev, xt, parameters), holding the arguments themselves
+    """
+    x = as_array("xt", xt)
+    expect_ndim("xt", x, "(n_x, m)")
+    a, y = _forward(x[:, :, None], "xt", as_array("a_prev", a_prev), "a_prev", parameters)
+    a_next = a[:, :, 0]
+    return a_next, y[:, :, 0], (a_next, a_prev, xt, parameters)
+
+
+def rnn_forward(x, a0, parameters):
+    """The RNN over a whole sequence, in one call into the kernel.
+
+    Arguments:
+    x -- input for every step, of shape (n_x, m, T_x)
+    a0 -- initial hidden state, of shape (n_a, m)
+    parameters -- dict as for rnn_cell_forward
+
+    Returns:
+    a -- hidden states of every step, of shape (n_a, m, T_x)
+    y_pred -- predictions of every step, of shape (n_y, m, T_x)
+    caches -- (list of the T_x cell caches (a_next, a_prev, xt, parameters), x);
+              the caches hold views into a and x, not copies
+    """
+    xa = as_array("x", x)
+    expect_ndim("x", xa, "(n_x, m, T_x)")
+    a, y = _forward(xa, "x", as_array("a0", a0), "a0", parameters)
+    caches = [
+        (a[:, :, t], a[:, :, t - 1] if t else a0, xa[:, :, t], parameters)
+        for t in range(xa.shape[2])
+    ]
+    return a, y, (_ForwardCaches(caches, a, xa), x)
+
+
+# --- backward ------------------------------------------------------------------------
+
+
+def _backward(da, a, a0, a_prev_rest, x, Wax, Waa):
+    """Run the backward kernel over T steps; the arguments are validated real arrays.
+
+    Arguments:
+    da -- upstream gradient of every state, (n_a, m, T)
+    a -- the state a_t of every step, (n_a, m, T)
+    a0 -- the state before step 0, (n_a, m)
+    a_prev_rest -- the states before steps 1..T-1, (n_a, m, T-1)
+    x -- the input of every step, (n_x, m, T)
+    Wax, Waa -- the weights, (n_a, n_x) and (n_a, n_a)
+
+    Returns:
+    dx (n_x, m, T), da0 (n_a, m), dWax (n_a, n_x), dWaa (n_a, n_a), dba (n_a, 1)
+    """
+    n_a, m, T = da.shape
+    n_x = x.shape[0]
+    check_blas_sizes(n_x=n_x, n_a=n_a, m=m, T_x=T, **{"m*T_x": m * T})
+    dtype = compute_dtype(da, a, a0, a_prev_rest, x, Wax, Waa)
+    dx = np.empty((n_x, m, T), dtype, order="F")
+    da0 = np.empty((n_a, m), dtype, order="F")
+    dWax = np.empty((n_a, n_x), dtype)
+    dWaa = np.empty((n_a, n_a), dtype)
+    dba = np.empty((n_a, 1), dtype)
+    if n_a and m and T:
+        mT = m * T
+        _rnn.rnn_backward_kernel(
+            fortran(da, dtype).reshape(n_a, mT, order="F"),
+            fortran(a, dtype).reshape(n_a, mT, order="F"),
+            fortran(a0, dtype),
+            fortran(a_prev_rest, dtype).reshape(n_a, mT - m, order="F"),
+            fortran(x, dtype).reshape(n_x, mT, order="F"),
+            c_order(Wax, dtype),
+            c_order(Waa, dtype),
+            np.empty((n_a, mT), dtype, order="F"),
+            dx.reshape(n_x, mT, order="F"),
+            da0,
+            dWax,
+            dWaa,
+            dba.reshape(n_a),
+        )
+    else:
+        for arr in (dx, da0, dWax, dWaa, dba):
+            arr.fill(0)
+    return dx, da0, dWax, dWaa, dba
+
+
+def _cell_cache(cache, name):
+    """The 4-tuple (a_next, a_prev, xt, parameters) of one step, checked by form only."""
+    if not isinstance(cache, (tuple, list)):
+        raise TypeError(
+            f"{name} must be the cache tuple (a_next, a_prev, xt, parameters) of "
+            f"rnn_cell_forward, got {type(cache).__name__}"
+        )
+    if len(cache) != 4:
+        raise ValueError(
+            f"{name} must be the cache tuple (a_next, a_prev, xt, parameters) of "
+            f"rnn_cell_forward, got a {type(cache).__name__} of length {len(cache)}"
+        )
+    return cache
+
+
+def _step_arrays(cache, name, n_a, m, n_x, da_name):
+    """a_next, a_prev and xt of one cell cache, as arrays of the expected shapes."""
+    a_next, a_prev, xt, _ = _cell_cache(cache, name)
+    a_next = as_array(f"{name}[0] (a_next)", a_next)
+    a_prev = as_array(f"{name}[1] (a_prev)", a_prev)
+    xt = as_array(f"{name}[2] (xt)", xt)
+    for label, arr in (("[0] (a_next)", a_next), ("[1] (a_prev)", a_prev)):
+        if arr.shape != (n_a, m):
+            raise ValueError(
+                f"{da_name} has n_a = {n_a} and m = {m}, but {name}{label} has shape "
+                f"{arr.shape}; {da_name} and the caches must come from the same forward pass"
+            )
+    if xt.shape != (n_x, m):
+        raise ValueError(f"{name}[2] (xt) must have shape ({n_x}, {m}), got {xt.shape}")
+    return a_next, a_prev, xt
+
+
+def _backward_weights(parameters, n_a, n_x):
+    """Wax and Waa of the cache's parameters, checked against n_a and n_x."""
+    check_parameters(parameters)
+    Wax = weight(parameters, "Wax", "(n_a, n_x)")
+    Waa = weight(parameters, "Waa", "(n_a, n_a)")
+    for key, arr, shape in (("Wax", Wax, (n_a, n_x)), ("Waa", Waa, (n_a, n_a))):
+        if arr.shape != shape:
+            raise ValueError(
+                f'parameters["{key}"] must have shape {shape} to match the caches, '
+                f"got {arr.shape}"
+            )
+    return Wax, Waa
+
+
+def rnn_cell_backward(da_next, cache):
+    """The backward pass of one RNN step.
+
+    Arguments:
+    da_next -- gradient of the loss with respect to a_next, of shape (n_a, m)
+    cache -- (a_next, a_prev, xt, parameters), the output of rnn_cell_forward
+
+    Returns:
+    gradients -- dict with "dxt" (n_x, m), "da_prev" (n_a, m), "dWax" (n_a, n_x),
+                 "dWaa" (n_a, n_a), "dba" (n_a, 1)
+    """
+    _cell_cache(cache, "cache")
+    da_next = as_array("da_next", da_next)
+    expect_ndim("da_next", da_next, "(n_a, m)")
+    a_next = as_array("cache[0] (a_next)", cache[0])
+    if a_next.shape != da_next.shape:
+        raise mismatch(
+            "da_next", da_next, "cache[0] (a_next)", a_next, "da_next must have the shape of a_next"
+        )
+    xt = as_array("cache[2] (xt)", cache[2])
+    expect_ndim("cache[2] (xt)", xt, "(n_x, m)")
+    n_a, m = da_next.shape
+    n_x = xt.shape[0]
+    a_next, a_prev, xt = _step_arrays(cache, "cache", n_a, m, n_x, "da_next")
+    Wax, Waa = _backward_weights(cache[3], n_a, n_x)
+    a = a_next[:, :, None]
+    dx, da_prev, dWax, dWaa, dba = _backward(
+        da_next[:, :, None], a, a_prev, a[:, :, :0], xt[:, :, None], Wax, Waa
+    )
+    return {"dxt": dx[:, :, 0], "da_prev": da_prev, "dWax": dWax, "dWaa": dWaa, "dba": dba}
+
+
+def _sequence_arrays(cell_caches, T, n_a, m):
+    """The states, previous states and inputs of the first T steps, each (n, m, T).
+
+    Caches made by ``rnn_forward`` give views of its buffers; any other list of cell
+    caches (the course's forward, a user's loop over rnn_cell_forward) is stacked once.
+    """
+    first = _cell_cache(cell_caches[0], "caches[0][0]")
+    xt0 = as_array("caches[0][0][2] (xt)", first[2])
+    expect_ndim("caches[0][0][2] (xt)", xt0, "(n_x, m)")
+    n_x = xt0.shape[0]
+    if type(cell_caches) is _ForwardCaches and cell_caches.intact():
+        a_all, x_all = cell_caches.a, cell_caches.x
+        if a_all.shape[:2] != (n_a, m):
+            raise ValueError(
+                f"da has n_a = {n_a} and m = {m} (shape {(n_a, m, T)}), but the states in "
+                f"caches have shape {a_all.shape}"
+            )
+        a0 = as_array("caches[0][0][1] (a_prev)", first[1])
+        if a0.shape != (n_a, m):
+            raise ValueError(f"caches[0][0][1] (a_prev) must have shape {(n_a, m)}, got {a0.shape}")
+        return a_all[:, :, :T], a0, a_all[:, :, : max(T - 1, 0)], x_all[:, :, :T], n_x
+    steps = [_step_arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)]
+    if not steps:
+        a0 = as_array("caches[0][0][1] (a_prev)", first[1])
+        empty = np.empty((n_a, m, 0), a0.dtype)
+        return empty, a0, empty, np.empty((n_x, m, 0), xt0.dtype), n_x
+    dtype = np.result_type(*{arr.dtype for step in steps for arr in step})
+    # stacking the transposes (m, n) gives a C-ordered (T, m, n) whose transpose is the
+    # Fortran-ordered (n, m, T) the kernel wants, in one copy
+    a, a_prev, x = (np.stack([step[k].T for step in steps], dtype=dtype).T for k in range(3))
+    return a, a_prev[:, :, 0], a_prev[:, :, 1:], x, n_x
+
+
+def rnn_backward(da, caches):
+    """The backward pass of the RNN over a whole sequence, in one call into the kernel.
+
+    Arguments:
+    da -- upstream gradients of every hidden state, of shape (n_a, m, T_x); with fewer
+          steps than the caches, the first T_x caches are used, as in the course
+    caches -- (list of cell caches, x), the output of rnn_forward (crnn's or the course's)
+
+    Returns:
+    gradients -- dict with "dx" (n_x, m, T_x), "da0" (n_a, m), "dWax" (n_a, n_x),
+                 "dWaa" (n_a, n_a), "dba" (n_a, 1); da0 is the gradient that reaches a0
+    """
+    if not isinstance(caches, (tuple, list)) or len(caches) != 2:
+        raise TypeError(
+            "caches must be the (list of cell caches, x) tuple returned by rnn_forward, "
+            f"got {type(caches).__name__}"
+            + (f" of length {len(caches)}" if isinstance(caches, (tuple, list)) else "")
+        )
+    cell_caches, x = caches
+    if not isinstance(cell_caches, (list, tuple)):
+        raise TypeError(
+            f"caches[0] must be the list of cell caches, got {type(cell_caches).__name__}"
+        )
+    da = as_array("da", da)
+    expect_ndim("da", da, "(n_a, m, T_x)")
+    n_a, m, T = da.shape
+    if T > len(cell_caches):
+        raise ValueError(
+            f"da has T_x = {T} steps (shape {da.shape}) but caches hold only "
+            f"{len(cell_caches)} steps"
+        )
+    if not cell_caches:
+        # nothing ran forward: every gradient is zero, shaped by da and x
+        xs = as_array("caches[1] (x)", x)
+        expect_ndim("caches[1] (x)", xs, "(n_x, m, T_x)")
+        n_x = xs.shape[0]
+        dtype = compute_dtype(da, xs)
+        return {
+            "dx": np.zeros((n_x, m, 0), dtype),
+            "da0": np.zeros((n_a, m), dtype),
+            "dWax": np.zeros((n_a, n_x), dtype),
+            "dWaa": np.zeros((n_a, n_a), dtype),
+            "dba": np.zeros((n_a, 1), dtype),
+        }
+    a, a0, a_prev_rest, xs, n_x = _sequence_arrays(cell_caches, T, n_a, m)
+    Wax, Waa = _backward_weights(cell_caches[0][3], n_a, n_x)
+    dx, da0, dWax, dWaa, dba = _backward(da, a, a0, a_prev_rest, xs, Wax, Waa)
+    return {"dx": dx, "da0": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
