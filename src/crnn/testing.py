@@ -1,0 +1,81 @@
+"""Helpers to test code built on crnn: random course problems and per-dtype comparison.
+
+Used by crnn's own tests, by ``python -m crnn check`` and by the benchmarks.
+"""
+import numpy as np
+
+__all__ = ["RTOL", "random_rnn_problem", "max_rel_error", "assert_close"]
+
+#: Relative tolerance of a fast result against crnn.reference, per computing dtype.
+RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}
+
+
+def random_rnn_problem(n_x, n_a, n_y, m, T_x, dtype=np.float64, seed=0):
+    """Random inputs and parameters for the vanilla RNN, at a stable gain.
+
+    The recurrent weights have standard deviation 1/sqrt(n_a), so that rounding is not
+    amplified along the sequence and results can be compared with a tolerance.
+
+    Arguments:
+    n_x, n_a, n_y, m, T_x -- the course's sizes
+    dtype -- dtype of every array
+    seed -- seed of numpy.random.default_rng
+
+    Returns:
+    x -- (n_x, m, T_x)
+    a0 -- (n_a, m)
+    parameters -- dict with "Wax", "Waa", "Wya", "ba", "by" of the course's shapes
+    da -- an upstream gradient of the states, (n_a, m, T_x)
+    """
+    rng = np.random.default_rng(seed)
+
+    def normal(shape, scale=1.0):
+        return (scale * rng.standard_normal(shape)).astype(dtype)
+
+    parameters = {
+        "Wax": normal((n_a, n_x), 1 / np.sqrt(max(n_x, 1))),
+        "Waa": normal((n_a, n_a), 1 / np.sqrt(max(n_a, 1))),
+        "Wya": normal((n_y, n_a), 1 / np.sqrt(max(n_a, 1))),
+        "ba": normal((n_a, 1), 0.1),
+        "by": normal((n_y, 1), 0.1),
+    }
+    return normal((n_x, m, T_x)), normal((n_a, m), 0.5), parameters, normal((n_a, m, T_x))
+
+
+def max_rel_error(actual, desired):
+    """max |actual - desired| / max(1, max |desired|): the error relative to the scale."""
+    desired = np.asarray(desired, dtype=np.float64)
+    actual = np.asarray(actual, dtype=np.float64)
+    if desired.size == 0:
+        return 0.0
+    scale = max(1.0, float(np.max(np.abs(desired))))
+    return float(np.max(np.abs(actual - desired))) / scale
+
+
+def assert_close(actual, desired, dtype, name="array"):
+    """Assert actual matches desired within the tolerance of dtype.
+
+    Each entry must satisfy |actual - desired| <= rtol * (|desired| + max(1, max|desired|)),
+    an elementwise relative tolerance with an absolute floor scaled by the array's
+    magnitude, so entries near zero of a large gradient do not fail on rounding alone.
+    Shapes must agree exactly.
+    """
+    rtol = RTOL[np.dtype(dtype)]
+    actual = np.asarray(actual)
+    desired = np.asarray(desired)
+    if actual.shape != desired.shape:
+        raise AssertionError(f"{name}: shape {actual.shape} != expected {desired.shape}")
+    if desired.size == 0:
+        return
+    a64 = actual.astype(np.float64)
+    d64 = desired.astype(np.float64)
+    floor = max(1.0, float(np.max(np.abs(d64))))
+    err = np.abs(a64 - d64)
+    bound = rtol * (np.abs(d64) + floor)
+    bad = ~(err <= bound)
+    if np.any(bad):
+        i = np.unravel_index(np.argmax(np.where(bad, err - bound, -np.inf)), err.shape)
+        raise AssertionError(
+            f"{name}: {int(bad.sum())} of {err.size} entries differ beyond rtol={rtol}; "
+            f"worst at {i}: {actual[i]!r} vs {desired[i]!r}"
+        )
