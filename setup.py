@@ -29,7 +29,7 @@ if sys.platform == "win32":
 else:
     compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
 
-macros = [("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")]
+macros = [("CRNN_DEBUG", "1" if DEBUG else "0")]
 
 extensions = [
     Extension(
@@ -45,7 +45,7 @@ setup(
     ext_modules=cythonize(
         extensions,
         compiler_directives=directives,
-        # a debug build must not reuse the C of an optimised one, nor the reverse
-        force=DEBUG,
+        # a debug build writes its C apart, so that it never replaces the optimised one
+        build_dir="build/cython-debug" if DEBUG else None,
     ),
 )

@@ -172,3 +172,15 @@ def rnn_backward_kernel(const floating[::1, :] da, const floating[::1, :] a,
         backward_loop(n_x, n_a, m, T, &da[0, 0], &a[0, 0], &a0[0, 0], prest, px, pWax,
                       &Waa[0, 0], &dz[0, 0], pdx, &da0[0, 0], pdWax, &dWaa[0, 0],
                       &dba[0])
+
+
+cdef extern from *:
+    """
+    #ifndef CRNN_DEBUG
+    #define CRNN_DEBUG 0
+    #endif
+    """
+    const int CRNN_DEBUG
+
+#: True in a debug build (CRNN_DEBUG=1): Cython's bounds and initialisation checks are on.
+DEBUG_BUILD = bool(CRNN_DEBUG)
