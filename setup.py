@@ -39,6 +39,12 @@ extensions = [
         define_macros=macros,
         extra_compile_args=compile_args,
     ),
+    Extension(
+        "crnn._gemmtime",
+        sources=["src/crnn/_gemmtime.pyx"],
+        define_macros=macros,
+        extra_compile_args=compile_args,
+    ),
 ]
 
 setup(

@@ -1,0 +1,10 @@
+"""Benchmark crnn's RNN forward + backward; the same as ``python -m crnn bench``.
+
+    python benchmarks/bench_rnn.py --sizes tiny,small --dtype float64 --repeats 7
+"""
+import sys
+
+from crnn.__main__ import main
+
+if __name__ == "__main__":
+    sys.exit(main(["bench", *sys.argv[1:]]))

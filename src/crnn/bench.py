@@ -1,0 +1,443 @@
+"""The benchmark behind ``python -m crnn bench``: crnn against the numpy course code,
+PyTorch (when it is installed) and the GEMM-bound floor of this machine.
+
+The workload is the course's training step of the hidden path: ``rnn_forward`` then
+``rnn_backward`` with a given upstream gradient ``da``. The contenders run round by round
+in one process, in a rotating order, so that every round gives a ratio measured under the
+same load; the table shows medians over the rounds.
+"""
+import math
+import os
+import platform
+import sys
+import time
+from contextlib import ExitStack, contextmanager, nullcontext
+
+import numpy as np
+
+import crnn
+from crnn import _gemmtime, reference
+from crnn.testing import max_rel_error, random_rnn_problem
+
+__all__ = ["SIZES", "WORK", "gemm_floor", "run_bench", "format_table"]
+
+#: name -> (n_x, n_a, n_y, m, T_x)
+SIZES = {
+    "tiny": (3, 5, 2, 10, 4),
+    "small": (32, 64, 32, 16, 50),
+    "medium": (128, 256, 128, 64, 100),
+    "large": (256, 512, 256, 128, 100),
+}
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+#: What every contender computes in one timed call.
+WORK = (
+    "one timed call = forward over all T_x steps (hidden states a, softmax predictions y) "
+    "then backward of the hidden path with the same upstream gradient da (dx, da0, dWax, "
+    "dWaa, dba; the output layer is not differentiated, as in the course). PyTorch: "
+    "nn.RNN(tanh) with weight_ih=Wax, weight_hh=Waa, bias_ih=ba (bias_hh zero and frozen), "
+    "Linear(Wya, by, frozen) + softmax per step, out.backward(da); data already in its "
+    "(T, m, n) layout, conversions untimed. Every contender's outputs are checked against "
+    "the numpy course code once, untimed."
+)
+
+#: Seconds one contender's share of a round should last at least (fast calls repeat).
+ROUND_SECONDS = 0.02
+
+
+# --- the contenders ------------------------------------------------------------------
+
+
+def _course_step(module):
+    """forward + backward through a module with the course's API (crnn, reference)."""
+
+    def make(x, a0, parameters, da):
+        def run():
+            a, y, caches = module.rnn_forward(x, a0, parameters)
+            g = module.rnn_backward(da, caches)
+            return a, y, g
+
+        return run
+
+    return make
+
+
+def _torch_step(torch):
+    """The same work as autograd does it: nn.RNN + Linear + softmax, backward of a."""
+
+    def make(x, a0, parameters, da):
+        tdtype = torch.float64 if x.dtype == np.float64 else torch.float32
+        n_x, m, T = x.shape
+        n_a, n_y = a0.shape[0], parameters["Wya"].shape[0]
+
+        def tensor(arr):
+            return torch.from_numpy(np.ascontiguousarray(arr))
+
+        rnn = torch.nn.RNN(n_x, n_a, nonlinearity="tanh", bias=True, dtype=tdtype)
+        out_layer = torch.nn.Linear(n_a, n_y, dtype=tdtype)
+        with torch.no_grad():
+            rnn.weight_ih_l0.copy_(tensor(parameters["Wax"]))
+            rnn.weight_hh_l0.copy_(tensor(parameters["Waa"]))
+            rnn.bias_ih_l0.copy_(tensor(parameters["ba"].reshape(n_a)))
+            rnn.bias_hh_l0.zero_()
+            out_layer.weight.copy_(tensor(parameters["Wya"]))
+            out_layer.bias.copy_(tensor(parameters["by"].reshape(n_y)))
+        rnn.bias_hh_l0.requires_grad_(False)
+        out_layer.requires_grad_(False)
+        xs = tensor(x.transpose(2, 1, 0)).requires_grad_()  # (T, m, n_x)
+        h0 = tensor(a0.T[None]).requires_grad_()  # (1, m, n_a)
+        g = tensor(da.transpose(2, 1, 0))  # (T, m, n_a)
+        leaves = {
+            "dx": xs,
+            "da0": h0,
+            "dWax": rnn.weight_ih_l0,
+            "dWaa": rnn.weight_hh_l0,
+            "dba": rnn.bias_ih_l0,
+        }
+
+        def run():
+            for leaf in leaves.values():
+                leaf.grad = None
+            out, _ = rnn(xs, h0)
+            y = torch.softmax(out_layer(out), dim=-1)
+            out.backward(g)
+            return out, y, leaves
+
+        def course_form(result):
+            """The outputs of run() in the course's shapes, as numpy arrays."""
+            out, y, leaves = result
+            grads = {
+                "dx": leaves["dx"].grad.numpy().transpose(2, 1, 0),
+                "da0": leaves["da0"].grad.numpy()[0].T,
+                "dWax": leaves["dWax"].grad.numpy(),
+                "dWaa": leaves["dWaa"].grad.numpy(),
+                "dba": leaves["dba"].grad.numpy()[:, None],
+            }
+            return (out.detach().numpy().transpose(2, 1, 0), y.detach().numpy().transpose(2, 1, 0),
+                    grads)
+
+        run.course_form = course_form
+        return run
+
+    return make
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+# --- the GEMM-bound floor ------------------------------------------------------------
+
+
+def floor_gemms(n_x, n_a, n_y, m, T):
+    """The products forward + backward must compute, as crnn's kernels call them.
+
+    Returns a list of (what, trans_a, trans_b, M, N, K, calls): column-major
+    C (M×N) = op(A) (M×K) · op(B) (K×N), done ``calls`` times.
+    """
+    mT = m * T
+    return [
+        ("Wax·X", "T", "N", n_a, mT, n_x, 1),
+        ("Waa·a_prev per step", "T", "N", n_a, m, n_a, T),
+        ("Wya·A", "T", "N", n_y, mT, n_a, 1),
+        ("Waa.T·dz per step", "N", "N", n_a, m, n_a, T),
+        ("dX = Wax.T·dZ", "N", "N", n_x, mT, n_a, 1),
+        ("dWax = dZ·X.T", "N", "T", n_x, n_a, mT, 1),
+        ("dWaa = dZ·A_prev.T", "N", "T", n_a, n_a, mT, 1),
+    ]
+
+
+def _gemm_seconds(trans_a, trans_b, M, N, K, dtype, rng, tries=3, target=0.002):
+    """The best time of one call of this gemm shape, over ``tries`` timed batches."""
+
+    def operand(trans, rows, cols):
+        shape = (cols, rows) if trans == "T" else (rows, cols)
+        return np.asfortranarray(rng.standard_normal(shape).astype(dtype))
+
+    a, b = operand(trans_a, M, K), operand(trans_b, K, N)
+    c = np.empty((M, N), dtype, order="F")
+    _gemmtime.repeat_gemm(trans_a, trans_b, a, b, c, 1)  # warm up caches and threads
+    start = time.perf_counter()
+    _gemmtime.repeat_gemm(trans_a, trans_b, a, b, c, 1)
+    once = max(time.perf_counter() - start, 1e-7)
+    count = max(1, int(target / once))
+    best = math.inf
+    for _ in range(tries):
+        start = time.perf_counter()
+        _gemmtime.repeat_gemm(trans_a, trans_b, a, b, c, count)
+        best = min(best, (time.perf_counter() - start) / count)
+    return best
+
+
+def gemm_floor(n_x, n_a, n_y, m, T, dtype, seed=0):
+    """The GEMM-bound floor of forward + backward on this machine, in seconds.
+
+    Every product the algorithm needs, at the best rate scipy's BLAS (the one crnn calls)
+    reaches on that shape here, summed. Returns (seconds, list of per-gemm dicts).
+    """
+    rng = np.random.default_rng(seed)
+    total = 0.0
+    rows = []
+    for what, ta, tb, M, N, K, calls in floor_gemms(n_x, n_a, n_y, m, T):
+        if min(M, N, K, calls) < 1:
+            continue
+        seconds = _gemm_seconds(ta, tb, M, N, K, dtype, rng)
+        flops = 2.0 * M * N * K
+        total += seconds * calls
+        rows.append(
+            {"gemm": what, "trans": ta + tb, "M": M, "N": N, "K": K, "calls": calls,
+             "gflops_per_s": flops / seconds / 1e9, "ms": seconds * calls * 1e3}
+        )
+    return total, rows
+
+
+# --- the timing ----------------------------------------------------------------------
+
+
+def _calls_per_round(run):
+    """How many calls make one contender's share of a round last ROUND_SECONDS."""
+    start = time.perf_counter()
+    run()
+    once = time.perf_counter() - start
+    return max(1, math.ceil(ROUND_SECONDS / max(once, 1e-7)))
+
+
+def _peak_bytes(run):
+    """Peak of the memory traced by tracemalloc (numpy buffers) during one call."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _errors(result, want):
+    """Largest error of each output against the reference's, relative to its scale."""
+    a, y, g = result
+    errors = {"a": max_rel_error(a, want[0]), "y_pred": max_rel_error(y, want[1])}
+    errors.update({k: max_rel_error(g[k], want[2][k]) for k in want[2]})
+    return max(errors.values())
+
+
+def _bench_case(name, dtype, contenders, repeats, progress, seed):
+    """Time every contender on one size and dtype; returns the result dict."""
+    sizes = SIZES[name]
+    x, a0, parameters, da = random_rnn_problem(*sizes, dtype=dtype, seed=seed)
+    label = f"{name} {np.dtype(dtype).name}"
+    progress(f"{label}: GEMM-bound floor")
+    floor, gemms = gemm_floor(*sizes, dtype, seed=seed)
+    runs = {}
+    result = {
+        "size": name,
+        "shape": dict(zip(("n_x", "n_a", "n_y", "m", "T_x"), sizes)),
+        "dtype": np.dtype(dtype).name,
+        "floor_ms": floor * 1e3,
+        "floor_gemms": gemms,
+        "contenders": {},
+    }
+    want = None
+    for cname, make in contenders.items():
+        progress(f"{label}: checking {cname}")
+        run = make(x, a0, parameters, da)
+        out = run()
+        form = getattr(run, "course_form", None)
+        out = form(out) if form else out
+        if want is None:
+            want = reference.rnn_forward(x, a0, parameters)
+            want = (want[0], want[1], reference.rnn_backward(da, want[2]))
+        runs[cname] = run
+        result["contenders"][cname] = {
+            "calls_per_round": _calls_per_round(run),
+            "max_rel_error_vs_reference": _errors(out, want),
+            # tracemalloc sees numpy's buffers, not PyTorch's allocator
+            "peak_traced_bytes": None if form else _peak_bytes(run),
+            "times_ms": [],
+        }
+    names = list(runs)
+    for r in range(repeats):
+        progress(f"{label}: round {r + 1}/{repeats}")
+        shift = r % len(names)
+        for cname in names[shift:] + names[:shift]:
+            run, entry = runs[cname], result["contenders"][cname]
+            count = entry["calls_per_round"]
+            start = time.perf_counter()
+            for _ in range(count):
+                run()
+            entry["times_ms"].append((time.perf_counter() - start) / count * 1e3)
+    crnn_times = result["contenders"]["crnn"]["times_ms"]
+    for entry in result["contenders"].values():
+        entry["median_ms"] = float(np.median(entry["times_ms"]))
+        per_round = [t / c for t, c in zip(entry["times_ms"], crnn_times)]
+        entry["per_round_time_over_crnn"] = per_round
+        entry["median_time_over_crnn"] = float(np.median(per_round))
+    result["crnn_over_floor"] = result["contenders"]["crnn"]["median_ms"] / result["floor_ms"]
+    return result
+
+
+def _blas_info():
+    """The BLAS libraries loaded in this process, and their thread counts."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    info = []
+    for lib in threadpool_info():
+        path = lib.get("filepath", "")
+        owner = next(
+            (p for p in ("scipy", "numpy", "torch") if f"{os.sep}{p}" in path), "other"
+        )
+        info.append(
+            {"owner": owner, "internal_api": lib.get("internal_api"),
+             "version": lib.get("version"), "architecture": lib.get("architecture"),
+             "num_threads": lib.get("num_threads"), "filepath": path}
+        )
+    return info
+
+
+def run_bench(sizes=("tiny", "small", "medium", "large"), dtypes=("float64", "float32"),
+              repeats=5, threads=None, torch=True, seed=0, progress=None):
+    """Run the benchmark.
+
+    Arguments:
+    sizes -- names from SIZES
+    dtypes -- "float64" and/or "float32"
+    repeats -- timed rounds per size and dtype
+    threads -- limit of BLAS (and PyTorch) threads, through threadpoolctl; None keeps them
+    torch -- include PyTorch when it can be imported
+    seed -- seed of the random problems
+    progress -- callable taking a progress message, or None
+
+    Returns:
+    report -- dict of the machine, the libraries and one result per size and dtype
+    """
+    progress = progress or (lambda message: None)
+    unknown = [s for s in sizes if s not in SIZES] + [d for d in dtypes if d not in DTYPES]
+    if unknown:
+        raise ValueError(
+            f"unknown size or dtype {unknown}; sizes are {list(SIZES)}, dtypes {list(DTYPES)}"
+        )
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    torch_mod = _import_torch() if torch else None
+    contenders = {"crnn": _course_step(crnn), "reference": _course_step(reference)}
+    if torch_mod is not None:
+        contenders["torch"] = _torch_step(torch_mod)
+    with ExitStack() as stack:
+        if threads is not None:
+            try:
+                from threadpoolctl import threadpool_limits
+            except ImportError:
+                raise RuntimeError("--threads needs threadpoolctl (pip install threadpoolctl)")
+            stack.enter_context(threadpool_limits(limits=threads))
+        stack.enter_context(_torch_threads(torch_mod, threads) if torch_mod else nullcontext())
+        report = {
+            "crnn_version": crnn.__version__,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "scipy": __import__("scipy").__version__,
+            "torch": torch_mod.__version__ if torch_mod else None,
+            "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
+            "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS",
+                                                   "OMP_NUM_THREADS")},
+            "threads": threads,
+            "torch_threads": torch_mod.get_num_threads() if torch_mod else None,
+            "blas": _blas_info(),
+            "repeats": repeats,
+            "work": WORK,
+            "results": [
+                _bench_case(name, DTYPES[d], contenders, repeats, progress, seed)
+                for name in sizes
+                for d in dtypes
+            ],
+        }
+    return report
+
+
+@contextmanager
+def _torch_threads(torch, threads):
+    """PyTorch's intra-op threads set to threads for the run (None keeps them), restored after."""
+    saved = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
+# --- the table -----------------------------------------------------------------------
+
+
+def format_table(report):
+    """The report as text: libraries, then one row per size and dtype."""
+    lines = [
+        f"crnn {report['crnn_version']}, numpy {report['numpy']}, scipy {report['scipy']}, "
+        f"PyTorch {report['torch'] or 'not installed'}; Python {report['python']}, "
+        f"{report['machine']['cpu_count']} CPUs"
+    ]
+    if report["blas"] is None:
+        lines.append("BLAS: unknown (pip install threadpoolctl to show it)")
+    else:
+        for lib in report["blas"]:
+            mark = "  <- crnn's" if lib["owner"] == "scipy" else ""
+            detail = ", ".join(str(lib[k]) for k in ("version", "architecture") if lib[k])
+            lines.append(
+                f"threads of {lib['owner']}: {lib['internal_api']} ({detail}), "
+                f"{lib['num_threads']} threads{mark}"
+            )
+    env = ", ".join(f"{k}={v}" for k, v in report["env"].items() if v is not None)
+    if env:
+        lines.append(f"environment: {env}")
+    lines.append(f"work: {report['work']}")
+    lines.append(
+        f"median ms over {report['repeats']} rounds; speed-up = the other's time / crnn's, "
+        "per round, median; floor = GEMM-bound floor on this machine"
+    )
+    has_torch = report["torch"] is not None
+    head = f"{'size':<7}{'dtype':<8}{'crnn':>10}{'numpy':>10}"
+    head += f"{'torch':>10}" if has_torch else ""
+    head += f"{'floor':>9}{'vs numpy':>10}" + (f"{'vs torch':>10}" if has_torch else "")
+    head += f"{'crnn/floor':>11}  peak MiB crnn / numpy"
+    lines += ["", head]
+    for res in report["results"]:
+        c = res["contenders"]
+        row = f"{res['size']:<7}{res['dtype']:<8}"
+        row += "".join(f"{c[k]['median_ms']:>10.3f}" for k in c)
+        row += f"{res['floor_ms']:>9.3f}"
+        row += "".join(f"{c[k]['median_time_over_crnn']:>9.2f}x" for k in c if k != "crnn")
+        row += f"{res['crnn_over_floor']:>10.2f}x"
+        peaks = [c[k]["peak_traced_bytes"] / 2**20 for k in ("crnn", "reference")]
+        row += f"  {peaks[0]:.3g} / {peaks[1]:.3g}"
+        lines.append(row)
+    worst = max(
+        (v["max_rel_error_vs_reference"], f"{k} at {r['size']} {r['dtype']}")
+        for r in report["results"]
+        for k, v in r["contenders"].items()
+    )
+    lines.append(f"\nlargest difference from the numpy course code: {worst[0]:.1e} ({worst[1]})")
+    return "\n".join(lines)
+
+
+def main(sizes, dtypes, repeats, threads, json_path, torch=True, seed=0):
+    """Run the benchmark, print the table, optionally write the JSON; returns 0."""
+    import json
+
+    def progress(message):
+        sys.stderr.write(f"[bench] {message}\n")
+        sys.stderr.flush()
+
+    report = run_bench(sizes, dtypes, repeats, threads, torch, seed, progress)
+    print(format_table(report))
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(report, f, indent=1)
+        progress(f"wrote {json_path}")
+    return 0
