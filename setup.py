@@ -10,6 +10,7 @@ Environment:
 import os
 import sys
 
+import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -27,15 +28,21 @@ directives = {
 if sys.platform == "win32":
     compile_args = ["/Od", "/Zi"] if DEBUG else ["/O2"]
 else:
-    compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+    # crnn never reads floating-point exception flags: without trapping math, gcc may
+    # compute both sides of a select, and so vectorise the tanh and exp loops of csrc/
+    compile_args = (["-O0", "-g"] if DEBUG else ["-O3"]) + ["-fno-trapping-math"]
 
-macros = [("CRNN_DEBUG", "1" if DEBUG else "0")]
+macros = [
+    ("CRNN_DEBUG", "1" if DEBUG else "0"),
+    ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),
+]
 
 extensions = [
     Extension(
         "crnn._rnn",
         sources=["src/crnn/_rnn.pyx", "csrc/crnn_elementwise.c"],
-        include_dirs=["csrc"],
+        # numpy's headers: the kernels take ndarrays (cheaper to accept than memoryviews)
+        include_dirs=["csrc", numpy.get_include()],
         define_macros=macros,
         extra_compile_args=compile_args,
     ),

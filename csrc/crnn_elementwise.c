@@ -1,23 +1,101 @@
-/* crnn_elementwise.c -- instantiates the elementwise loops for double and float. */
+/*
+ * crnn_elementwise.c -- instantiates the elementwise loops for double and float.
+ *
+ * tanh and exp are computed by crnn's own branch-free code (crnn_elementwise_impl.h),
+ * which compilers vectorise, rather than one libm call per element. Where the compiler
+ * can build several versions of a function and pick one when the library is loaded
+ * (gcc or clang on x86-64 with ifunc support), the loops are built for AVX-512 and AVX2
+ * as well as for the baseline: the CPU is chosen at run time, never at build time.
+ */
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 #include "crnn_elementwise.h"
+
+#if defined(__x86_64__) && defined(__linux__) && !defined(CRNN_NO_CLONES) && \
+    ((defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8) ||           \
+     (defined(__clang__) && __clang_major__ >= 14))
+#  define CRNN_CLONES \
+       __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#else
+#  define CRNN_CLONES
+#endif
+
+/* the helpers of a loop must be inlined into it, or it cannot be vectorised */
+#if defined(_MSC_VER)
+#  define CRNN_INLINE static __forceinline
+#elif defined(__GNUC__) || defined(__clang__)
+#  define CRNN_INLINE static inline __attribute__((always_inline))
+#else
+#  define CRNN_INLINE static inline
+#endif
+
+/* 1/k! for k = 2 ... 13 (the Taylor series of expm1), and the series' Horner steps */
+#define CRNN_F2 (1.0 / 2)
+#define CRNN_F3 (1.0 / 6)
+#define CRNN_F4 (1.0 / 24)
+#define CRNN_F5 (1.0 / 120)
+#define CRNN_F6 (1.0 / 720)
+#define CRNN_F7 (1.0 / 5040)
+#define CRNN_F8 (1.0 / 40320)
+#define CRNN_F9 (1.0 / 362880)
+#define CRNN_F10 (1.0 / 3628800)
+#define CRNN_F11 (1.0 / 39916800)
+#define CRNN_F12 (1.0 / 479001600)
+#define CRNN_F13 (1.0 / 6227020800.0)
+#define CRNN_H(T, r, c, rest) ((T)(c) + (r) * (rest))
 
 #define CRNN_T double
 #define CRNN_SFX d
-#define CRNN_TANH tanh
-#define CRNN_EXP exp
+#define CRNN_UINT uint64_t
+#define CRNN_FABS fabs
+#define CRNN_COPYSIGN copysign
+#define CRNN_MANT_BITS 52
+#define CRNN_EXP_BIAS 1023
+#define CRNN_SHIFTER 0x1.8p52           /* x + shifter - shifter rounds x to an integer */
+#define CRNN_LN2_HI 0x1.62e42fee00000p-1 /* ln 2 in two parts, k * hi exact for |k| < 2^11 */
+#define CRNN_LN2_LO 0x1.a39ef35793c76p-33
+#define CRNN_LOG2E 0x1.71547652b82fep0
+/* expm1(r) = r + r^2 * series(r), Taylor to r^13: truncation below 2^-56 relative */
+#define CRNN_EXPM1_SERIES(r)                                                            \
+    CRNN_H(double, r, CRNN_F2, CRNN_H(double, r, CRNN_F3, CRNN_H(double, r, CRNN_F4,     \
+    CRNN_H(double, r, CRNN_F5, CRNN_H(double, r, CRNN_F6, CRNN_H(double, r, CRNN_F7,     \
+    CRNN_H(double, r, CRNN_F8, CRNN_H(double, r, CRNN_F9, CRNN_H(double, r, CRNN_F10,    \
+    CRNN_H(double, r, CRNN_F11, CRNN_H(double, r, CRNN_F12, CRNN_F13)))))))))))
+#define CRNN_TANH_SATURATE 20.0         /* 1 - tanh(20) < 2^-54: tanh rounds to 1 */
+#define CRNN_EXP_MIN -746.0             /* exp(-746) rounds to 0 */
 #include "crnn_elementwise_impl.h"
 #undef CRNN_T
 #undef CRNN_SFX
-#undef CRNN_TANH
-#undef CRNN_EXP
+#undef CRNN_UINT
+#undef CRNN_FABS
+#undef CRNN_COPYSIGN
+#undef CRNN_MANT_BITS
+#undef CRNN_EXP_BIAS
+#undef CRNN_SHIFTER
+#undef CRNN_LN2_HI
+#undef CRNN_LN2_LO
+#undef CRNN_LOG2E
+#undef CRNN_EXPM1_SERIES
+#undef CRNN_TANH_SATURATE
+#undef CRNN_EXP_MIN
 
 #define CRNN_T float
 #define CRNN_SFX s
-#define CRNN_TANH tanhf
-#define CRNN_EXP expf
+#define CRNN_UINT uint32_t
+#define CRNN_FABS fabsf
+#define CRNN_COPYSIGN copysignf
+#define CRNN_MANT_BITS 23
+#define CRNN_EXP_BIAS 127
+#define CRNN_SHIFTER 0x1.8p23f
+#define CRNN_LN2_HI 0x1.62e300p-1f
+#define CRNN_LN2_LO 0x1.2fefa2p-17f
+#define CRNN_LOG2E 0x1.715476p0f
+/* expm1(r) = r + r^2 * series(r), Taylor to r^8: truncation below 2^-26 relative */
+#define CRNN_EXPM1_SERIES(r)                                                            \
+    CRNN_H(float, r, CRNN_F2, CRNN_H(float, r, CRNN_F3, CRNN_H(float, r, CRNN_F4,        \
+    CRNN_H(float, r, CRNN_F5, CRNN_H(float, r, CRNN_F6, CRNN_H(float, r, CRNN_F7,        \
+    (float)CRNN_F8))))))
+#define CRNN_TANH_SATURATE 9.0f         /* 1 - tanhf(9) < 2^-25: tanhf rounds to 1 */
+#define CRNN_EXP_MIN -104.0f            /* expf(-104) rounds to 0 */
 #include "crnn_elementwise_impl.h"
-#undef CRNN_T
-#undef CRNN_SFX
-#undef CRNN_TANH
-#undef CRNN_EXP

@@ -2,7 +2,8 @@
  * crnn_elementwise.h -- the fused elementwise loops of crnn's kernels.
  *
  * Plain C99 without VLAs or compiler extensions, portable to gcc, clang and MSVC.
- * Every matrix is column-major: element (i, j) of an (n, ncols) block is p[i + n*j].
+ * Every matrix is column-major: element (i, j) of an (n, ncols) block is p[i + ld*j],
+ * with ld = n unless a loop takes its own.
  * Each loop comes in a double ("_d") and a float ("_s") version, generated from one
  * template in crnn_elementwise_impl.h, so float32 data is computed in float32.
  * Sizes are ptrdiff_t: a product of dimensions never overflows a 32-bit int here.
@@ -21,9 +22,11 @@
 #endif
 
 #define CRNN_DECLARE(T, SFX)                                                          \
-    void crnn_bias_tanh_##SFX(T *z, const T *b, ptrdiff_t n, ptrdiff_t ncols);        \
+    void crnn_bias_tanh_##SFX(T *z, const T *b, ptrdiff_t n, ptrdiff_t ncols,         \
+                              ptrdiff_t ld);                                          \
     void crnn_bias_softmax_##SFX(T *z, const T *b, ptrdiff_t n, ptrdiff_t ncols);     \
-    void crnn_tanh_grad_##SFX(T *d, const T *g, const T *a, ptrdiff_t len,            \
+    void crnn_tanh_grad_##SFX(T *d, const T *g, ptrdiff_t gs0, ptrdiff_t gs1,         \
+                              const T *a, ptrdiff_t n, ptrdiff_t ncols, ptrdiff_t ld, \
                               int accumulate);                                        \
     void crnn_row_sums_##SFX(const T *d, ptrdiff_t n, ptrdiff_t ncols, T *out);
 

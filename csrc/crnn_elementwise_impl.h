@@ -1,20 +1,75 @@
 /*
  * The template of crnn's elementwise loops, included once per floating type by
- * crnn_elementwise.c with CRNN_T (the type), CRNN_SFX (the suffix), CRNN_TANH and
- * CRNN_EXP (libm's functions of that precision) defined.
+ * crnn_elementwise.c with CRNN_T (the type), CRNN_SFX (the suffix), CRNN_UINT (the
+ * unsigned integer of its size) and the constants of its format defined.
+ *
+ * exp and tanh are branch-free, so that the loops vectorise: y = k·ln2 + r with
+ * |r| <= ln2/2, expm1(r) by its Taylor series, 2^k built in the exponent bits.
  */
 #define CRNN_CAT_(a, b) a##_##b
 #define CRNN_CAT(a, b) CRNN_CAT_(a, b)
 #define CRNN_FN(name) CRNN_CAT(name, CRNN_SFX)
 
-/* z[:, j] = tanh(z[:, j] + b) for every column j of the (n, ncols) block z. */
-void CRNN_FN(crnn_bias_tanh)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff_t ncols)
+/* 2^k for an integer-valued k with -CRNN_EXP_BIAS < k <= CRNN_EXP_BIAS. */
+CRNN_INLINE CRNN_T CRNN_FN(crnn_pow2)(CRNN_T k)
+{
+    CRNN_T shifted = k + CRNN_SHIFTER; /* k sits in the low bits of the mantissa */
+    CRNN_UINT bits;
+    memcpy(&bits, &shifted, sizeof bits);
+    bits = (bits + CRNN_EXP_BIAS) << CRNN_MANT_BITS;
+    memcpy(&shifted, &bits, sizeof bits);
+    return shifted;
+}
+
+/* Split y into k·ln2 + r, |r| <= ln2/2, and return expm1(r); *k receives k. */
+CRNN_INLINE CRNN_T CRNN_FN(crnn_expm1_reduced)(CRNN_T y, CRNN_T *k)
+{
+    CRNN_T kd = (y * CRNN_LOG2E + CRNN_SHIFTER) - CRNN_SHIFTER;
+    CRNN_T r = (y - kd * CRNN_LN2_HI) - kd * CRNN_LN2_LO;
+    *k = kd;
+    /* r + r^2 (1/2! + r (1/3! + ... )), Horner's scheme written out for vectorisers */
+    return r + r * r * CRNN_EXPM1_SERIES(r);
+}
+
+/*
+ * tanh(x) = sign(x) · -e / (2 + e) with e = expm1(-2|x|), exact to a few ulp.
+ * It saturates to ±1 past CRNN_TANH_SATURATE, keeps the sign of ±0, and a NaN passes
+ * through (the clamp compares so that NaN is kept).
+ */
+CRNN_INLINE CRNN_T CRNN_FN(crnn_tanh)(CRNN_T x)
+{
+    CRNN_T ax = CRNN_FABS(x);
+    CRNN_T k, p, s, e;
+    ax = ax > CRNN_TANH_SATURATE ? CRNN_TANH_SATURATE : ax;
+    p = CRNN_FN(crnn_expm1_reduced)(-2 * ax, &k);
+    s = CRNN_FN(crnn_pow2)(k);
+    e = s * p + (s - 1);
+    return CRNN_COPYSIGN(-e / (2 + e), x);
+}
+
+/*
+ * exp(y) for y <= 0 (the softmax's shifted logits); underflows to 0 smoothly, 2^k
+ * applied in two halves so that each stays a normal number. NaN passes through.
+ */
+CRNN_INLINE CRNN_T CRNN_FN(crnn_exp_nonpositive)(CRNN_T y)
+{
+    CRNN_T k, p, half;
+    y = y < CRNN_EXP_MIN ? CRNN_EXP_MIN : y;
+    p = CRNN_FN(crnn_expm1_reduced)(y, &k);
+    half = (k * (CRNN_T)0.5 + CRNN_SHIFTER) - CRNN_SHIFTER;
+    return ((p + 1) * CRNN_FN(crnn_pow2)(half)) * CRNN_FN(crnn_pow2)(k - half);
+}
+
+/* z[i, j] = tanh(z[i, j] + b[i]) for the (n, ncols) block z, columns ld apart. */
+CRNN_CLONES
+void CRNN_FN(crnn_bias_tanh)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff_t ncols,
+                             ptrdiff_t ld)
 {
     ptrdiff_t i, j;
     for (j = 0; j < ncols; ++j) {
-        CRNN_T *CRNN_RESTRICT col = z + n * j;
+        CRNN_T *CRNN_RESTRICT col = z + ld * j;
         for (i = 0; i < n; ++i) {
-            col[i] = CRNN_TANH(col[i] + b[i]);
+            col[i] = CRNN_FN(crnn_tanh)(col[i] + b[i]);
         }
     }
 }
@@ -24,6 +79,7 @@ void CRNN_FN(crnn_bias_tanh)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff_t 
  * maximum is subtracted before exp, so no column can overflow or underflow whole.
  * A NaN in a column stays in that column.
  */
+CRNN_CLONES
 void CRNN_FN(crnn_bias_softmax)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff_t ncols)
 {
     ptrdiff_t i, j;
@@ -40,9 +96,11 @@ void CRNN_FN(crnn_bias_softmax)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff
         for (i = 1; i < n; ++i) {
             mx = col[i] > mx ? col[i] : mx;
         }
-        total = 0;
         for (i = 0; i < n; ++i) {
-            col[i] = CRNN_EXP(col[i] - mx);
+            col[i] = CRNN_FN(crnn_exp_nonpositive)(col[i] - mx);
+        }
+        total = 0; /* summed in order, apart, so that the exp loop vectorises */
+        for (i = 0; i < n; ++i) {
             total += col[i];
         }
         inv = (CRNN_T)1 / total;
@@ -53,23 +111,30 @@ void CRNN_FN(crnn_bias_softmax)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff
 }
 
 /*
- * The gradient through a = tanh(z), over len contiguous entries:
+ * The gradient through a = tanh(z), for the (n, ncols) blocks d and a (columns ld
+ * apart) and g (element (i, j) at g[i*gs0 + j*gs1], any strides):
  *   accumulate == 0:  d = g * (1 - a*a)
  *   accumulate != 0:  d = (d + g) * (1 - a*a)
  * where d holds the gradient that flowed back from the next step.
  */
-void CRNN_FN(crnn_tanh_grad)(CRNN_T *d, const CRNN_T *g, const CRNN_T *a, ptrdiff_t len,
+CRNN_CLONES
+void CRNN_FN(crnn_tanh_grad)(CRNN_T *d, const CRNN_T *g, ptrdiff_t gs0, ptrdiff_t gs1,
+                             const CRNN_T *a, ptrdiff_t n, ptrdiff_t ncols, ptrdiff_t ld,
                              int accumulate)
 {
-    ptrdiff_t i;
-    CRNN_T *CRNN_RESTRICT dd = d;
-    if (accumulate) {
-        for (i = 0; i < len; ++i) {
-            dd[i] = (dd[i] + g[i]) * ((CRNN_T)1 - a[i] * a[i]);
-        }
-    } else {
-        for (i = 0; i < len; ++i) {
-            dd[i] = g[i] * ((CRNN_T)1 - a[i] * a[i]);
+    ptrdiff_t i, j;
+    for (j = 0; j < ncols; ++j) {
+        CRNN_T *CRNN_RESTRICT dd = d + ld * j;
+        const CRNN_T *aa = a + ld * j;
+        const CRNN_T *gg = g + gs1 * j;
+        if (accumulate) {
+            for (i = 0; i < n; ++i) {
+                dd[i] = (dd[i] + gg[i * gs0]) * ((CRNN_T)1 - aa[i] * aa[i]);
+            }
+        } else {
+            for (i = 0; i < n; ++i) {
+                dd[i] = gg[i * gs0] * ((CRNN_T)1 - aa[i] * aa[i]);
+            }
         }
     }
 }

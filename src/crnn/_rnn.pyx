@@ -1,28 +1,42 @@
 # cython: language_level=3
 """The vanilla RNN kernels: forward and backward over a whole sequence.
 
-Every buffer is column-major, so that the block of step t is contiguous for BLAS:
-an ``(n, m, T)`` array in Fortran order is the column-major ``(n, m·T)`` matrix whose
-columns ``t·m .. t·m+m-1`` are step t. Weights arrive C-ordered; see ``_blas.pxd``.
+A sequence of T steps of (n, m) blocks is one column-major ``(n, m·T)`` matrix whose
+column ``j·T + t`` is batch column j of step t: the order of numpy's C-order reshape
+``arr.reshape(n, m*T)``. So the caller's C-ordered ``x`` (the course's layout) is that
+matrix without a copy, read transposed by BLAS, and the weight gradients over all steps
+are one gemm each. crnn's own buffers hold it with unit stride down a column: step t
+is then the block starting at column t with columns ``n·T`` apart, which BLAS and the
+C loops take as a leading dimension.
 
-The Python layer (``crnn.rnn``) validates, converts and allocates; the kernels here
-only take pointers, so the time loop runs in one ``with nogil:`` block with no Python
-object in it. Empty operands are passed as NULL and never touched (``_blas.gemm``).
+The Python layer (``crnn.rnn``) validates, converts and allocates; the entry points here
+check once more, cheaply, what they are handed (dtype, alignment, layout, shapes), then
+run the time loop in one ``with nogil:`` block with no Python object in it. Arrays are
+taken as ndarrays rather than typed memoryviews: acquiring a dozen memoryviews costs
+more than the whole course-sized computation.
 """
+cimport numpy as cnp
 from cython cimport floating
 from libc.stddef cimport ptrdiff_t
+from libc.string cimport memset
 
 from crnn._blas cimport blas_int, gemm
 
+cnp.import_array()
+
 
 cdef extern from "crnn_elementwise.h" nogil:
-    void crnn_bias_tanh_d(double *z, const double *b, ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_bias_tanh_s(float *z, const float *b, ptrdiff_t n, ptrdiff_t ncols)
+    void crnn_bias_tanh_d(double *z, const double *b, ptrdiff_t n, ptrdiff_t ncols,
+                          ptrdiff_t ld)
+    void crnn_bias_tanh_s(float *z, const float *b, ptrdiff_t n, ptrdiff_t ncols,
+                          ptrdiff_t ld)
     void crnn_bias_softmax_d(double *z, const double *b, ptrdiff_t n, ptrdiff_t ncols)
     void crnn_bias_softmax_s(float *z, const float *b, ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_tanh_grad_d(double *d, const double *g, const double *a, ptrdiff_t length,
+    void crnn_tanh_grad_d(double *d, const double *g, ptrdiff_t gs0, ptrdiff_t gs1,
+                          const double *a, ptrdiff_t n, ptrdiff_t ncols, ptrdiff_t ld,
                           int accumulate)
-    void crnn_tanh_grad_s(float *d, const float *g, const float *a, ptrdiff_t length,
+    void crnn_tanh_grad_s(float *d, const float *g, ptrdiff_t gs0, ptrdiff_t gs1,
+                          const float *a, ptrdiff_t n, ptrdiff_t ncols, ptrdiff_t ld,
                           int accumulate)
     void crnn_row_sums_d(const double *d, ptrdiff_t n, ptrdiff_t ncols, double *out)
     void crnn_row_sums_s(const float *d, ptrdiff_t n, ptrdiff_t ncols, float *out)
@@ -31,11 +45,11 @@ cdef extern from "crnn_elementwise.h" nogil:
 # --- the C loops, dispatched on the fused type -------------------------------------
 
 cdef inline void bias_tanh(floating *z, const floating *b, Py_ssize_t n,
-                           Py_ssize_t ncols) noexcept nogil:
+                           Py_ssize_t ncols, Py_ssize_t ld) noexcept nogil:
     if floating is double:
-        crnn_bias_tanh_d(z, b, n, ncols)
+        crnn_bias_tanh_d(z, b, n, ncols, ld)
     else:
-        crnn_bias_tanh_s(z, b, n, ncols)
+        crnn_bias_tanh_s(z, b, n, ncols, ld)
 
 
 cdef inline void bias_softmax(floating *z, const floating *b, Py_ssize_t n,
@@ -46,12 +60,13 @@ cdef inline void bias_softmax(floating *z, const floating *b, Py_ssize_t n,
         crnn_bias_softmax_s(z, b, n, ncols)
 
 
-cdef inline void tanh_grad(floating *d, const floating *g, const floating *a,
-                           Py_ssize_t length, int accumulate) noexcept nogil:
+cdef inline void tanh_grad(floating *d, const floating *g, Py_ssize_t gs0, Py_ssize_t gs1,
+                           const floating *a, Py_ssize_t n, Py_ssize_t ncols,
+                           Py_ssize_t ld, int accumulate) noexcept nogil:
     if floating is double:
-        crnn_tanh_grad_d(d, g, a, length, accumulate)
+        crnn_tanh_grad_d(d, g, gs0, gs1, a, n, ncols, ld, accumulate)
     else:
-        crnn_tanh_grad_s(d, g, a, length, accumulate)
+        crnn_tanh_grad_s(d, g, gs0, gs1, a, n, ncols, ld, accumulate)
 
 
 cdef inline void row_sums(const floating *d, Py_ssize_t n, Py_ssize_t ncols,
@@ -62,116 +77,240 @@ cdef inline void row_sums(const floating *d, Py_ssize_t n, Py_ssize_t ncols,
         crnn_row_sums_s(d, n, ncols, out)
 
 
+# --- operands: an ndarray as a column-major matrix -----------------------------------
+
+cdef struct Operand:
+    # a matrix M (rows×cols) in memory: op(data) = M with op given by ``trans``
+    void *data
+    blas_int ld
+    char trans      # 'N': Fortran-ordered, M itself; 'T': C-ordered, read as Mᵀ's transpose
+    char flip       # the op that reads Mᵀ instead
+
+
+cdef int operand(object arr, int typenum, Py_ssize_t rows, Py_ssize_t cols, str name,
+                 Operand *out, bint writable, bint fortran_only) except -1:
+    """Check arr (a 2-D aligned ndarray of typenum, rows×cols, C- or Fortran-contiguous)
+    and describe it for BLAS; ValueError or TypeError otherwise."""
+    cdef cnp.ndarray a = checked(arr, typenum, 2, name, writable)
+    if a.shape[0] != rows or a.shape[1] != cols:
+        raise ValueError(f"{name} must have shape ({rows}, {cols}), got {arr.shape}")
+    out.data = cnp.PyArray_DATA(a)
+    if cnp.PyArray_IS_F_CONTIGUOUS(a):
+        out.ld, out.trans, out.flip = max(rows, 1), c'N', c'T'
+    elif cnp.PyArray_IS_C_CONTIGUOUS(a) and not fortran_only:
+        out.ld, out.trans, out.flip = max(cols, 1), c'T', c'N'
+    else:
+        raise ValueError(f"{name} must be {'Fortran' if fortran_only else 'C or Fortran'}"
+                         "-contiguous")
+    return 0
+
+
+cdef void *vector(object arr, int typenum, Py_ssize_t n, str name) except NULL:
+    """The data of arr, a contiguous aligned 1-D ndarray of typenum and length n."""
+    cdef cnp.ndarray a = checked(arr, typenum, 1, name, False)
+    if a.shape[0] != n or not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        raise ValueError(f"{name} must be contiguous of shape ({n},), got {arr.shape}")
+    return cnp.PyArray_DATA(a)
+
+
+cdef cnp.ndarray checked(object arr, int typenum, int ndim, str name, bint writable):
+    """arr as an ndarray, if it has ndim dimensions, dtype typenum, and is aligned
+    (and writable if asked); TypeError or ValueError otherwise."""
+    if not cnp.PyArray_Check(arr):
+        raise TypeError(f"{name} must be a numpy array, got {type(arr).__name__}")
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    if cnp.PyArray_TYPE(a) != typenum or not cnp.PyArray_ISALIGNED(a) or (
+        writable and not cnp.PyArray_ISWRITEABLE(a)
+    ):
+        raise TypeError(f"{name} must be an aligned{' writable' if writable else ''} "
+                        f"array of the kernel's dtype, got {arr.dtype}")
+    if cnp.PyArray_NDIM(a) != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    return a
+
+
+cdef int kernel_type(object arr) except -1:
+    """NPY_DOUBLE or NPY_FLOAT, the dtype of the output arr that selects the kernel."""
+    if cnp.PyArray_Check(arr):
+        typenum = cnp.PyArray_TYPE(<cnp.ndarray>arr)
+        if typenum == cnp.NPY_DOUBLE or typenum == cnp.NPY_FLOAT:
+            return typenum
+    raise TypeError(f"the kernels compute in float64 or float32 arrays, got {type(arr)}")
+
+
 # --- the time loops ------------------------------------------------------------------
 
 cdef void forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m, blas_int T,
-                       const floating *x, const floating *a0,
-                       const floating *Wax, const floating *Waa, const floating *ba,
-                       const floating *Wya, const floating *by,
+                       Operand x, Operand a0, Operand Wax, Operand Waa,
+                       const floating *ba, Operand Wya, const floating *by,
                        floating *a, floating *y) noexcept nogil:
-    """a_t = tanh(Waa·a_{t-1} + Wax·x_t + ba);  y_t = softmax(Wya·a_t + by)."""
+    """a_t = tanh(Waa·a_{t-1} + Wax·x_t + ba);  y_t = softmax(Wya·a_t + by).
+
+    a (n_a×m·T) and y (n_y×m·T) are crnn's buffers: step t starts at column t, its
+    columns n·T apart.
+    """
     cdef blas_int mT = m * T
-    cdef Py_ssize_t step = <Py_ssize_t>n_a * m
+    cdef blas_int ld_step = n_a * T
     cdef Py_ssize_t t
-    cdef const floating *a_prev = a0
+    cdef const floating *a_prev = <const floating *>a0.data
+    cdef blas_int ld_prev = a0.ld
+    cdef char op_prev = a0.trans
     cdef floating *a_t
     if n_a > 0:
         # A (n_a×m·T) = Wax (n_a×n_x) · X (n_x×m·T): the input part of every step at once
-        gemm(c'T', c'N', n_a, mT, n_x, 1, Wax, n_x, x, n_x, 0, a, n_a)
+        gemm(Wax.trans, x.trans, n_a, mT, n_x, 1, <const floating *>Wax.data, Wax.ld,
+             <const floating *>x.data, x.ld, 0, a, n_a)
         for t in range(T):
-            a_t = a + t * step
+            a_t = a + t * <Py_ssize_t>n_a
             # a_t (n_a×m) += Waa (n_a×n_a) · a_prev (n_a×m)
-            gemm(c'T', c'N', n_a, m, n_a, 1, Waa, n_a, a_prev, n_a, 1, a_t, n_a)
-            bias_tanh(a_t, ba, n_a, m)
-            a_prev = a_t
+            gemm(Waa.trans, op_prev, n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld,
+                 a_prev, ld_prev, 1, a_t, ld_step)
+            bias_tanh(a_t, ba, n_a, m, ld_step)
+            a_prev, ld_prev, op_prev = a_t, ld_step, c'N'
     # Y (n_y×m·T) = Wya (n_y×n_a) · A (n_a×m·T), then a softmax per column
-    gemm(c'T', c'N', n_y, mT, n_a, 1, Wya, n_a, a, n_a, 0, y, n_y)
+    gemm(Wya.trans, c'N', n_y, mT, n_a, 1, <const floating *>Wya.data, Wya.ld, a, n_a,
+         0, y, n_y)
     bias_softmax(y, by, n_y, mT)
 
 
 cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
-                        const floating *da, const floating *a, const floating *a0,
-                        const floating *a_prev_rest, const floating *x,
-                        const floating *Wax, const floating *Waa,
+                        const floating *da, Py_ssize_t ds0, Py_ssize_t ds1, Py_ssize_t ds2,
+                        const floating *a, Operand a0, const floating *a_prev,
+                        Operand x, Operand Wax, Operand Waa,
                         floating *dz, floating *dx, floating *da0,
                         floating *dWax, floating *dWaa, floating *dba) noexcept nogil:
     """Back through the sequence: dz_t is the gradient of step t's pre-activation.
 
     dz_t = (da_t + Waa.T·dz_{t+1}) * (1 - a_t²), and the weight gradients are sums
-    over steps, each one product over the whole sequence. Needs n_a, m, T >= 1.
+    over steps, each one product over the whole sequence. da is read with its own
+    element strides; a, a_prev (NULL: a0 then a shifted by one step), dz and dx are
+    crnn's buffers. Needs n_a, m, T >= 1.
     """
     cdef blas_int mT = m * T
-    cdef Py_ssize_t step = <Py_ssize_t>n_a * m
-    cdef Py_ssize_t t = T - 1
-    tanh_grad(dz + t * step, da + t * step, a + t * step, step, 0)
+    cdef blas_int ld_step = n_a * T
+    cdef Py_ssize_t t = T - 1, j
+    tanh_grad(dz + t * n_a, da + t * ds2, ds0, ds1, a + t * n_a, n_a, m, ld_step, 0)
     for t in range(T - 2, -1, -1):
         # dz_t (n_a×m) = Waa.T (n_a×n_a) · dz_{t+1} (n_a×m), the flow into a_t
-        gemm(c'N', c'N', n_a, m, n_a, 1, Waa, n_a, dz + (t + 1) * step, n_a,
-             0, dz + t * step, n_a)
-        tanh_grad(dz + t * step, da + t * step, a + t * step, step, 1)
+        gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld,
+             dz + (t + 1) * n_a, ld_step, 0, dz + t * n_a, ld_step)
+        tanh_grad(dz + t * n_a, da + t * ds2, ds0, ds1, a + t * n_a, n_a, m, ld_step, 1)
     # da0 (n_a×m) = Waa.T (n_a×n_a) · dz_0 (n_a×m)
-    gemm(c'N', c'N', n_a, m, n_a, 1, Waa, n_a, dz, n_a, 0, da0, n_a)
+    gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld, dz, ld_step,
+         0, da0, n_a)
     # dX (n_x×m·T) = Wax.T (n_x×n_a) · dZ (n_a×m·T)
-    gemm(c'N', c'N', n_x, mT, n_a, 1, Wax, n_x, dz, n_a, 0, dx, n_x)
+    gemm(Wax.flip, c'N', n_x, mT, n_a, 1, <const floating *>Wax.data, Wax.ld, dz, n_a,
+         0, dx, n_x)
     # dWax.T (n_x×n_a) = X (n_x×m·T) · dZ.T (m·T×n_a); C-ordered dWax is column-major dWax.T
-    gemm(c'N', c'T', n_x, n_a, mT, 1, x, n_x, dz, n_a, 0, dWax, n_x)
-    # dWaa.T (n_a×n_a) = a0 (n_a×m) · dz_0.T (m×n_a)
-    gemm(c'N', c'T', n_a, n_a, m, 1, a0, n_a, dz, n_a, 0, dWaa, n_a)
-    # dWaa.T (n_a×n_a) += A_prev (n_a×m·(T-1)) · dZ_{1..T-1}.T (m·(T-1)×n_a)
-    gemm(c'N', c'T', n_a, n_a, mT - m, 1, a_prev_rest, n_a, dz + step, n_a,
-         1, dWaa, n_a)
+    gemm(x.trans, c'T', n_x, n_a, mT, 1, <const floating *>x.data, x.ld, dz, n_a,
+         0, dWax, n_x)
     # dba (n_a) = dZ (n_a×m·T) summed over its columns
     row_sums(dz, n_a, mT, dba)
+    if a_prev != NULL:
+        # dWaa.T (n_a×n_a) = A_prev (n_a×m·T) · dZ.T (m·T×n_a)
+        gemm(c'N', c'T', n_a, n_a, mT, 1, a_prev, n_a, dz, n_a, 0, dWaa, n_a)
+        return
+    # dWaa.T (n_a×n_a) = a0 (n_a×m) · dz_0.T (m×n_a)
+    gemm(a0.trans, c'T', n_a, n_a, m, 1, <const floating *>a0.data, a0.ld, dz, ld_step,
+         0, dWaa, n_a)
+    if T > 1:
+        # column c of A pairs with column c+1 of dZ: a_{t-1} with dz_t, except where
+        # c+1 is step 0 of the next batch column; those dz_0 (used above) become zeros
+        for j in range(m):
+            memset(dz + j * <Py_ssize_t>ld_step, 0, n_a * sizeof(floating))
+        # dWaa.T (n_a×n_a) += A (n_a×m·T-1) · dZ[:, 1:].T (m·T-1×n_a)
+        gemm(c'N', c'T', n_a, n_a, mT - 1, 1, a, n_a, dz + n_a, n_a, 1, dWaa, n_a)
 
 
-# --- entry points: memoryviews in, pointers to the loops -----------------------------
+# --- entry points: arrays in, pointers to the loops ----------------------------------
 
-def rnn_forward_kernel(const floating[::1, :] x, const floating[::1, :] a0,
-                       const floating[:, ::1] Wax, const floating[:, ::1] Waa,
-                       const floating[::1] ba, const floating[:, ::1] Wya,
-                       const floating[::1] by, floating[::1, :] a, floating[::1, :] y):
+def rnn_forward_kernel(x, a0, Wax, Waa, ba, Wya, by, a, y):
     """Fill ``a`` (n_a, m·T) and ``y`` (n_y, m·T) from ``x`` (n_x, m·T) and ``a0``.
 
-    All sizes are checked by the caller to fit ``blas_int``; m, T, n_y >= 1.
+    x, a0 and the weights are C- or Fortran-contiguous; a and y Fortran-contiguous
+    (crnn's layout, see the module's docstring); biases 1-D. All of one dtype, float64
+    or float32, aligned. Sizes are checked by the caller to fit ``blas_int``;
+    m, T, n_y >= 1.
     """
-    cdef blas_int n_x = x.shape[0], n_a = a0.shape[0], n_y = Wya.shape[0]
-    cdef blas_int m = a0.shape[1]
-    cdef blas_int T = x.shape[1] // m
-    cdef const floating *px = &x[0, 0] if n_x else NULL
-    cdef const floating *pa0 = &a0[0, 0] if n_a else NULL
-    cdef const floating *pWax = &Wax[0, 0] if n_a and n_x else NULL
-    cdef const floating *pWaa = &Waa[0, 0] if n_a else NULL
-    cdef const floating *pba = &ba[0] if n_a else NULL
-    cdef const floating *pWya = &Wya[0, 0] if n_a else NULL
-    cdef floating *pa = &a[0, 0] if n_a else NULL
+    cdef int typenum = kernel_type(a)
+    cdef Py_ssize_t n_a = a.shape[0], n_y = y.shape[0], n_x = x.shape[0]
+    cdef Py_ssize_t m = a0.shape[1] if cnp.PyArray_Check(a0) and a0.ndim == 2 else 0
+    cdef Py_ssize_t mT = a.shape[1]
+    if m < 1 or mT % m or n_y < 1:
+        raise ValueError(f"a0 {getattr(a0, 'shape', None)}, a {a.shape} and y {y.shape} "
+                         "do not make a sequence with m, T, n_y >= 1")
+    cdef Operand ox, oa0, oWax, oWaa, oWya, oa, oy
+    operand(x, typenum, n_x, mT, "x", &ox, False, False)
+    operand(a0, typenum, n_a, m, "a0", &oa0, False, False)
+    operand(Wax, typenum, n_a, n_x, "Wax", &oWax, False, False)
+    operand(Waa, typenum, n_a, n_a, "Waa", &oWaa, False, False)
+    operand(Wya, typenum, n_y, n_a, "Wya", &oWya, False, False)
+    cdef void *pba = vector(ba, typenum, n_a, "ba")
+    cdef void *pby = vector(by, typenum, n_y, "by")
+    operand(a, typenum, n_a, mT, "a", &oa, True, True)
+    operand(y, typenum, n_y, mT, "y", &oy, True, True)
     with nogil:
-        forward_loop(n_x, n_a, n_y, m, T, px, pa0, pWax, pWaa, pba, pWya, &by[0],
-                     pa, &y[0, 0])
+        if typenum == cnp.NPY_DOUBLE:
+            forward_loop[double](n_x, n_a, n_y, m, mT // m, ox, oa0, oWax, oWaa,
+                                 <double *>pba, oWya, <double *>pby, <double *>oa.data,
+                                 <double *>oy.data)
+        else:
+            forward_loop[float](n_x, n_a, n_y, m, mT // m, ox, oa0, oWax, oWaa,
+                                <float *>pba, oWya, <float *>pby, <float *>oa.data,
+                                <float *>oy.data)
 
 
-def rnn_backward_kernel(const floating[::1, :] da, const floating[::1, :] a,
-                        const floating[::1, :] a0, const floating[::1, :] a_prev_rest,
-                        const floating[::1, :] x, const floating[:, ::1] Wax,
-                        const floating[:, ::1] Waa, floating[::1, :] dz,
-                        floating[::1, :] dx, floating[::1, :] da0,
-                        floating[:, ::1] dWax, floating[:, ::1] dWaa, floating[::1] dba):
-    """Fill the gradients from ``da`` (n_a, m·T) and the forward's states.
+def rnn_backward_kernel(da, a, a0, a_prev, x, Wax, Waa, dz, dx, da0, dWax, dWaa, dba):
+    """Fill the gradients from ``da`` (n_a, m, T) and the forward's states.
 
-    ``a`` holds a_t for every step, ``a0`` the state before step 0 and ``a_prev_rest``
-    (n_a, m·(T-1)) the states before steps 1..T-1. ``dz`` is work space of da's shape.
-    All sizes are checked by the caller to fit ``blas_int``; n_a, m, T >= 1.
+    ``da`` may have any strides. ``a`` (n_a, m·T) holds a_t of every step in crnn's
+    layout; ``a_prev`` is None when the state before step t is a0 for t = 0 and a_{t-1}
+    after, else the (n_a, m·T) states before every step in that layout. ``x``, ``a0``
+    and the weights are C- or Fortran-contiguous. ``dz`` is work space of a's shape;
+    dx (n_x, m·T) and da0 (n_a, m) are Fortran-ordered, dWax, dWaa C-ordered, dba 1-D.
+    Sizes are checked by the caller to fit ``blas_int``; n_a, m, T >= 1.
     """
-    cdef blas_int n_x = x.shape[0], n_a = a0.shape[0], m = a0.shape[1]
-    cdef blas_int T = da.shape[1] // m
-    cdef const floating *prest = &a_prev_rest[0, 0] if T > 1 else NULL
-    cdef const floating *px = &x[0, 0] if n_x else NULL
-    cdef const floating *pWax = &Wax[0, 0] if n_x else NULL
-    cdef floating *pdx = &dx[0, 0] if n_x else NULL
-    cdef floating *pdWax = &dWax[0, 0] if n_x else NULL
+    cdef int typenum = kernel_type(dz)
+    cdef cnp.ndarray gda = checked(da, typenum, 3, "da", False)
+    cdef Py_ssize_t n_a = gda.shape[0], m = gda.shape[1], T = gda.shape[2]
+    cdef Py_ssize_t n_x = x.shape[0], mT = m * T, itemsize = cnp.PyArray_ITEMSIZE(gda)
+    cdef Py_ssize_t ds0 = gda.strides[0] // itemsize, ds1 = gda.strides[1] // itemsize
+    cdef Py_ssize_t ds2 = gda.strides[2] // itemsize
+    if min(n_a, m, T) < 1 or (ds0 * itemsize != gda.strides[0] or
+                              ds1 * itemsize != gda.strides[1] or
+                              ds2 * itemsize != gda.strides[2]):
+        raise ValueError(f"da {da.shape} must be non-empty with whole-element strides")
+    cdef Operand oa, oa0, oprev, ox, oWax, oWaa, odz, odx, oda0, odWax, odWaa
+    operand(a, typenum, n_a, mT, "a", &oa, False, True)
+    operand(a0, typenum, n_a, m, "a0", &oa0, False, False)
+    if a_prev is not None:
+        operand(a_prev, typenum, n_a, mT, "a_prev", &oprev, False, True)
+    else:
+        oprev.data = NULL
+    operand(x, typenum, n_x, mT, "x", &ox, False, False)
+    operand(Wax, typenum, n_a, n_x, "Wax", &oWax, False, False)
+    operand(Waa, typenum, n_a, n_a, "Waa", &oWaa, False, False)
+    operand(dz, typenum, n_a, mT, "dz", &odz, True, True)
+    operand(dx, typenum, n_x, mT, "dx", &odx, True, True)
+    operand(da0, typenum, n_a, m, "da0", &oda0, True, True)
+    # C-ordered (n_a, n_x) gradients are their Fortran-ordered transposes
+    operand(dWax.T, typenum, n_x, n_a, "dWax.T", &odWax, True, True)
+    operand(dWaa.T, typenum, n_a, n_a, "dWaa.T", &odWaa, True, True)
+    cdef void *pdba = vector(dba, typenum, n_a, "dba")
+    cdef void *pda = cnp.PyArray_DATA(gda)
     with nogil:
-        backward_loop(n_x, n_a, m, T, &da[0, 0], &a[0, 0], &a0[0, 0], prest, px, pWax,
-                      &Waa[0, 0], &dz[0, 0], pdx, &da0[0, 0], pdWax, &dWaa[0, 0],
-                      &dba[0])
+        if typenum == cnp.NPY_DOUBLE:
+            backward_loop[double](n_x, n_a, m, T, <double *>pda, ds0, ds1, ds2,
+                                  <double *>oa.data, oa0, <double *>oprev.data, ox, oWax,
+                                  oWaa, <double *>odz.data, <double *>odx.data,
+                                  <double *>oda0.data, <double *>odWax.data,
+                                  <double *>odWaa.data, <double *>pdba)
+        else:
+            backward_loop[float](n_x, n_a, m, T, <float *>pda, ds0, ds1, ds2,
+                                 <float *>oa.data, oa0, <float *>oprev.data, ox, oWax,
+                                 oWaa, <float *>odz.data, <float *>odx.data,
+                                 <float *>oda0.data, <float *>odWax.data,
+                                 <float *>odWaa.data, <float *>pdba)
 
 
 cdef extern from *:

@@ -96,3 +96,20 @@ def fortran(arr, dtype):
 def c_order(arr, dtype):
     """arr as a C-ordered, aligned array of dtype (the input itself if it is one)."""
     return np.require(arr, dtype, ("C", "A"))
+
+
+def blas_matrix(arr, dtype):
+    """arr as an aligned, C- or Fortran-contiguous array of dtype, which BLAS reads in
+    place (the input itself if it is one, else a C-ordered copy)."""
+    flags = arr.flags
+    if arr.dtype == dtype and flags.aligned and (flags.c_contiguous or flags.f_contiguous):
+        return arr
+    return np.require(arr, dtype, ("C", "A"))
+
+
+def aligned(arr, dtype):
+    """arr as an aligned array of dtype, in any layout (the input itself if it is one)."""
+    if arr.dtype == dtype and arr.flags.aligned:
+        return arr
+    return np.require(arr, dtype, "A")
+

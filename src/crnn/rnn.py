@@ -7,14 +7,14 @@ import numpy as np
 
 from crnn import _rnn
 from crnn._validate import (
+    aligned,
     as_array,
     bias,
-    c_order,
+    blas_matrix,
     check_blas_sizes,
     check_parameters,
     compute_dtype,
     expect_ndim,
-    fortran,
     mismatch,
     weight,
 )
@@ -43,13 +43,33 @@ class _ForwardCaches(list):
         return len(self) == len(made) and all(c is d for c, d in zip(self, made))
 
 
+# --- the kernels' layout -------------------------------------------------------------
+
+
+def _new_sequence(n, m, T, dtype):
+    """An empty (n, m, T) array in the kernels' layout (see ``crnn._rnn``): its C-order
+    reshape to (n, m·T) is a Fortran-ordered view, step t starting at column t."""
+    return np.empty((m, T, n), dtype).transpose(2, 0, 1)
+
+
+def _sequence_matrix(seq, dtype):
+    """seq (n, m, T) as the kernels' (n, m·T) matrix: a view when seq is in their layout
+    (an array of ``_new_sequence``), else a copy into it."""
+    n, m, T = seq.shape
+    mtn = seq.transpose(1, 2, 0)
+    flags = mtn.flags
+    if not (mtn.dtype == dtype and flags.c_contiguous and flags.aligned):
+        mtn = np.require(mtn, dtype, ("C", "A"))
+    return mtn.transpose(2, 0, 1).reshape(n, m * T)
+
+
 # --- forward -------------------------------------------------------------------------
 
 
 def _forward(x, x_name, a_prev, a_name, parameters):
     """Validate, then run the forward kernel over x of shape (n_x, m, T).
 
-    Returns the arrays a (n_a, m, T) and y (n_y, m, T), both Fortran-ordered.
+    Returns the arrays a (n_a, m, T) and y (n_y, m, T), in the kernels' layout.
     """
     expect_ndim(a_name, a_prev, "(n_a, m)")
     check_parameters(parameters)
@@ -74,19 +94,19 @@ def _forward(x, x_name, a_prev, a_name, parameters):
     check_blas_sizes(n_x=n_x, n_a=n_a, n_y=n_y, m=m, T_x=T, **{"m*T_x": m * T})
 
     dtype = compute_dtype(x, a_prev, Wax, Waa, Wya, ba, by)
-    a = np.empty((n_a, m, T), dtype, order="F")
-    y = np.empty((n_y, m, T), dtype, order="F")
+    a = _new_sequence(n_a, m, T, dtype)
+    y = _new_sequence(n_y, m, T, dtype)
     if m and T:
         _rnn.rnn_forward_kernel(
-            fortran(x, dtype).reshape(n_x, m * T, order="F"),
-            fortran(a_prev, dtype),
-            c_order(Wax, dtype),
-            c_order(Waa, dtype),
-            c_order(ba, dtype),
-            c_order(Wya, dtype),
-            c_order(by, dtype),
-            a.reshape(n_a, m * T, order="F"),
-            y.reshape(n_y, m * T, order="F"),
+            blas_matrix(x.reshape(n_x, m * T), dtype),
+            blas_matrix(a_prev, dtype),
+            blas_matrix(Wax, dtype),
+            blas_matrix(Waa, dtype),
+            blas_matrix(ba, dtype),
+            blas_matrix(Wya, dtype),
+            blas_matrix(by, dtype),
+            a.reshape(n_a, m * T),
+            y.reshape(n_y, m * T),
         )
     return a, y
 
@@ -129,24 +149,27 @@ def rnn_forward(x, a0, parameters):
     xa = as_array("x", x)
     expect_ndim("x", xa, "(n_x, m, T_x)")
     a, y = _forward(xa, "x", as_array("a0", a0), "a0", parameters)
-    caches = [
-        (a[:, :, t], a[:, :, t - 1] if t else a0, xa[:, :, t], parameters)
-        for t in range(xa.shape[2])
-    ]
+    # iterating over the step axis gives each step's view at C speed; a_prev of step t
+    # is the very view a_next of step t-1, as in the course's loop
+    states = list(a.transpose(2, 0, 1))
+    caches = list(
+        zip(states, [a0, *states[:-1]], xa.transpose(2, 0, 1), [parameters] * len(states))
+    )
     return a, y, (_ForwardCaches(caches, a, xa), x)
 
 
 # --- backward ------------------------------------------------------------------------
 
 
-def _backward(da, a, a0, a_prev_rest, x, Wax, Waa):
+def _backward(da, a, a0, a_prev, x, Wax, Waa):
     """Run the backward kernel over T steps; the arguments are validated real arrays.
 
     Arguments:
     da -- upstream gradient of every state, (n_a, m, T)
     a -- the state a_t of every step, (n_a, m, T)
     a0 -- the state before step 0, (n_a, m)
-    a_prev_rest -- the states before steps 1..T-1, (n_a, m, T-1)
+    a_prev -- the state before every step, (n_a, m, T), or None when it is a0 then a
+              shifted by one step (the common case, which needs no copy)
     x -- the input of every step, (n_x, m, T)
     Wax, Waa -- the weights, (n_a, n_x) and (n_a, n_a)
 
@@ -155,25 +178,26 @@ def _backward(da, a, a0, a_prev_rest, x, Wax, Waa):
     """
     n_a, m, T = da.shape
     n_x = x.shape[0]
-    check_blas_sizes(n_x=n_x, n_a=n_a, m=m, T_x=T, **{"m*T_x": m * T})
-    dtype = compute_dtype(da, a, a0, a_prev_rest, x, Wax, Waa)
-    dx = np.empty((n_x, m, T), dtype, order="F")
+    mT = m * T
+    check_blas_sizes(n_x=n_x, n_a=n_a, m=m, T_x=T, **{"m*T_x": mT})
+    arrays = (da, a, a0, x, Wax, Waa) if a_prev is None else (da, a, a0, a_prev, x, Wax, Waa)
+    dtype = compute_dtype(*arrays)
+    dx = _new_sequence(n_x, m, T, dtype)
     da0 = np.empty((n_a, m), dtype, order="F")
     dWax = np.empty((n_a, n_x), dtype)
     dWaa = np.empty((n_a, n_a), dtype)
     dba = np.empty((n_a, 1), dtype)
     if n_a and m and T:
-        mT = m * T
         _rnn.rnn_backward_kernel(
-            fortran(da, dtype).reshape(n_a, mT, order="F"),
-            fortran(a, dtype).reshape(n_a, mT, order="F"),
-            fortran(a0, dtype),
-            fortran(a_prev_rest, dtype).reshape(n_a, mT - m, order="F"),
-            fortran(x, dtype).reshape(n_x, mT, order="F"),
-            c_order(Wax, dtype),
-            c_order(Waa, dtype),
+            aligned(da, dtype),
+            _sequence_matrix(a, dtype),
+            blas_matrix(a0, dtype),
+            None if a_prev is None else _sequence_matrix(a_prev, dtype),
+            blas_matrix(x.reshape(n_x, mT), dtype),
+            blas_matrix(Wax, dtype),
+            blas_matrix(Waa, dtype),
             np.empty((n_a, mT), dtype, order="F"),
-            dx.reshape(n_x, mT, order="F"),
+            dx.reshape(n_x, mT),
             da0,
             dWax,
             dWaa,
@@ -256,18 +280,22 @@ def rnn_cell_backward(da_next, cache):
     n_x = xt.shape[0]
     a_next, a_prev, xt = _step_arrays(cache, "cache", n_a, m, n_x, "da_next")
     Wax, Waa = _backward_weights(cache[3], n_a, n_x)
-    a = a_next[:, :, None]
     dx, da_prev, dWax, dWaa, dba = _backward(
-        da_next[:, :, None], a, a_prev, a[:, :, :0], xt[:, :, None], Wax, Waa
+        da_next[:, :, None], a_next[:, :, None], a_prev, None, xt[:, :, None], Wax, Waa
     )
     return {"dxt": dx[:, :, 0], "da_prev": da_prev, "dWax": dWax, "dWaa": dWaa, "dba": dba}
 
 
 def _sequence_arrays(cell_caches, T, n_a, m):
-    """The states, previous states and inputs of the first T steps, each (n, m, T).
+    """The states, first previous state, previous states and inputs of the first T steps.
 
     Caches made by ``rnn_forward`` give views of its buffers; any other list of cell
     caches (the course's forward, a user's loop over rnn_cell_forward) is stacked once.
+    The previous states are None when each step's a_prev is the a_next of the step
+    before (then the kernel reads them from the states).
+
+    Returns:
+    a (n_a, m, T), a0 (n_a, m), a_prev (n_a, m, T) or None, x (n_x, m, T), n_x
     """
     first = _cell_cache(cell_caches[0], "caches[0][0]")
     xt0 = as_array("caches[0][0][2] (xt)", first[2])
@@ -283,17 +311,23 @@ def _sequence_arrays(cell_caches, T, n_a, m):
         a0 = as_array("caches[0][0][1] (a_prev)", first[1])
         if a0.shape != (n_a, m):
             raise ValueError(f"caches[0][0][1] (a_prev) must have shape {(n_a, m)}, got {a0.shape}")
-        return a_all[:, :, :T], a0, a_all[:, :, : max(T - 1, 0)], x_all[:, :, :T], n_x
+        return a_all[:, :, :T], a0, None, x_all[:, :, :T], n_x
     steps = [_step_arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)]
     if not steps:
         a0 = as_array("caches[0][0][1] (a_prev)", first[1])
         empty = np.empty((n_a, m, 0), a0.dtype)
-        return empty, a0, empty, np.empty((n_x, m, 0), xt0.dtype), n_x
+        return empty, a0, None, np.empty((n_x, m, 0), xt0.dtype), n_x
     dtype = np.result_type(*{arr.dtype for step in steps for arr in step})
-    # stacking the transposes (m, n) gives a C-ordered (T, m, n) whose transpose is the
-    # Fortran-ordered (n, m, T) the kernel wants, in one copy
-    a, a_prev, x = (np.stack([step[k].T for step in steps], dtype=dtype).T for k in range(3))
-    return a, a_prev[:, :, 0], a_prev[:, :, 1:], x, n_x
+
+    def stacked(k, n):
+        """Item k of every step, (n, m) each, stacked into the kernels' layout."""
+        out = _new_sequence(n, m, T, dtype)
+        np.stack([step[k].T for step in steps], axis=1, out=out.transpose(1, 2, 0))
+        return out
+
+    chained = all(cell_caches[t][1] is cell_caches[t - 1][0] for t in range(1, T))
+    a_prev = None if chained else stacked(1, n_a)
+    return stacked(0, n_a), steps[0][1], a_prev, stacked(2, n_x), n_x
 
 
 def rnn_backward(da, caches):
@@ -340,7 +374,7 @@ def rnn_backward(da, caches):
             "dWaa": np.zeros((n_a, n_a), dtype),
             "dba": np.zeros((n_a, 1), dtype),
         }
-    a, a0, a_prev_rest, xs, n_x = _sequence_arrays(cell_caches, T, n_a, m)
+    a, a0, a_prev, xs, n_x = _sequence_arrays(cell_caches, T, n_a, m)
     Wax, Waa = _backward_weights(cell_caches[0][3], n_a, n_x)
-    dx, da0, dWax, dWaa, dba = _backward(da, a, a0, a_prev_rest, xs, Wax, Waa)
+    dx, da0, dWax, dWaa, dba = _backward(da, a, a0, a_prev, xs, Wax, Waa)
     return {"dx": dx, "da0": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
