@@ -12,11 +12,13 @@
 #include <string.h>
 #include "crnn_elementwise.h"
 
+/* x86-64-v4 is AVX-512 (F, BW, CD, DQ, VL), v3 AVX2 with FMA; the resolver tests CPU
+   features, not CPU models, so every CPU that has them gets them */
 #if defined(__x86_64__) && defined(__linux__) && !defined(CRNN_NO_CLONES) && \
-    ((defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8) ||           \
+    ((defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12) ||           \
      (defined(__clang__) && __clang_major__ >= 14))
 #  define CRNN_CLONES \
-       __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+       __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #  define CRNN_CLONES
 #endif

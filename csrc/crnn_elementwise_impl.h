@@ -75,20 +75,22 @@ void CRNN_FN(crnn_bias_tanh)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff_t 
 }
 
 /*
- * z[:, j] = softmax(z[:, j] + b) for every column j, stably: the column's own
- * maximum is subtracted before exp, so no column can overflow or underflow whole.
- * A NaN in a column stays in that column.
+ * z[:, j] = softmax(z[:, j] + b) for every column j of the contiguous (n, ncols) block,
+ * stably: the column's own maximum is subtracted before exp, so no column can overflow
+ * or underflow whole. A NaN in a column stays in that column. The exp runs once over
+ * the whole block, so that it vectorises however short the columns are.
  */
 CRNN_CLONES
 void CRNN_FN(crnn_bias_softmax)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff_t ncols)
 {
-    ptrdiff_t i, j;
+    ptrdiff_t i, j, size = n * ncols;
+    CRNN_T *CRNN_RESTRICT all = z;
     if (n <= 0) {
         return;
     }
     for (j = 0; j < ncols; ++j) {
         CRNN_T *CRNN_RESTRICT col = z + n * j;
-        CRNN_T mx, total, inv;
+        CRNN_T mx;
         for (i = 0; i < n; ++i) {
             col[i] += b[i];
         }
@@ -97,9 +99,15 @@ void CRNN_FN(crnn_bias_softmax)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff
             mx = col[i] > mx ? col[i] : mx;
         }
         for (i = 0; i < n; ++i) {
-            col[i] = CRNN_FN(crnn_exp_nonpositive)(col[i] - mx);
+            col[i] -= mx;
         }
-        total = 0; /* summed in order, apart, so that the exp loop vectorises */
+    }
+    for (i = 0; i < size; ++i) {
+        all[i] = CRNN_FN(crnn_exp_nonpositive)(all[i]);
+    }
+    for (j = 0; j < ncols; ++j) {
+        CRNN_T *CRNN_RESTRICT col = z + n * j;
+        CRNN_T total = 0, inv;
         for (i = 0; i < n; ++i) {
             total += col[i];
         }
