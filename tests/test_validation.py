@@ -235,13 +235,13 @@ def test_backward_needs_only_Wax_and_Waa(func):
 # --- dimensions and sizes ---------------------------------------------------------------
 
 NDIM_CASES = [
-    ("rnn_cell_forward", "xt", 0, "(n_x, m)", [(3,), (3, 4, 1)]),
-    ("rnn_cell_forward", "a_prev", 1, "(n_a, m)", [(5,), (5, 4, 1)]),
-    ("rnn_forward", "x", 0, "(n_x, m, T_x)", [(3, 4), (3, 4, 3, 1)]),
-    ("rnn_forward", "a0", 1, "(n_a, m)", [(5,), (5, 4, 1)]),
-    ("rnn_cell_backward", "da_next", 0, "(n_a, m)", [(5,), (5, 4, 1)]),
-    ("rnn_backward", "da", 0, "(n_a, m, T_x)", [(5, 4), (5, 4, 3, 1)]),
-    ("rnn_backward_own", "da", 0, "(n_a, m, T_x)", [(5, 4), (5, 4, 3, 1)]),
+    ("rnn_cell_forward", "xt", 0, "(n_x, m)", [(), (3,), (3, 4, 1)]),
+    ("rnn_cell_forward", "a_prev", 1, "(n_a, m)", [(), (5,), (5, 4, 1)]),
+    ("rnn_forward", "x", 0, "(n_x, m, T_x)", [(), (3, 4), (3, 4, 3, 1)]),
+    ("rnn_forward", "a0", 1, "(n_a, m)", [(), (5,), (5, 4, 1)]),
+    ("rnn_cell_backward", "da_next", 0, "(n_a, m)", [(), (5,), (5, 4, 1)]),
+    ("rnn_backward", "da", 0, "(n_a, m, T_x)", [(), (5, 4), (5, 4, 3, 1)]),
+    ("rnn_backward_own", "da", 0, "(n_a, m, T_x)", [(), (5, 4), (5, 4, 3, 1)]),
 ]
 
 
@@ -735,6 +735,12 @@ def bad_caches(func):
             ("dict", dict(enumerate(cache))),
             ("array", np.zeros((4, 5, 4))),
             ("None arrays", (None, None, None, cache[3])),
+            ("a_next 3-D", (cache[0][:, :, None],) + cache[1:]),
+            ("a_prev of other m", (cache[0], cache[1][:, :2]) + cache[2:]),
+            ("a_prev of other n_a", (cache[0], cache[1][:2]) + cache[2:]),
+            ("xt of other m", cache[:2] + (cache[2][:, :2], cache[3])),
+            ("xt of other n_x", cache[:2] + (cache[2][:2], cache[3])),
+            ("xt 1-D", cache[:2] + (cache[2][:, 0], cache[3])),
         ]
     cells, x = caches
     return [
@@ -753,6 +759,12 @@ def bad_caches(func):
         ("later cell of 3", (cells[:1] + [c[:3] for c in cells[1:]], x)),
         ("cell of str", ([("a", "b", "c", "d")] * len(cells), x)),
         ("empty cells", ([], x)),
+        ("first a_next 1-D", ([(cells[0][0][:, 0],) + cells[0][1:]] + cells[1:], x)),
+        ("first xt 1-D", ([cells[0][:2] + (cells[0][2][:, 0], cells[0][3])] + cells[1:], x)),
+        ("later a_next of other n_a", (cells[:1] + [(c[0][:2],) + c[1:] for c in cells[1:]], x)),
+        ("later a_prev of other m", (cells[:1] + [(c[0], c[1][:, :2]) + c[2:] for c in cells[1:]],
+                                     x)),
+        ("later xt of other n_x", (cells[:1] + [c[:2] + (c[2][:2], c[3]) for c in cells[1:]], x)),
     ]
 
 

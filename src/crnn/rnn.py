@@ -342,6 +342,7 @@ def rnn_backward(da, caches):
         }
     first = _cell_cache(cell_caches[0], "caches[0][0]")
     a_next0 = as_array("caches[0][0][0] (a_next)", first[0])
+    expect_ndim("caches[0][0][0] (a_next)", a_next0, "(n_a, m)")
     xt0 = as_array("caches[0][0][2] (xt)", first[2])
     expect_ndim("caches[0][0][2] (xt)", xt0, "(n_x, m)")
     held = (*a_next0.shape, len(cell_caches))
