@@ -31,45 +31,29 @@ def _scale(reduction, z):
     return 1.0 if reduction == "sum" or positions == 0 else 1.0 / positions
 
 
-def _first_bad(mask):
-    return tuple(int(i) for i in np.argwhere(mask)[0])
+def _reject(name, y, bad, why):
+    """Raise ValueError naming the first entry of y where bad is True, if any."""
+    if bad.any():
+        i = tuple(int(k) for k in np.argwhere(bad)[0])
+        raise ValueError(f"{name} holds {y[i].item()} at index {i}: {why}")
 
 
 def check_targets(name, y, dtype):
     """y as an array of dtype whose values are finite and within [0, 1]."""
-    bad = ~np.isfinite(y)
-    if bad.any():
-        raise ValueError(f"{name} holds {y[_first_bad(bad)]} at index {_first_bad(bad)}: labels must be finite")
-    bad = (y < 0) | (y > 1)
-    if bad.any():
-        raise ValueError(
-            f"{name} holds {y[_first_bad(bad)]} at index {_first_bad(bad)}: one-hot or 0/1 "
-            "labels must lie in [0, 1]"
-        )
+    _reject(name, y, ~np.isfinite(y), "labels must be finite")
+    _reject(name, y, (y < 0) | (y > 1), "one-hot or 0/1 labels must lie in [0, 1]")
     return y.astype(dtype, copy=False)
 
 
-def check_class_indices(name, y, n_y):
-    """y as an intp array of class indices in range(n_y), from ints or integral floats."""
+def check_class_indices(name, y, n_y=None):
+    """y as an intp array of class indices in range(n_y) (n_y None: any index >= 0),
+    from ints or integral floats."""
     if y.dtype.kind == "f":
-        bad = ~np.isfinite(y)
-        if bad.any():
-            raise ValueError(
-                f"{name} holds {y[_first_bad(bad)]} at index {_first_bad(bad)}: class indices "
-                "must be finite integers"
-            )
-        bad = y != np.round(y)
-        if bad.any():
-            raise ValueError(
-                f"{name} holds {y[_first_bad(bad)]} at index {_first_bad(bad)}: class indices "
-                "must be integers"
-            )
-    bad = (y < 0) | (y >= n_y)
-    if bad.any():
-        raise ValueError(
-            f"{name} holds class {y[_first_bad(bad)]} at index {_first_bad(bad)}, outside "
-            f"range(n_y) = range({n_y})"
-        )
+        _reject(name, y, ~np.isfinite(y), "class indices must be finite integers")
+        _reject(name, y, y != np.round(y), "class indices must be integers")
+    _reject(name, y, y < 0, "class indices must be non-negative")
+    if n_y is not None:
+        _reject(name, y, y >= n_y, f"a class index outside range(n_y) = range({n_y})")
     return y.astype(np.intp)
 
 
