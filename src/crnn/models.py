@@ -41,7 +41,7 @@ def _progress(total, verbose):
         from tqdm.auto import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, unit="seq", leave=False, dynamic_ncols=True)
+    return tqdm(total=total, unit="seq", dynamic_ncols=True)
 
 
 def _json_default(value):
@@ -83,12 +83,13 @@ class _SequenceModel:
     @classmethod
     def _param_names(cls):
         names = []
-        for klass in cls.__mro__:
+        for klass in cls.__mro__[:-1]:  # all but object
             init = klass.__dict__.get("__init__")
             if init is None:
                 continue
             for p in inspect.signature(init).parameters.values():
-                if p.name != "self" and p.kind is not p.VAR_KEYWORD and p.name not in names:
+                plain = p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                if plain and p.name != "self" and p.name not in names:
                     names.append(p.name)
         return names
 
