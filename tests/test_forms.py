@@ -7,7 +7,7 @@ import pytest
 
 import crnn
 from crnn import reference
-from crnn.testing import random_rnn_problem
+from crnn.testing import numeric_gradient, random_rnn_problem
 
 EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "encoder_decoder.py"
 
@@ -75,16 +75,8 @@ def test_encoder_decoder_gradients_match_finite_differences(example):
 
     for params, grads in ((encoder, enc_grads), (decoder, dec_grads)):
         for name, target in params.items():
-            numeric = np.zeros_like(target)
-            for i in np.ndindex(target.shape):
-                old = target[i]
-                target[i] = old + 1e-6
-                plus = loss()
-                target[i] = old - 1e-6
-                minus = loss()
-                target[i] = old
-                numeric[i] = (plus - minus) / 2e-6
-            np.testing.assert_allclose(grads["d" + name], numeric, rtol=1e-6, atol=1e-9, err_msg=name)
+            np.testing.assert_allclose(grads["d" + name], numeric_gradient(loss, target),
+                                       rtol=1e-6, atol=1e-9, err_msg=name)
 
 
 def test_encoder_decoder_learns_with_T_x_different_from_T_y(example):

@@ -4,20 +4,7 @@ import pytest
 
 import crnn
 from crnn import _rnn, reference
-from crnn.testing import assert_close, random_rnn_problem
-
-
-def _numeric(f, arr, eps=1e-6):
-    g = np.zeros_like(arr)
-    for i in np.ndindex(arr.shape):
-        old = arr[i]
-        arr[i] = old + eps
-        plus = f()
-        arr[i] = old - eps
-        minus = f()
-        arr[i] = old
-        g[i] = (plus - minus) / (2 * eps)
-    return g
+from crnn.testing import assert_close, numeric_gradient, random_rnn_problem
 
 
 def _labels(loss, output, n_y, m, T, seed=1):
@@ -50,7 +37,7 @@ def test_output_layer_backward_matches_finite_differences(shape):
     grads = crnn.output_layer_backward(G, a, p)
     for name, target in (("dWya", p["Wya"]), ("dby", p["by"]), ("da", a)):
         assert grads[name].shape == target.shape
-        np.testing.assert_allclose(grads[name], _numeric(loss, target), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(grads[name], numeric_gradient(loss, target), rtol=1e-6, atol=1e-8)
 
 
 def test_output_layer_takes_the_lstm_key_and_float32():
@@ -89,7 +76,7 @@ def test_every_gradient_matches_finite_differences(loss, output, reduction):
 
     assert set(grads) == {"dWax", "dWaa", "dba", "dWya", "dby", "da0", "dx"}
     for name, target in (*p.items(), ("a0", a0), ("x", x)):
-        np.testing.assert_allclose(grads["d" + name], _numeric(f, target), rtol=1e-6, atol=1e-8,
+        np.testing.assert_allclose(grads["d" + name], numeric_gradient(f, target), rtol=1e-6, atol=1e-8,
                                    err_msg=name)
 
 
