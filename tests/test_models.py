@@ -197,3 +197,25 @@ def test_float32_models_train_in_float32():
     model = _tagger(epochs=1, dtype="float32").fit(x, y)
     assert all(v.dtype == np.float32 for v in model.parameters_.values())
     assert model.predict_proba(x).dtype == np.float32
+
+
+@pytest.mark.parametrize("param, value, message", [
+    ("n_a", 0, "n_a must be a positive int"),
+    ("epochs", 2.5, "epochs must be a positive int"),
+    ("batch_size", -1, "batch_size must be a positive int"),
+    ("clip_norm", 0.0, "clip_norm must be positive or None"),
+    ("optimizer", "rmsprop", "optimizer must be one of"),
+    ("learning_rate", -0.1, "learning_rate must be positive"),
+    ("dtype", "float16", "dtype must be"),
+    ("init", "zeros", "method must be"),
+])
+def test_bad_constructor_arguments_get_clear_errors_at_fit(param, value, message):
+    x, y = previous_token_data(10, seed=9)
+    with pytest.raises(ValueError, match=message):
+        _tagger(**{param: value}).fit(x, y)
+
+
+def test_a_bad_pooling_gets_a_clear_error():
+    x, y = previous_token_data(10, seed=9)
+    with pytest.raises(ValueError, match="pooling must be"):
+        SequenceClassifier(pooling="max", verbose=False).fit(x, y[:, 0])

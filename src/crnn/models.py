@@ -151,6 +151,21 @@ class _SequenceModel:
         if not hasattr(self, "parameters_"):
             raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit(x, y) first")
 
+    def _check_params(self):
+        """Clear errors for constructor arguments fit cannot use (the others check their own)."""
+        get_cell(self.cell)
+        make_optimizer(self.optimizer, self.learning_rate)
+        for name in ("n_a", "epochs", "batch_size", "n_iter_no_change"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        for name in ("clip_norm", "clip_value"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive or None, got {value!r}")
+        if np.dtype(self.dtype) not in (np.float32, np.float64):
+            raise ValueError(f'dtype must be "float32" or "float64", got {self.dtype!r}')
+
     def _batch_loss_and_grads(self, x, y, parameters):
         a0 = np.zeros((self.n_a, x.shape[1]), x.dtype)
         return loss_and_grads(x, y, a0, parameters, "softmax", "mean", self._head, self.cell)
@@ -168,7 +183,7 @@ class _SequenceModel:
         loss_curve_ (mean training loss of each epoch), validation_loss_curve_ (with
         early_stopping), best_epoch_ and n_epochs_
         """
-        get_cell(self.cell)
+        self._check_params()
         x = self._x(x)
         labels, n_y = self._y(y, x)
         if n_y is None:
@@ -203,7 +218,7 @@ class _SequenceModel:
         optimizer = make_optimizer(self.optimizer, self.learning_rate)
         keys = ["d" + k for k in parameters]
         m = x.shape[1]
-        batch = max(1, int(self.batch_size))
+        batch = self.batch_size
         bar = _progress(self.epochs * m, self.verbose)
         self.loss_curve_, self.validation_loss_curve_ = [], []
         best, best_parameters, waited = np.inf, None, 0
@@ -348,9 +363,12 @@ class SequenceClassifier(_SequenceModel):
 
     @property
     def _head(self):
+        return self.pooling
+
+    def _check_params(self):
+        super()._check_params()
         if self.pooling not in ("last", "mean"):
             raise ValueError(f'pooling must be "last" or "mean", got {self.pooling!r}')
-        return self.pooling
 
 
 _MODELS = {cls.__name__: cls for cls in (SequenceTagger, SequenceClassifier)}
