@@ -219,3 +219,16 @@ def test_a_bad_pooling_gets_a_clear_error():
     x, y = previous_token_data(10, seed=9)
     with pytest.raises(ValueError, match="pooling must be"):
         SequenceClassifier(pooling="max", verbose=False).fit(x, y[:, 0])
+
+
+def test_non_finite_inputs_and_a_diverging_loss_stop_fit_clearly(monkeypatch):
+    x, y = previous_token_data(10, seed=10)
+    x[2, 3, 4] = np.nan
+    with pytest.raises(ValueError, match=r"x holds nan at index \(2, 3, 4\)"):
+        _tagger().fit(x, y)
+    x, y = previous_token_data(10, seed=10)
+    real = crnn.models.loss_and_grads
+    monkeypatch.setattr(crnn.models, "loss_and_grads",
+                        lambda *args: (np.inf, real(*args)[1]))
+    with pytest.raises(FloatingPointError, match="loss became inf in epoch 1: lower learning_rate"):
+        _tagger().fit(x, y)

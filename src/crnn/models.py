@@ -185,6 +185,9 @@ class _SequenceModel:
         """
         self._check_params()
         x = self._x(x)
+        if not np.all(np.isfinite(x)):
+            i = tuple(int(k) for k in np.argwhere(~np.isfinite(x))[0])
+            raise ValueError(f"x holds {x[i]} at index {i}: fit needs finite inputs")
         labels, n_y = self._y(y, x)
         if n_y is None:
             n_y = int(labels.max()) + 1 if labels.size else 1
