@@ -15,7 +15,6 @@ __all__ = ["RNNCell", "CELLS", "get_cell"]
 class RNNCell:
     """The course's vanilla RNN: a_t = tanh(Waa·a_{t-1} + Wax·x_t + ba)."""
 
-    name = "rnn"
     #: The key of the output layer's weight in the parameters dict.
     output_weight = "Wya"
 
@@ -61,15 +60,8 @@ CELLS = {"rnn": RNNCell}
 
 
 def get_cell(cell):
-    """The cell class for a name in CELLS (or a cell class itself)."""
-    if isinstance(cell, str):
-        try:
-            return CELLS[cell]
-        except KeyError:
-            raise ValueError(
-                f"cell must be one of {sorted(CELLS)}, got {cell!r}"
-            ) from None
-    if all(hasattr(cell, k) for k in ("forward", "backward", "parameter_shapes", "step")):
-        return cell
-    raise TypeError(f"cell must be a name in {sorted(CELLS)}, got {type(cell).__name__}")
-
+    """The cell class registered in CELLS under the name cell."""
+    try:
+        return CELLS[cell]
+    except (KeyError, TypeError):
+        raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}") from None
