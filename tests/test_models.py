@@ -232,3 +232,13 @@ def test_non_finite_inputs_and_a_diverging_loss_stop_fit_clearly(monkeypatch):
                         lambda *args: (np.inf, real(*args)[1]))
     with pytest.raises(FloatingPointError, match="loss became inf in epoch 1: lower learning_rate"):
         _tagger().fit(x, y)
+
+
+def test_without_tqdm_verbose_prints_a_line_per_epoch(capsys, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", None)   # import fails
+    x, y = previous_token_data(40, seed=11)
+    _tagger(epochs=2, verbose=True, early_stopping=True, validation_fraction=0.25).fit(x, y)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    assert lines[1].startswith("epoch 2/2  loss ") and "validation loss" in lines[1]
+    assert lines[1].endswith("seq/s")
