@@ -1,5 +1,6 @@
 """SequenceTagger and SequenceClassifier: learning, reproducibility, save/load, bad input."""
 import json
+import sys
 import zipfile
 
 import numpy as np
@@ -235,7 +236,7 @@ def test_non_finite_inputs_and_a_diverging_loss_stop_fit_clearly(monkeypatch):
 
 
 def test_without_tqdm_verbose_prints_a_line_per_epoch(capsys, monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", None)   # import fails
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)   # the import fails
     x, y = previous_token_data(40, seed=11)
     _tagger(epochs=2, verbose=True, early_stopping=True, validation_fraction=0.25).fit(x, y)
     lines = capsys.readouterr().err.splitlines()
