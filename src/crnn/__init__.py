@@ -19,6 +19,8 @@ __all__ = [
     "rnn_forward",
     "rnn_cell_backward",
     "rnn_backward",
+    "reference",
+    "__version__",
     "softmax_cross_entropy",
     "sigmoid_binary_cross_entropy",
     "output_layer_forward",
@@ -38,6 +40,4 @@ __all__ = [
     "SequenceClassifier",
     "ModelFileError",
     "load_model",
-    "reference",
-    "__version__",
 ]
