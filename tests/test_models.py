@@ -161,7 +161,6 @@ def test_get_params_and_set_params():
 
 
 def test_the_progress_bar_shows_loss_and_speed_and_is_silent_when_asked(capsys):
-    pytest.importorskip("tqdm")
     x, y = previous_token_data(40, seed=6)
     _tagger(epochs=1, verbose=True).fit(x, y)
     err = capsys.readouterr().err

@@ -8,8 +8,6 @@ reproducible bit for bit: the same seed and data give the same model.
 """
 import inspect
 import json
-import sys
-import time
 
 import numpy as np
 
@@ -34,13 +32,11 @@ class ModelFileError(ValueError):
 
 
 def _progress(total, verbose):
-    """A tqdm bar in sequences, or None when silent or tqdm is not installed."""
+    """A tqdm bar counting sequences, or None when silent."""
     if not verbose:
         return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
+    from tqdm.auto import tqdm
+
     return tqdm(total=total, unit="seq", dynamic_ncols=True)
 
 
@@ -228,7 +224,7 @@ class _SequenceModel:
         epoch = 0
         try:
             for epoch in range(1, self.epochs + 1):
-                start, total = time.perf_counter(), 0.0
+                total = 0.0
                 perm = rng.permutation(m)
                 for lo in range(0, m, batch):
                     idx = perm[lo:lo + batch]
@@ -248,20 +244,18 @@ class _SequenceModel:
                         bar.set_postfix(epoch=epoch, loss=f"{loss:.4f}", refresh=False)
                         bar.update(len(idx))
                 self.loss_curve_.append(total / max(m, 1))
-                message = f"epoch {epoch}/{self.epochs}  loss {self.loss_curve_[-1]:.4f}"
                 if validation is not None:
                     val_loss = self._batch_loss_and_grads(*validation, parameters)[0]
                     self.validation_loss_curve_.append(val_loss)
-                    message += f"  validation loss {val_loss:.4f}"
+                    if bar is not None:
+                        bar.set_postfix(epoch=epoch, loss=f"{self.loss_curve_[-1]:.4f}",
+                                        val_loss=f"{val_loss:.4f}")
                     if val_loss < best - self.tol:
                         best, waited = val_loss, 0
                         best_parameters = {k: v.copy() for k, v in parameters.items()}
                         self.best_epoch_ = epoch
                     else:
                         waited += 1
-                if bar is None and self.verbose:
-                    speed = m / max(time.perf_counter() - start, 1e-9)
-                    print(f"{message}  {speed:.0f} seq/s", file=sys.stderr)
                 if validation is not None and waited >= self.n_iter_no_change:
                     break
         finally:
