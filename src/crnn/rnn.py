@@ -67,7 +67,8 @@ def _sequence_matrix(seq, dtype):
 
 
 def _forward(x, x_name, a_prev, a_name, parameters):
-    """Validate, then run the forward kernel over x of shape (n_x, m, T).
+    """Validate, then run the forward kernel over x of shape (n_x, m, T), or (n_x, m)
+    for one step.
 
     Returns the arrays a (n_a, m, T) and y (n_y, m, T), in the kernels' layout.
     """
@@ -76,12 +77,14 @@ def _forward(x, x_name, a_prev, a_name, parameters):
     Wax = weight(parameters, "Wax", "(n_a, n_x)")
     Waa = weight(parameters, "Waa", "(n_a, n_a)")
     Wya = weight(parameters, "Wya", "(n_y, n_a)")
-    n_x, m, T = x.shape
+    n_x, m, T = x.shape if x.ndim == 3 else (*x.shape, 1)
     n_a = a_prev.shape[0]
     n_y = Wya.shape[0]
     if Waa.shape != (n_a, n_a):
         raise mismatch('parameters["Waa"]', Waa, a_name, a_prev, "Waa must be (n_a, n_a)")
-    if Wax.shape != (n_a, n_x):
+    if Wax.shape[0] != n_a:
+        raise mismatch('parameters["Wax"]', Wax, a_name, a_prev, "Wax must be (n_a, n_x)")
+    if Wax.shape[1] != n_x:
         raise mismatch('parameters["Wax"]', Wax, x_name, x, "Wax must be (n_a, n_x)")
     if a_prev.shape[1] != m:
         raise mismatch(a_name, a_prev, x_name, x, "the batch sizes m disagree")
@@ -91,7 +94,9 @@ def _forward(x, x_name, a_prev, a_name, parameters):
         raise ValueError(f'n_y must be at least 1, got parameters["Wya"] of shape {Wya.shape}')
     ba = bias(parameters, "ba", n_a)
     by = bias(parameters, "by", n_y)
-    check_blas_sizes(n_x=n_x, n_a=n_a, n_y=n_y, m=m, T_x=T, **{"m*T_x": m * T})
+    check_blas_sizes(x_name, x, n_x=n_x, m=m, T_x=T, **{"m*T_x": m * T})
+    check_blas_sizes(a_name, a_prev, n_a=n_a)
+    check_blas_sizes('parameters["Wya"]', Wya, n_y=n_y)
 
     dtype = compute_dtype(x, a_prev, Wax, Waa, Wya, ba, by)
     a = _new_sequence(n_a, m, T, dtype)
@@ -127,7 +132,7 @@ def rnn_cell_forward(xt, a_prev, parameters):
     """
     x = as_array("xt", xt)
     expect_ndim("xt", x, "(n_x, m)")
-    a, y = _forward(x[:, :, None], "xt", as_array("a_prev", a_prev), "a_prev", parameters)
+    a, y = _forward(x, "xt", as_array("a_prev", a_prev), "a_prev", parameters)
     a_next = a[:, :, 0]
     return a_next, y[:, :, 0], (a_next, a_prev, xt, parameters)
 
@@ -162,7 +167,8 @@ def rnn_forward(x, a0, parameters):
 
 
 def _backward(da, a, a0, a_prev, x, Wax, Waa):
-    """Run the backward kernel over T steps; the arguments are validated real arrays.
+    """Run the backward kernel over T steps; the arguments are validated real arrays,
+    their sizes checked against BLAS's limit.
 
     Arguments:
     da -- upstream gradient of every state, (n_a, m, T)
@@ -179,7 +185,6 @@ def _backward(da, a, a0, a_prev, x, Wax, Waa):
     n_a, m, T = da.shape
     n_x = x.shape[0]
     mT = m * T
-    check_blas_sizes(n_x=n_x, n_a=n_a, m=m, T_x=T, **{"m*T_x": mT})
     arrays = (da, a, a0, x, Wax, Waa) if a_prev is None else (da, a, a0, a_prev, x, Wax, Waa)
     dtype = compute_dtype(*arrays)
     dx = _new_sequence(n_x, m, T, dtype)
@@ -280,43 +285,39 @@ def rnn_cell_backward(da_next, cache):
     n_x = xt.shape[0]
     a_next, a_prev, xt = _step_arrays(cache, "cache", n_a, m, n_x, "da_next")
     Wax, Waa = _backward_weights(cache[3], n_a, n_x)
+    check_blas_sizes("da_next", da_next, n_a=n_a, m=m)
+    check_blas_sizes("cache[2] (xt)", xt, n_x=n_x)
     dx, da_prev, dWax, dWaa, dba = _backward(
         da_next[:, :, None], a_next[:, :, None], a_prev, None, xt[:, :, None], Wax, Waa
     )
     return {"dxt": dx[:, :, 0], "da_prev": da_prev, "dWax": dWax, "dWaa": dWaa, "dba": dba}
 
 
-def _sequence_arrays(cell_caches, T, n_a, m):
+def _sequence_arrays(cell_caches, T, n_a, m, xt0):
     """The states, first previous state, previous states and inputs of the first T steps.
 
     Caches made by ``rnn_forward`` give views of its buffers; any other list of cell
     caches (the course's forward, a user's loop over rnn_cell_forward) is stacked once.
-    The previous states are None when each step's a_prev is the a_next of the step
-    before (then the kernel reads them from the states).
+    The first cache's a_next is known to be (n_a, m); xt0 is its xt, (n_x, m). The
+    previous states are None when each step's a_prev is the a_next of the step before
+    (then the kernel reads them from the states).
 
     Returns:
-    a (n_a, m, T), a0 (n_a, m), a_prev (n_a, m, T) or None, x (n_x, m, T), n_x
+    a (n_a, m, T), a0 (n_a, m), a_prev (n_a, m, T) or None, x (n_x, m, T)
     """
-    first = _cell_cache(cell_caches[0], "caches[0][0]")
-    xt0 = as_array("caches[0][0][2] (xt)", first[2])
-    expect_ndim("caches[0][0][2] (xt)", xt0, "(n_x, m)")
+    first = cell_caches[0]
     n_x = xt0.shape[0]
     if type(cell_caches) is _ForwardCaches and cell_caches.intact():
         a_all, x_all = cell_caches.a, cell_caches.x
-        if a_all.shape[:2] != (n_a, m):
-            raise ValueError(
-                f"da has n_a = {n_a} and m = {m} (shape {(n_a, m, T)}), but the states in "
-                f"caches have shape {a_all.shape}"
-            )
         a0 = as_array("caches[0][0][1] (a_prev)", first[1])
         if a0.shape != (n_a, m):
             raise ValueError(f"caches[0][0][1] (a_prev) must have shape {(n_a, m)}, got {a0.shape}")
-        return a_all[:, :, :T], a0, None, x_all[:, :, :T], n_x
+        return a_all[:, :, :T], a0, None, x_all[:, :, :T]
     steps = [_step_arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)]
     if not steps:
         a0 = as_array("caches[0][0][1] (a_prev)", first[1])
         empty = np.empty((n_a, m, 0), a0.dtype)
-        return empty, a0, None, np.empty((n_x, m, 0), xt0.dtype), n_x
+        return empty, a0, None, np.empty((n_x, m, 0), xt0.dtype)
     dtype = np.result_type(*{arr.dtype for step in steps for arr in step})
 
     def stacked(k, n):
@@ -327,7 +328,7 @@ def _sequence_arrays(cell_caches, T, n_a, m):
 
     chained = all(cell_caches[t][1] is cell_caches[t - 1][0] for t in range(1, T))
     a_prev = None if chained else stacked(1, n_a)
-    return stacked(0, n_a), steps[0][1], a_prev, stacked(2, n_x), n_x
+    return stacked(0, n_a), steps[0][1], a_prev, stacked(2, n_x)
 
 
 def rnn_backward(da, caches):
@@ -356,16 +357,15 @@ def rnn_backward(da, caches):
     da = as_array("da", da)
     expect_ndim("da", da, "(n_a, m, T_x)")
     n_a, m, T = da.shape
-    if T > len(cell_caches):
-        raise ValueError(
-            f"da has T_x = {T} steps (shape {da.shape}) but caches hold only "
-            f"{len(cell_caches)} steps"
-        )
+    check_blas_sizes("da", da, n_a=n_a, m=m, T_x=T, **{"m*T_x": m * T})
     if not cell_caches:
+        if T:
+            raise ValueError(f"da has shape {da.shape}, T_x = {T} steps, but caches hold none")
         # nothing ran forward: every gradient is zero, shaped by da and x
         xs = as_array("caches[1] (x)", x)
         expect_ndim("caches[1] (x)", xs, "(n_x, m, T_x)")
         n_x = xs.shape[0]
+        check_blas_sizes("caches[1] (x)", xs, n_x=n_x)
         dtype = compute_dtype(da, xs)
         return {
             "dx": np.zeros((n_x, m, 0), dtype),
@@ -374,7 +374,20 @@ def rnn_backward(da, caches):
             "dWaa": np.zeros((n_a, n_a), dtype),
             "dba": np.zeros((n_a, 1), dtype),
         }
-    a, a0, a_prev, xs, n_x = _sequence_arrays(cell_caches, T, n_a, m)
+    first = _cell_cache(cell_caches[0], "caches[0][0]")
+    a_next0 = as_array("caches[0][0][0] (a_next)", first[0])
+    expect_ndim("caches[0][0][0] (a_next)", a_next0, "(n_a, m)")
+    xt0 = as_array("caches[0][0][2] (xt)", first[2])
+    expect_ndim("caches[0][0][2] (xt)", xt0, "(n_x, m)")
+    held = (*a_next0.shape, len(cell_caches))
+    if a_next0.shape != (n_a, m) or T > len(cell_caches):
+        raise ValueError(
+            f"da has shape {da.shape} but the states in caches have shape {held}: da must "
+            f"have their n_a and m, and at most their {len(cell_caches)} steps"
+        )
+    n_x = xt0.shape[0]
+    check_blas_sizes("caches[0][0][2] (xt)", xt0, n_x=n_x)
+    a, a0, a_prev, xs = _sequence_arrays(cell_caches, T, n_a, m, xt0)
     Wax, Waa = _backward_weights(cell_caches[0][3], n_a, n_x)
     dx, da0, dWax, dWaa, dba = _backward(da, a, a0, a_prev, xs, Wax, Waa)
     return {"dx": dx, "da0": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
