@@ -15,6 +15,8 @@ run the time loop in one ``with nogil:`` block with no Python object in it. Arra
 taken as ndarrays rather than typed memoryviews: acquiring a dozen memoryviews costs
 more than the whole course-sized computation.
 """
+import numpy as np
+
 cimport numpy as cnp
 from cython cimport floating
 from libc.stddef cimport ptrdiff_t
@@ -138,6 +140,59 @@ cdef int kernel_type(object arr) except -1:
     raise TypeError(f"the kernels compute in float64 or float32 arrays, got {type(arr)}")
 
 
+cdef inline object dtype_of(int typenum):
+    return np.float64 if typenum == cnp.NPY_DOUBLE else np.float32
+
+
+cdef inline bint of_type(object arr, int typenum):
+    return (cnp.PyArray_Check(arr) and cnp.PyArray_TYPE(<cnp.ndarray>arr) == typenum
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>arr))
+
+
+cdef object blas_ready(object arr, int typenum):
+    """arr itself if BLAS can read it in place (an aligned ndarray of typenum, C- or
+    Fortran-contiguous), else an aligned C-ordered copy: the one conversion of an input."""
+    if of_type(arr, typenum) and (cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>arr) or
+                                  cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>arr)):
+        return arr
+    return np.require(arr, dtype_of(typenum), ("C", "A"))
+
+
+cdef object aligned_ready(object arr, int typenum):
+    """arr itself if it is an aligned ndarray of typenum (any strides), else a copy."""
+    return arr if of_type(arr, typenum) else np.require(arr, dtype_of(typenum), "A")
+
+
+cdef bint in_layout(object seq, int typenum):
+    """Whether seq is an aligned (n, m, T) ndarray of typenum in the kernels' layout:
+    strides (1, n·T, n) elements (any stride along a dimension of size 1)."""
+    if not of_type(seq, typenum) or cnp.PyArray_NDIM(<cnp.ndarray>seq) != 3:
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>seq
+    cdef Py_ssize_t n = a.shape[0], m = a.shape[1], T = a.shape[2]
+    cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(a)
+    return ((n <= 1 or a.strides[0] == s) and (T <= 1 or a.strides[2] == s * n)
+            and (m <= 1 or a.strides[1] == s * n * T))
+
+
+cdef object layout_ready(object seq, int typenum):
+    """seq (n, m, T) itself if it is in the kernels' layout, else a copy into it."""
+    if in_layout(seq, typenum):
+        return seq
+    return np.require(seq.transpose(1, 2, 0), dtype_of(typenum), ("C", "A")).transpose(2, 0, 1)
+
+
+cdef void *sequence(object seq, int typenum, Py_ssize_t n, Py_ssize_t m, Py_ssize_t T,
+                    str name, bint writable) except NULL:
+    """The data of seq, an (n, m, T) array in the kernels' layout (the (n, m·T) matrix
+    of the module's docstring); TypeError or ValueError otherwise."""
+    cdef cnp.ndarray a = checked(seq, typenum, 3, name, writable)
+    if a.shape[0] != n or a.shape[1] != m or a.shape[2] != T or not in_layout(seq, typenum):
+        raise ValueError(f"{name} must be ({n}, {m}, {T}) in the kernels' layout, got "
+                         f"shape {seq.shape} and strides {seq.strides}")
+    return cnp.PyArray_DATA(a)
+
+
 # --- the time loops ------------------------------------------------------------------
 
 cdef void forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m, blas_int T,
@@ -225,21 +280,22 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
 # --- entry points: arrays in, pointers to the loops ----------------------------------
 
 def rnn_forward_kernel(x, a0, Wax, Waa, ba, Wya, by, a, y):
-    """Fill ``a`` (n_a, m·T) and ``y`` (n_y, m·T) from ``x`` (n_x, m·T) and ``a0``.
+    """Fill ``a`` (n_a, m, T) and ``y`` (n_y, m, T) from ``x`` (n_x, m·T) and ``a0``.
 
-    x, a0 and the weights are C- or Fortran-contiguous; a and y Fortran-contiguous
-    (crnn's layout, see the module's docstring); biases 1-D. All of one dtype, float64
-    or float32, aligned. Sizes are checked by the caller to fit ``blas_int``;
-    m, T, n_y >= 1.
+    a and y, in the kernels' layout, set the dtype (float64 or float32). The inputs are
+    read in place when they are aligned, of that dtype and C- or Fortran-contiguous,
+    else converted once. Biases are 1-D. Sizes are checked by the caller to fit
+    ``blas_int``; m, T, n_y >= 1.
     """
     cdef int typenum = kernel_type(a)
-    cdef Py_ssize_t n_a = a.shape[0], n_y = y.shape[0], n_x = x.shape[0]
-    cdef Py_ssize_t m = a0.shape[1] if cnp.PyArray_Check(a0) and a0.ndim == 2 else 0
-    cdef Py_ssize_t mT = a.shape[1]
-    if m < 1 or mT % m or n_y < 1:
-        raise ValueError(f"a0 {getattr(a0, 'shape', None)}, a {a.shape} and y {y.shape} "
-                         "do not make a sequence with m, T, n_y >= 1")
-    cdef Operand ox, oa0, oWax, oWaa, oWya, oa, oy
+    cdef Py_ssize_t n_a = a.shape[0], m = a.shape[1], T = a.shape[2], n_y = y.shape[0]
+    cdef Py_ssize_t n_x = x.shape[0], mT = m * T
+    if min(m, T, n_y) < 1:
+        raise ValueError(f"a {a.shape} and y {y.shape} must have m, T, n_y >= 1")
+    cdef Operand ox, oa0, oWax, oWaa, oWya
+    x, a0, Wax = blas_ready(x, typenum), blas_ready(a0, typenum), blas_ready(Wax, typenum)
+    Waa, Wya = blas_ready(Waa, typenum), blas_ready(Wya, typenum)
+    ba, by = blas_ready(ba, typenum), blas_ready(by, typenum)
     operand(x, typenum, n_x, mT, "x", &ox, False, False)
     operand(a0, typenum, n_a, m, "a0", &oa0, False, False)
     operand(Wax, typenum, n_a, n_x, "Wax", &oWax, False, False)
@@ -247,30 +303,31 @@ def rnn_forward_kernel(x, a0, Wax, Waa, ba, Wya, by, a, y):
     operand(Wya, typenum, n_y, n_a, "Wya", &oWya, False, False)
     cdef void *pba = vector(ba, typenum, n_a, "ba")
     cdef void *pby = vector(by, typenum, n_y, "by")
-    operand(a, typenum, n_a, mT, "a", &oa, True, True)
-    operand(y, typenum, n_y, mT, "y", &oy, True, True)
+    cdef void *pa = sequence(a, typenum, n_a, m, T, "a", True)
+    cdef void *py = sequence(y, typenum, n_y, m, T, "y", True)
     with nogil:
         if typenum == cnp.NPY_DOUBLE:
-            forward_loop[double](n_x, n_a, n_y, m, mT // m, ox, oa0, oWax, oWaa,
-                                 <double *>pba, oWya, <double *>pby, <double *>oa.data,
-                                 <double *>oy.data)
+            forward_loop[double](n_x, n_a, n_y, m, T, ox, oa0, oWax, oWaa, <double *>pba,
+                                 oWya, <double *>pby, <double *>pa, <double *>py)
         else:
-            forward_loop[float](n_x, n_a, n_y, m, mT // m, ox, oa0, oWax, oWaa,
-                                <float *>pba, oWya, <float *>pby, <float *>oa.data,
-                                <float *>oy.data)
+            forward_loop[float](n_x, n_a, n_y, m, T, ox, oa0, oWax, oWaa, <float *>pba,
+                                oWya, <float *>pby, <float *>pa, <float *>py)
 
 
 def rnn_backward_kernel(da, a, a0, a_prev, x, Wax, Waa, dz, dx, da0, dWax, dWaa, dba):
     """Fill the gradients from ``da`` (n_a, m, T) and the forward's states.
 
-    ``da`` may have any strides. ``a`` (n_a, m·T) holds a_t of every step in crnn's
-    layout; ``a_prev`` is None when the state before step t is a0 for t = 0 and a_{t-1}
-    after, else the (n_a, m·T) states before every step in that layout. ``x``, ``a0``
-    and the weights are C- or Fortran-contiguous. ``dz`` is work space of a's shape;
-    dx (n_x, m·T) and da0 (n_a, m) are Fortran-ordered, dWax, dWaa C-ordered, dba 1-D.
-    Sizes are checked by the caller to fit ``blas_int``; n_a, m, T >= 1.
+    ``a`` (n_a, m, T) holds a_t of every step; ``a_prev`` is None when the state before
+    step t is a0 for t = 0 and a_{t-1} after, else the (n_a, m, T) states before every
+    step; ``x`` is (n_x, m·T). The inputs are read in place when they can be (da with any
+    strides, a and a_prev in the kernels' layout, the others C- or Fortran-contiguous),
+    else converted once. ``dz`` is (n_a, m·T) Fortran-ordered work space, and sets the
+    dtype; dx (n_x, m, T) is in the kernels' layout, da0 (n_a, m) Fortran-ordered, dWax
+    and dWaa C-ordered, dba 1-D. Sizes are checked by the caller to fit ``blas_int``;
+    n_a, m, T >= 1.
     """
     cdef int typenum = kernel_type(dz)
+    da = aligned_ready(da, typenum)
     cdef cnp.ndarray gda = checked(da, typenum, 3, "da", False)
     cdef Py_ssize_t n_a = gda.shape[0], m = gda.shape[1], T = gda.shape[2]
     cdef Py_ssize_t n_x = x.shape[0], mT = m * T, itemsize = cnp.PyArray_ITEMSIZE(gda)
@@ -280,18 +337,20 @@ def rnn_backward_kernel(da, a, a0, a_prev, x, Wax, Waa, dz, dx, da0, dWax, dWaa,
                               ds1 * itemsize != gda.strides[1] or
                               ds2 * itemsize != gda.strides[2]):
         raise ValueError(f"da {da.shape} must be non-empty with whole-element strides")
-    cdef Operand oa, oa0, oprev, ox, oWax, oWaa, odz, odx, oda0, odWax, odWaa
-    operand(a, typenum, n_a, mT, "a", &oa, False, True)
-    operand(a0, typenum, n_a, m, "a0", &oa0, False, False)
+    cdef Operand oa0, ox, oWax, oWaa, odz, oda0, odWax, odWaa
+    a, a0, x = layout_ready(a, typenum), blas_ready(a0, typenum), blas_ready(x, typenum)
+    Wax, Waa = blas_ready(Wax, typenum), blas_ready(Waa, typenum)
+    cdef void *pa = sequence(a, typenum, n_a, m, T, "a", False)
+    cdef void *pprev = NULL
     if a_prev is not None:
-        operand(a_prev, typenum, n_a, mT, "a_prev", &oprev, False, True)
-    else:
-        oprev.data = NULL
+        a_prev = layout_ready(a_prev, typenum)
+        pprev = sequence(a_prev, typenum, n_a, m, T, "a_prev", False)
+    operand(a0, typenum, n_a, m, "a0", &oa0, False, False)
     operand(x, typenum, n_x, mT, "x", &ox, False, False)
     operand(Wax, typenum, n_a, n_x, "Wax", &oWax, False, False)
     operand(Waa, typenum, n_a, n_a, "Waa", &oWaa, False, False)
     operand(dz, typenum, n_a, mT, "dz", &odz, True, True)
-    operand(dx, typenum, n_x, mT, "dx", &odx, True, True)
+    cdef void *pdx = sequence(dx, typenum, n_x, m, T, "dx", True)
     operand(da0, typenum, n_a, m, "da0", &oda0, True, True)
     # C-ordered (n_a, n_x) gradients are their Fortran-ordered transposes
     operand(dWax.T, typenum, n_x, n_a, "dWax.T", &odWax, True, True)
@@ -301,16 +360,15 @@ def rnn_backward_kernel(da, a, a0, a_prev, x, Wax, Waa, dz, dx, da0, dWax, dWaa,
     with nogil:
         if typenum == cnp.NPY_DOUBLE:
             backward_loop[double](n_x, n_a, m, T, <double *>pda, ds0, ds1, ds2,
-                                  <double *>oa.data, oa0, <double *>oprev.data, ox, oWax,
-                                  oWaa, <double *>odz.data, <double *>odx.data,
-                                  <double *>oda0.data, <double *>odWax.data,
-                                  <double *>odWaa.data, <double *>pdba)
+                                  <double *>pa, oa0, <double *>pprev, ox, oWax, oWaa,
+                                  <double *>odz.data, <double *>pdx, <double *>oda0.data,
+                                  <double *>odWax.data, <double *>odWaa.data,
+                                  <double *>pdba)
         else:
             backward_loop[float](n_x, n_a, m, T, <float *>pda, ds0, ds1, ds2,
-                                 <float *>oa.data, oa0, <float *>oprev.data, ox, oWax,
-                                 oWaa, <float *>odz.data, <float *>odx.data,
-                                 <float *>oda0.data, <float *>odWax.data,
-                                 <float *>odWaa.data, <float *>pdba)
+                                 <float *>pa, oa0, <float *>pprev, ox, oWax, oWaa,
+                                 <float *>odz.data, <float *>pdx, <float *>oda0.data,
+                                 <float *>odWax.data, <float *>odWaa.data, <float *>pdba)
 
 
 cdef extern from *:

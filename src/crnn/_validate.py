@@ -44,7 +44,7 @@ def expect_ndim(name, arr, form):
 
 def check_parameters(parameters):
     """Raise TypeError unless parameters is a mapping (the course's dict)."""
-    if not isinstance(parameters, Mapping):
+    if type(parameters) is not dict and not isinstance(parameters, Mapping):
         raise TypeError(
             f"parameters must be a dict of numpy arrays, got {type(parameters).__name__}"
         )
@@ -52,16 +52,22 @@ def check_parameters(parameters):
 
 def weight(parameters, key, form):
     """parameters[key] as a real array with the dimensions of form; KeyError if absent."""
+    arr = parameters[key]
+    if type(arr) is np.ndarray and arr.dtype.kind in "fiub" and arr.ndim == form.count(",") + 1:
+        return arr  # the common case, without building the names of the messages
     name = f'parameters["{key}"]'
-    arr = as_array(name, parameters[key])
+    arr = as_array(name, arr)
     expect_ndim(name, arr, form)
     return arr
 
 
 def bias(parameters, key, n):
     """parameters[key] as a 1-D array of length n; (n, 1) and (n,) are accepted."""
+    arr = parameters[key]
+    if type(arr) is np.ndarray and arr.dtype.kind in "fiub" and arr.shape == (n, 1):
+        return arr.reshape(n)  # the common case, without building the names of the messages
     name = f'parameters["{key}"]'
-    arr = as_array(name, parameters[key])
+    arr = as_array(name, arr)
     if arr.shape != (n, 1) and arr.shape != (n,):
         raise ValueError(f"{name} must have shape ({n}, 1) or ({n},), got shape {arr.shape}")
     return arr.reshape(n)
@@ -87,21 +93,7 @@ def check_blas_sizes(name, arr, **sizes):
 
 def compute_dtype(*arrays):
     """float32 when numpy promotes the arrays to float32, else float64."""
+    first = arrays[0].dtype
+    if (first == _FLOAT64 or first == _FLOAT32) and all(a.dtype == first for a in arrays):
+        return _FLOAT64 if first == _FLOAT64 else _FLOAT32
     return _FLOAT32 if np.result_type(*arrays) == _FLOAT32 else _FLOAT64
-
-
-def blas_matrix(arr, dtype):
-    """arr as an aligned, C- or Fortran-contiguous array of dtype, which BLAS reads in
-    place (the input itself if it is one, else a C-ordered copy)."""
-    flags = arr.flags
-    if arr.dtype == dtype and flags.aligned and (flags.c_contiguous or flags.f_contiguous):
-        return arr
-    return np.require(arr, dtype, ("C", "A"))
-
-
-def aligned(arr, dtype):
-    """arr as an aligned array of dtype, in any layout (the input itself if it is one)."""
-    if arr.dtype == dtype and arr.flags.aligned:
-        return arr
-    return np.require(arr, dtype, "A")
-

@@ -7,10 +7,9 @@ import numpy as np
 
 from crnn import _rnn
 from crnn._validate import (
-    aligned,
+    BLAS_INT_MAX,
     as_array,
     bias,
-    blas_matrix,
     check_blas_sizes,
     check_parameters,
     compute_dtype,
@@ -52,17 +51,6 @@ def _new_sequence(n, m, T, dtype):
     return np.empty((m, T, n), dtype).transpose(2, 0, 1)
 
 
-def _sequence_matrix(seq, dtype):
-    """seq (n, m, T) as the kernels' (n, m·T) matrix: a view when seq is in their layout
-    (an array of ``_new_sequence``), else a copy into it."""
-    n, m, T = seq.shape
-    mtn = seq.transpose(1, 2, 0)
-    flags = mtn.flags
-    if not (mtn.dtype == dtype and flags.c_contiguous and flags.aligned):
-        mtn = np.require(mtn, dtype, ("C", "A"))
-    return mtn.transpose(2, 0, 1).reshape(n, m * T)
-
-
 # --- forward -------------------------------------------------------------------------
 
 
@@ -94,25 +82,17 @@ def _forward(x, x_name, a_prev, a_name, parameters):
         raise ValueError(f'n_y must be at least 1, got parameters["Wya"] of shape {Wya.shape}')
     ba = bias(parameters, "ba", n_a)
     by = bias(parameters, "by", n_y)
-    check_blas_sizes(x_name, x, n_x=n_x, m=m, T_x=T, **{"m*T_x": m * T})
-    check_blas_sizes(a_name, a_prev, n_a=n_a)
-    check_blas_sizes('parameters["Wya"]', Wya, n_y=n_y)
+    if max(n_x, n_a, n_y, m, T, m * T) > BLAS_INT_MAX:
+        check_blas_sizes(x_name, x, n_x=n_x, m=m, T_x=T, **{"m*T_x": m * T})
+        check_blas_sizes(a_name, a_prev, n_a=n_a)
+        check_blas_sizes('parameters["Wya"]', Wya, n_y=n_y)
 
     dtype = compute_dtype(x, a_prev, Wax, Waa, Wya, ba, by)
     a = _new_sequence(n_a, m, T, dtype)
     y = _new_sequence(n_y, m, T, dtype)
     if m and T:
-        _rnn.rnn_forward_kernel(
-            blas_matrix(x.reshape(n_x, m * T), dtype),
-            blas_matrix(a_prev, dtype),
-            blas_matrix(Wax, dtype),
-            blas_matrix(Waa, dtype),
-            blas_matrix(ba, dtype),
-            blas_matrix(Wya, dtype),
-            blas_matrix(by, dtype),
-            a.reshape(n_a, m * T),
-            y.reshape(n_y, m * T),
-        )
+        # the kernel reads the inputs in place where it can, else converts each once
+        _rnn.rnn_forward_kernel(x.reshape(n_x, m * T), a_prev, Wax, Waa, ba, Wya, by, a, y)
     return a, y
 
 
@@ -193,20 +173,10 @@ def _backward(da, a, a0, a_prev, x, Wax, Waa):
     dWaa = np.empty((n_a, n_a), dtype)
     dba = np.empty((n_a, 1), dtype)
     if n_a and m and T:
+        # the kernel reads the inputs in place where it can, else converts each once
         _rnn.rnn_backward_kernel(
-            aligned(da, dtype),
-            _sequence_matrix(a, dtype),
-            blas_matrix(a0, dtype),
-            None if a_prev is None else _sequence_matrix(a_prev, dtype),
-            blas_matrix(x.reshape(n_x, mT), dtype),
-            blas_matrix(Wax, dtype),
-            blas_matrix(Waa, dtype),
-            np.empty((n_a, mT), dtype, order="F"),
-            dx.reshape(n_x, mT),
-            da0,
-            dWax,
-            dWaa,
-            dba.reshape(n_a),
+            da, a, a0, a_prev, x.reshape(n_x, mT), Wax, Waa,
+            np.empty((n_a, mT), dtype, order="F"), dx, da0, dWax, dWaa, dba.reshape(n_a),
         )
     else:
         for arr in (dx, da0, dWax, dWaa, dba):
@@ -357,7 +327,8 @@ def rnn_backward(da, caches):
     da = as_array("da", da)
     expect_ndim("da", da, "(n_a, m, T_x)")
     n_a, m, T = da.shape
-    check_blas_sizes("da", da, n_a=n_a, m=m, T_x=T, **{"m*T_x": m * T})
+    if max(n_a, m, T, m * T) > BLAS_INT_MAX:
+        check_blas_sizes("da", da, n_a=n_a, m=m, T_x=T, **{"m*T_x": m * T})
     if not cell_caches:
         if T:
             raise ValueError(f"da has shape {da.shape}, T_x = {T} steps, but caches hold none")
@@ -386,7 +357,8 @@ def rnn_backward(da, caches):
             f"have their n_a and m, and at most their {len(cell_caches)} steps"
         )
     n_x = xt0.shape[0]
-    check_blas_sizes("caches[0][0][2] (xt)", xt0, n_x=n_x)
+    if n_x > BLAS_INT_MAX:
+        check_blas_sizes("caches[0][0][2] (xt)", xt0, n_x=n_x)
     a, a0, a_prev, xs = _sequence_arrays(cell_caches, T, n_a, m, xt0)
     Wax, Waa = _backward_weights(cell_caches[0][3], n_a, n_x)
     dx, da0, dWax, dWaa, dba = _backward(da, a, a0, a_prev, xs, Wax, Waa)
