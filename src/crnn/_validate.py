@@ -94,6 +94,10 @@ def check_blas_sizes(name, arr, **sizes):
 def compute_dtype(*arrays):
     """float32 when numpy promotes the arrays to float32, else float64."""
     first = arrays[0].dtype
-    if (first == _FLOAT64 or first == _FLOAT32) and all(a.dtype == first for a in arrays):
-        return _FLOAT64 if first == _FLOAT64 else _FLOAT32
+    if first == _FLOAT64 or first == _FLOAT32:
+        for arr in arrays:
+            if arr.dtype != first:
+                break
+        else:  # all of one float dtype, the common case: no promotion to work out
+            return _FLOAT64 if first == _FLOAT64 else _FLOAT32
     return _FLOAT32 if np.result_type(*arrays) == _FLOAT32 else _FLOAT64
