@@ -9,11 +9,12 @@ are one gemm each. crnn's own buffers hold it with unit stride down a column: st
 is then the block starting at column t with columns ``n·T`` apart, which BLAS and the
 C loops take as a leading dimension.
 
-The Python layer (``crnn.rnn``) validates, converts and allocates; the entry points here
-check once more, cheaply, what they are handed (dtype, alignment, layout, shapes), then
-run the time loop in one ``with nogil:`` block with no Python object in it. Arrays are
-taken as ndarrays rather than typed memoryviews: acquiring a dozen memoryviews costs
-more than the whole course-sized computation.
+The Python layer (``crnn.rnn``) validates and allocates; the entry points here convert
+an input only when BLAS cannot read it in place (``np.require``, once), check what they
+are handed (dtype, alignment, layout, shapes) with numpy's C macros, then run the time
+loop in one ``with nogil:`` block with no Python object in it. Arrays are taken as
+ndarrays rather than typed memoryviews: acquiring a dozen memoryviews costs more than
+the whole course-sized computation.
 """
 import numpy as np
 
