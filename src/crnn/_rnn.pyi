@@ -11,6 +11,9 @@ import numpy.typing as npt
 
 _F = TypeVar("_F", np.float32, np.float64)
 
+#: True in a debug build (CRNN_DEBUG=1): Cython's bounds and initialisation checks are on.
+DEBUG_BUILD: bool
+
 def rnn_forward_kernel(
     x: npt.NDArray[_F],
     a0: npt.NDArray[_F],
