@@ -4,7 +4,7 @@ Every argument is a float32 or float64 array, all of one dtype (Cython's fused
 ``floating``); ``x``-like inputs and outputs are Fortran-ordered 2-D, weights C-ordered.
 The kernels return nothing: they fill the output arrays they are given.
 """
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -14,29 +14,15 @@ _F = TypeVar("_F", np.float32, np.float64)
 #: True in a debug build (CRNN_DEBUG=1): Cython's bounds and initialisation checks are on.
 DEBUG_BUILD: bool
 
+# every array of one call has one dtype, float32 or float64
+_A: TypeAlias = npt.NDArray[_F]
+
 def rnn_forward_kernel(
-    x: npt.NDArray[_F],
-    a0: npt.NDArray[_F],
-    Wax: npt.NDArray[_F],
-    Waa: npt.NDArray[_F],
-    ba: npt.NDArray[_F],
-    Wya: npt.NDArray[_F],
-    by: npt.NDArray[_F],
-    a: npt.NDArray[_F],
-    y: npt.NDArray[_F],
+    x: _A[_F], a0: _A[_F], Wax: _A[_F], Waa: _A[_F], ba: _A[_F], Wya: _A[_F], by: _A[_F],
+    a: _A[_F], y: _A[_F],
 ) -> None: ...
 def rnn_backward_kernel(
-    da: npt.NDArray[_F],
-    a: npt.NDArray[_F],
-    a0: npt.NDArray[_F],
-    a_prev_rest: npt.NDArray[_F],
-    x: npt.NDArray[_F],
-    Wax: npt.NDArray[_F],
-    Waa: npt.NDArray[_F],
-    dz: npt.NDArray[_F],
-    dx: npt.NDArray[_F],
-    da0: npt.NDArray[_F],
-    dWax: npt.NDArray[_F],
-    dWaa: npt.NDArray[_F],
-    dba: npt.NDArray[_F],
+    da: _A[_F], a: _A[_F], a0: _A[_F], a_prev_rest: _A[_F], x: _A[_F], Wax: _A[_F],
+    Waa: _A[_F], dz: _A[_F], dx: _A[_F], da0: _A[_F], dWax: _A[_F], dWaa: _A[_F],
+    dba: _A[_F],
 ) -> None: ...
