@@ -65,7 +65,7 @@ for f in LICENSE README.md CHANGELOG.md pyproject.toml setup.py MANIFEST.in \
          src/crnn/py.typed src/crnn/_blas.pxd csrc/crnn_elementwise.c csrc/crnn_elementwise.h; do
     grep -qx "$f" "$WORK/sdist.txt" || fail "$f missing from the sdist"
 done
-for pyx in "$ROOT"/src/crnn/*.pyx "$ROOT"/tests/test_*.py; do
+for pyx in "$ROOT"/src/crnn/*.pyx "$ROOT"/tests/test_*.py "$ROOT"/examples/*.py; do
     grep -qx "${pyx#"$ROOT"/}" "$WORK/sdist.txt" || fail "${pyx#"$ROOT"/} missing from the sdist"
 done
 if grep -E '^src/crnn/[^/]*\.(c|cpp|html)$|\.(so|pyd|o)$|^build/' "$WORK/sdist.txt"; then
@@ -114,7 +114,7 @@ TEST="$WORK/test/bin/python"
 "$TEST" -m pip install -q --upgrade pip
 "$TEST" -m pip install -q --only-binary=numpy,scipy "${WHEEL}[test]" mypy
 mkdir "$WORK/run"
-cp -r "$ROOT/tests" "$WORK/run/"
+cp -r "$ROOT/tests" "$ROOT/examples" "$WORK/run/"
 cp "$ROOT/tools/typecheck_api.py" "$WORK/run/"
 (
     cd "$WORK/run"
