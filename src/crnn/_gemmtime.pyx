@@ -9,7 +9,7 @@ from cython cimport floating
 from libc.stdint cimport int64_t
 
 from crnn._blas cimport blas_int, gemm
-from crnn._validate import BLAS_INT_MAX
+from crnn._validate import BLAS_INT_MAX as _BLAS_INT_MAX
 
 
 def repeat_gemm(str trans_a, str trans_b, floating[::1, :] a, floating[::1, :] b,
@@ -31,10 +31,10 @@ def repeat_gemm(str trans_a, str trans_b, floating[::1, :] a, floating[::1, :] b
     cdef Py_ssize_t K = a.shape[0] if trans_a == "T" else a.shape[1]
     cdef Py_ssize_t bk = b.shape[1] if trans_b == "T" else b.shape[0]
     cdef Py_ssize_t bn = b.shape[0] if trans_b == "T" else b.shape[1]
-    if am != M or bn != N or bk != K or min(M, N, K) < 1 or max(M, N, K) > BLAS_INT_MAX:
+    if am != M or bn != N or bk != K or min(M, N, K) < 1 or max(M, N, K) > _BLAS_INT_MAX:
         raise ValueError(
             f"op(a) {am}x{K} times op(b) {bk}x{bn} does not make c {M}x{N} "
-            f"(sizes from 1 to {BLAS_INT_MAX})"
+            f"(sizes from 1 to {_BLAS_INT_MAX})"
         )
     cdef char ta = ord(trans_a[0]), tb = ord(trans_b[0])
     cdef int64_t i

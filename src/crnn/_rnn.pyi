@@ -1,8 +1,9 @@
 """Types of the compiled module crnn._rnn (src/crnn/_rnn.pyx).
 
-Every argument is a float32 or float64 array, all of one dtype (Cython's fused
-``floating``); ``x``-like inputs and outputs are Fortran-ordered 2-D, weights C-ordered.
-The kernels return nothing: they fill the output arrays they are given.
+The outputs (a, y; dz, dx, da0, dWax, dWaa, dba) set the dtype, float32 or float64, and
+must have the layout each kernel documents; the inputs are read in place when they are
+of that dtype, aligned and C- or Fortran-contiguous (da: any strides), else converted
+once. The kernels return nothing: they fill the output arrays they are given.
 """
 from typing import TypeAlias, TypeVar
 
@@ -22,7 +23,7 @@ def rnn_forward_kernel(
     a: _A[_F], y: _A[_F],
 ) -> None: ...
 def rnn_backward_kernel(
-    da: _A[_F], a: _A[_F], a0: _A[_F], a_prev_rest: _A[_F], x: _A[_F], Wax: _A[_F],
+    da: _A[_F], a: _A[_F], a0: _A[_F], a_prev: _A[_F] | None, x: _A[_F], Wax: _A[_F],
     Waa: _A[_F], dz: _A[_F], dx: _A[_F], da0: _A[_F], dWax: _A[_F], dWaa: _A[_F],
     dba: _A[_F],
 ) -> None: ...
