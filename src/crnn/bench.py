@@ -174,11 +174,12 @@ def _gemm_seconds(trans_a, trans_b, M, N, K, dtype, rng, tries=3, target=0.002):
     return best
 
 
-def gemm_floor(n_x, n_a, n_y, m, T, dtype, seed=0):
+def gemm_floor(n_x, n_a, n_y, m, T, dtype, seed=0, tries=3):
     """The GEMM-bound floor of forward + backward on this machine, in seconds.
 
     Every product the algorithm needs, at the best rate scipy's BLAS (the one crnn calls)
-    reaches on that shape here, summed. Returns (seconds, list of per-gemm dicts).
+    reaches on that shape here (best of ``tries`` batches), summed. Returns (seconds,
+    list of per-gemm dicts).
     """
     rng = np.random.default_rng(seed)
     total = 0.0
@@ -186,7 +187,7 @@ def gemm_floor(n_x, n_a, n_y, m, T, dtype, seed=0):
     for what, ta, tb, M, N, K, calls in floor_gemms(n_x, n_a, n_y, m, T):
         if min(M, N, K, calls) < 1:
             continue
-        seconds = _gemm_seconds(ta, tb, M, N, K, dtype, rng)
+        seconds = _gemm_seconds(ta, tb, M, N, K, dtype, rng, tries)
         flops = 2.0 * M * N * K
         total += seconds * calls
         rows.append(
@@ -232,15 +233,12 @@ def _bench_case(name, dtype, contenders, repeats, progress, seed):
     sizes = SIZES[name]
     x, a0, parameters, da = random_rnn_problem(*sizes, dtype=dtype, seed=seed)
     label = f"{name} {np.dtype(dtype).name}"
-    progress(f"{label}: GEMM-bound floor")
-    floor, gemms = gemm_floor(*sizes, dtype, seed=seed)
     runs = {}
     result = {
         "size": name,
         "shape": dict(zip(("n_x", "n_a", "n_y", "m", "T_x"), sizes)),
         "dtype": np.dtype(dtype).name,
-        "floor_ms": floor * 1e3,
-        "floor_gemms": gemms,
+        "floor_ms_per_round": [],
         "contenders": {},
     }
     want = None
@@ -261,11 +259,17 @@ def _bench_case(name, dtype, contenders, repeats, progress, seed):
             "peak_traced_bytes": None if form else _peak_bytes(run),
             "times_ms": [],
         }
-    names = list(runs)
+    # the floor is measured in every round too, so that crnn/floor is a same-load ratio
+    names = [*runs, "floor"]
     for r in range(repeats):
         progress(f"{label}: round {r + 1}/{repeats}")
         shift = r % len(names)
         for cname in names[shift:] + names[:shift]:
+            if cname == "floor":
+                floor, gemms = gemm_floor(*sizes, dtype, seed=seed, tries=1)
+                result["floor_ms_per_round"].append(floor * 1e3)
+                result.setdefault("floor_gemms", gemms)
+                continue
             run, entry = runs[cname], result["contenders"][cname]
             count = entry["calls_per_round"]
             start = time.perf_counter()
@@ -278,7 +282,10 @@ def _bench_case(name, dtype, contenders, repeats, progress, seed):
         per_round = [t / c for t, c in zip(entry["times_ms"], crnn_times)]
         entry["per_round_time_over_crnn"] = per_round
         entry["median_time_over_crnn"] = float(np.median(per_round))
-    result["crnn_over_floor"] = result["contenders"]["crnn"]["median_ms"] / result["floor_ms"]
+    floors = result["floor_ms_per_round"]
+    result["floor_ms"] = float(np.median(floors))
+    result["crnn_over_floor_per_round"] = [c / f for c, f in zip(crnn_times, floors)]
+    result["crnn_over_floor"] = float(np.median(result["crnn_over_floor_per_round"]))
     return result
 
 
@@ -399,7 +406,8 @@ def format_table(report):
     lines.append(f"work: {report['work']}")
     lines.append(
         f"median ms over {report['repeats']} rounds; speed-up = the other's time / crnn's, "
-        "per round, median; floor = GEMM-bound floor on this machine"
+        "per round, median; floor = GEMM-bound floor on this machine, measured in every "
+        "round too (crnn/floor likewise per round)"
     )
     has_torch = report["torch"] is not None
     head = f"{'size':<7}{'dtype':<8}{'crnn':>10}{'numpy':>10}"
