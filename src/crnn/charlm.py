@@ -12,6 +12,7 @@ global random state (``np.random.seed``, ``np.random.randn``, ``np.random.choice
 import numpy as np
 
 from crnn import datasets
+from crnn.losses import softmax
 from crnn.optim import clip as _clip_in_place
 from crnn.output_layer import output_layer_backward
 from crnn.rnn import rnn_backward as _rnn_backward
@@ -118,9 +119,8 @@ def sample(parameters, char_to_ix, seed, temperature=1.0):
     newline_character = char_to_ix["\n"]
     while idx != newline_character and counter != 50:
         a, y, _ = rnn_cell_forward(x, a_prev, fused)
-        if temperature != 1.0:  # softmax(z / T) = y^(1/T), normalised
-            y = y ** (1.0 / temperature)
-            y /= y.sum()
+        if temperature != 1.0:
+            y = softmax((parameters["Wya"] @ a + parameters["by"]) / temperature)
         np.random.seed(counter + seed)
         idx = np.random.choice(list(range(vocab_size)), p=y.ravel())
         indices.append(idx)
