@@ -112,3 +112,12 @@ def test_python_m_crnn_demo_names_samples_names():
     assert "Iteration: 0, Loss:" in run.stdout and "3 new names at temperature 0.5:" in run.stdout
     assert len(run.stdout.split("temperature 0.5:\n")[1].splitlines()) == 3
     assert _cli("demo", "names", "--temperature", "0").returncode == 2
+
+
+def test_python_m_crnn_without_a_command_runs_the_demo(monkeypatch):
+    from crnn import __main__, demo
+
+    calls = []
+    monkeypatch.setattr(demo, "run_demo", lambda **kwargs: calls.append(kwargs))
+    assert __main__.main([]) == 0
+    assert calls == [dict(cell="rnn", epochs=10, n_a=48, seed=0, save=None, plot=None, data=None)]

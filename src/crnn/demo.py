@@ -211,7 +211,10 @@ def _plot(model, path):
     ax.plot(epochs, model.loss_curve_, label="training")
     ax.plot(epochs, model.validation_loss_curve_, label="validation")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("mean cross-entropy per step")
+    ax.set_ylabel("mean cross-entropy per step (padding included)")
+    ax.set_yscale("log")
+    ax.set_title(f"SequenceTagger({model.cell!r}, n_a={model.n_a}): validation = "
+                 f"{model.validation_fraction:.0%} of the training sentences", fontsize=9)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
