@@ -73,6 +73,9 @@ def test_tokenize_and_detokenize_the_seed_sentence():
     words = datasets.tokenize("Yesterday, Harry Potter met Dr. Hermione Granger.")
     assert words == ["Yesterday", ",", "Harry", "Potter", "met", "Dr.", "Hermione", "Granger", "."]
     assert datasets.detokenize(words) == "Yesterday, Harry Potter met Dr. Hermione Granger."
+    # a template's "{P}'s" keeps the possessive whole, after the name's own token
+    (tokens, tags), = datasets.name_sentences(1, ["Ada"], ["Lovelace"], 0, ["{P}'s book sold."])
+    assert tokens[-4:] == ["'s", "book", "sold", "."] and tags[-4:] == ["O"] * 4
 
 
 def test_shipped_names_and_template_sentences():

@@ -9,7 +9,7 @@ import crnn
 from crnn.cells import CELLS
 from crnn.demo import SEED_SENTENCE, Encoder, builtin_data, capitalised_baseline, mark, run_demo
 
-TINY = dict(epochs=4, n_a=16, n_train=300, n_test=100, verbose=False)
+TINY = dict(epochs=6, n_a=24, n_train=500, n_test=150, verbose=False)
 
 
 def _run(**kwargs):
@@ -38,6 +38,20 @@ def test_the_demo_learns_names_from_context():
     assert "Harry Potter met Hermione Granger" in text.replace("[", "").replace("]", "")
     assert "crnn.reference" in text and scores["epoch_seconds"] > 0
     assert scores["reference_epoch_seconds"] > 0
+
+
+def test_encoder_features_and_word_dropout():
+    sentences = [(["Ann", "met", "Bo", "."], ["B-PER", "O", "B-PER", "O"])] * 2
+    encoder = Encoder(min_count=2, dim=4).fit(sentences)
+    assert list(encoder.vocabulary_) == [".", "met"] and encoder.tags_ == ["O", "B-PER"]
+    x, y, lengths = encoder.transform(sentences[:1] + [(["met"], ["O"])])
+    assert x.shape == (encoder.n_x, 2, 4) and lengths == [4, 1]
+    assert y.tolist() == [[1, 0, 1, 0], [0, 0, 0, 0]]
+    unknown = x[1]  # the "unknown word" feature: the names, and no padding
+    assert unknown[0].tolist() == [1, 0, 1, 0] and unknown[1].tolist() == [0, 0, 0, 0]
+    assert x[0, 1].tolist() == [0, 1, 1, 1]  # <pad> after the one-word sentence
+    dropped, _, _ = encoder.transform(sentences[:1], dropout=1.0, seed=0)
+    assert dropped[1, 0].tolist() == [1, 1, 1, 1] and not dropped[9:].any()
 
 
 def test_capitalised_baseline_and_marking():

@@ -17,13 +17,14 @@ __all__ = [
     "tokenize",
     "detokenize",
     "load_names",
+    "load_templates",
     "name_sentences",
     "entities",
     "entity_scores",
 ]
 
 _TAG = re.compile(r"O|[BI]-\S+")
-_TOKEN = re.compile(r"(?:Mrs|Mr|Ms|Dr)\.|\w+(?:['’-]\w+)*|[^\w\s]")
+_TOKEN = re.compile(r"(?:Mrs|Mr|Ms|Dr)\.|'s\b|\w+(?:['’-]\w+)*|[^\w\s]")
 _TITLES = ("Mr.", "Mrs.", "Ms.", "Dr.")
 
 
@@ -105,6 +106,11 @@ def load_names():
     return _data_lines("first_names.txt"), _data_lines("last_names.txt")
 
 
+def load_templates():
+    """The sentence templates crnn ships, each with one or more "{P}" for a person's name."""
+    return _data_lines("templates.txt")
+
+
 def _person(first, last, rng):
     """One mention of a person: its tokens and tags."""
     form = rng.random()
@@ -117,19 +123,21 @@ def _person(first, last, rng):
     return [rng.choice(first), rng.choice(first), rng.choice(last)], ["B-PER", "I-PER", "I-PER"]
 
 
-def name_sentences(n, first, last, seed=None):
-    """n tagged sentences made from crnn's templates and the given names.
+def name_sentences(n, first, last, seed=None, templates=None):
+    """n tagged sentences made from templates and the given names.
 
     Arguments:
     n -- how many sentences
     first, last -- the first names and surnames to draw from
     seed -- int or numpy.random.Generator
+    templates -- list of templates; crnn's (load_templates()) when None
 
     Returns:
     sentences -- list of (tokens, tags), names tagged B-PER / I-PER
     """
     rng = np.random.default_rng(seed)
-    templates = _data_lines("templates.txt")
+    if templates is None:
+        templates = load_templates()
     sentences = []
     for _ in range(n):
         tokens, tags = [], []

@@ -82,8 +82,14 @@ class Encoder:
     def n_x(self):
         return len(_SHAPES) + self.dim
 
-    def transform(self, sentences):
+    def transform(self, sentences, dropout=0.0, seed=None):
         """x (n_x, m, T_x) and tag indices y (m, T_x), padded with <pad> steps tagged O.
+
+        Arguments:
+        sentences -- list of (tokens, tags)
+        dropout -- the probability that a known word is encoded as unknown, for training:
+                   the model then learns what the context says about unknown words
+        seed -- int or numpy.random.Generator for the dropout
 
         Returns:
         x, y -- the arrays; lengths -- list of the sentences' lengths
@@ -94,9 +100,12 @@ class Encoder:
         y = np.zeros((len(sentences), T), np.intp)
         x[0] = 1.0  # <pad> until a token overwrites the step
         index = {t: i for i, t in enumerate(self.tags_)}
+        rng = np.random.default_rng(seed)
         for j, (tokens, labels) in enumerate(sentences):
             for i, token in enumerate(tokens):
                 word = self.vocabulary_.get(token.lower())
+                if dropout and rng.random() < dropout:
+                    word = None
                 x[:len(_SHAPES), j, i] = _shape(token, i, word is not None)
                 x[len(_SHAPES):, j, i] = 0.0 if word is None else self.embedding_[word]
                 y[j, i] = index.get(labels[i], 0)
@@ -126,7 +135,8 @@ def capitalised_baseline(sentences):
 
 
 def builtin_data(seed, n_train=2000, n_test=400):
-    """Train and test sentences from crnn's templates, the test names never used in training."""
+    """Train and test sentences from crnn's templates; a fifth of the names is held out for
+    the test sentences, so that no test name occurs in training."""
     rng = np.random.default_rng(seed)
     first, last = datasets.load_names()
     first, last = list(rng.permutation(first)), list(rng.permutation(last))
@@ -232,7 +242,7 @@ def _one_blas_thread():
 
 
 def run_demo(cell="rnn", epochs=10, n_a=48, seed=0, save=None, plot=None, data=None,
-             n_train=2000, n_test=400, verbose=True, out=print):
+             n_train=2000, n_test=400, dropout=0.2, verbose=True, out=print):
     """Train, score and time a name tagger; print a report.
 
     Arguments:
@@ -241,6 +251,7 @@ def run_demo(cell="rnn", epochs=10, n_a=48, seed=0, save=None, plot=None, data=N
     plot -- path of a PNG of the training and validation loss, or None
     data -- a CoNLL file to use instead of crnn's data set, or None
     n_train, n_test -- sentences of crnn's data set
+    dropout -- the probability that a training word is encoded as unknown (Encoder.transform)
     verbose -- show the progress bar
     out -- where the lines of the report go
 
@@ -249,10 +260,12 @@ def run_demo(cell="rnn", epochs=10, n_a=48, seed=0, save=None, plot=None, data=N
               sentences, "epoch_seconds" and "reference_epoch_seconds"
     """
     with _one_blas_thread():
-        return _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, verbose, out)
+        return _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropout, verbose,
+                         out)
 
 
-def _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, verbose, out):
+def _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropout, verbose,
+                         out):
     if data is None:
         train, test = builtin_data(seed, n_train, n_test)
         out(f"crnn's name data: {len(train)} training sentences, {len(test)} held-out sentences "
@@ -261,7 +274,7 @@ def _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, verbos
         train, test = conll_data(data, seed)
         out(f"{data}: {len(train)} training sentences, {len(test)} held-out sentences")
     encoder = Encoder().fit(train)
-    x, y, _ = encoder.transform(train)
+    x, y, _ = encoder.transform(train, dropout, seed)
     out(f"inputs: {encoder.n_x} features per token ({len(_SHAPES)} shape features + a "
         f"{encoder.dim}-vector for each of {len(encoder.vocabulary_)} words), tags {encoder.tags_}")
     model = SequenceTagger(cell=cell, n_a=n_a, epochs=epochs, seed=seed, learning_rate=0.01,
