@@ -39,7 +39,7 @@ def main(argv=None):
     demo.add_argument("--cell", default="rnn", help="the recurrent cell: rnn or lstm (default rnn)")
     demo.add_argument("--epochs", type=_positive, default=10, help="training epochs (default 10)")
     demo.add_argument("--n-a", type=_positive, help="hidden units (default 48; names: 50, the course's)")
-    demo.add_argument("--seed", type=int, default=0, help="seeds the data, weights and shuffling (default 0)")
+    demo.add_argument("--seed", type=int, default=0, help="seeds the data, weights and shuffling; names: the first sample's seed (default 0)")
     demo.add_argument("--save", metavar="PATH", help="save the fitted tagger to PATH (its encoding to PATH.json)")
     demo.add_argument("--plot", metavar="PATH", help="write a PNG of the training and validation loss (needs matplotlib)")
     demo.add_argument("--data", metavar="PATH", help="tag a CoNLL file's sentences instead of crnn's data set")
