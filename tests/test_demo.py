@@ -1,8 +1,8 @@
 """python -m crnn demo: the name tagger learns from context, and its options work."""
+import importlib.util
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 import crnn
@@ -64,9 +64,7 @@ def test_demo_on_a_conll_file_saves_and_plots(tmp_path):
     train, _ = builtin_data(seed=1, n_train=200, n_test=1)
     path = tmp_path / "names.conll"
     path.write_text("\n\n".join("\n".join(f"{w} {t}" for w, t in zip(*s)) for s in train), encoding="utf-8")
-    plot = tmp_path / "loss.png"
-    if not _has_matplotlib():
-        plot = None
+    plot = tmp_path / "loss.png" if importlib.util.find_spec("matplotlib") else None
     scores, text = _run(data=path, save=tmp_path / "m.npz", plot=plot)
     assert f"{path}: 160 training sentences, 40 held-out sentences" in text
     model = crnn.load_model(tmp_path / "m.npz")
@@ -74,14 +72,6 @@ def test_demo_on_a_conll_file_saves_and_plots(tmp_path):
     assert '"vocabulary"' in (tmp_path / "m.npz.json").read_text()
     if plot is not None:
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def _has_matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def test_empty_data_file_is_a_clear_error(tmp_path):
@@ -135,3 +125,11 @@ def test_python_m_crnn_without_a_command_runs_the_demo(monkeypatch):
     monkeypatch.setattr(demo, "run_demo", lambda **kwargs: calls.append(kwargs))
     assert __main__.main([]) == 0
     assert calls == [dict(cell="rnn", epochs=10, n_a=48, seed=0, save=None, plot=None, data=None)]
+
+
+def test_plot_without_matplotlib_fails_before_training(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    lines = []
+    with pytest.raises(ValueError, match=r"pip install 'crnn\[plot\]'"):
+        run_demo(plot=tmp_path / "loss.png", out=lines.append, **TINY)
+    assert lines == [] and not (tmp_path / "loss.png").exists()

@@ -18,7 +18,6 @@ from crnn import datasets, reference
 from crnn.cells import get_cell
 from crnn.losses import softmax_cross_entropy
 from crnn.models import SequenceTagger
-from crnn.output_layer import output_layer_backward
 from crnn.training import loss_and_grads
 
 __all__ = ["Encoder", "run_demo", "capitalised_baseline", "SEED_SENTENCE"]
@@ -162,10 +161,11 @@ def _reference_loss_and_grads(x, y, a0, parameters, cell):
     """The same loss and gradients as crnn.training.loss_and_grads, from crnn.reference."""
     outputs = getattr(reference, f"{cell}_forward")(x, a0, parameters)
     a, caches = outputs[0], outputs[-1]
-    W = parameters[get_cell(cell).output_weight]
+    weight = get_cell(cell).output_weight
+    W = parameters[weight]
     z = np.einsum("ya,amt->ymt", W, a) + parameters["by"][:, :, None]
     loss, dz = softmax_cross_entropy(z, y, "mean")
-    head = {"dWya": np.einsum("ymt,amt->ya", dz, a), "dby": dz.sum(axis=(1, 2))[:, None]}
+    head = {"d" + weight: np.einsum("ymt,amt->ya", dz, a), "dby": dz.sum(axis=(1, 2))[:, None]}
     gradients = getattr(reference, f"{cell}_backward")(np.einsum("ya,ymt->amt", W, dz), caches)
     gradients.update(head)
     return loss, gradients
@@ -208,14 +208,19 @@ def mark(tokens, tags):
     return datasets.detokenize(words)
 
 
-def _plot(model, path):
+def _pyplot():
+    """matplotlib.pyplot on the file-only Agg backend, or a clear error before any training."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise SystemExit("--plot needs matplotlib: pip install 'crnn[plot]'") from None
+        raise ValueError("--plot needs matplotlib: pip install 'crnn[plot]'") from None
+    return plt
+
+
+def _plot(plt, model, path):
     fig, ax = plt.subplots(figsize=(6, 4))
     epochs = range(1, len(model.loss_curve_) + 1)
     ax.plot(epochs, model.loss_curve_, label="training")
@@ -260,12 +265,12 @@ def run_demo(cell="rnn", epochs=10, n_a=48, seed=0, save=None, plot=None, data=N
               sentences, "epoch_seconds" and "reference_epoch_seconds"
     """
     with _one_blas_thread():
-        return _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropout, verbose,
-                         out)
+        return _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropout,
+                         verbose, out)
 
 
-def _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropout, verbose,
-                         out):
+def _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropout, verbose, out):
+    plt = None if plot is None else _pyplot()
     if data is None:
         train, test = builtin_data(seed, n_train, n_test)
         out(f"crnn's name data: {len(train)} training sentences, {len(test)} held-out sentences "
@@ -316,7 +321,7 @@ def _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropou
             f.write(encoder.to_json())
         out(f"saved the model to {save} and its input encoding to {save}.json")
     if plot is not None:
-        _plot(model, plot)
+        _plot(plt, model, plot)
         out(f"wrote the loss curves to {plot}")
     return {"accuracy": accuracy, "precision": precision, "recall": recall, "f1": f1,
             "baseline_f1": baseline_f1, "epoch_seconds": crnn_epoch,
