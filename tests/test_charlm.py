@@ -106,6 +106,8 @@ def test_rnn_backward_agrees_with_finite_differences():
             shifted[i] += sign * h
             numeric[i] += sign * charlm.rnn_forward(X, Y, shifted, parameters)[0] / (2 * h)
     np.testing.assert_allclose(gradients["da_next"], numeric, rtol=1e-6, atol=1e-8)
+    with pytest.raises(TypeError, match="cache must be the cache crnn.charlm.rnn_forward returned"):
+        charlm.rnn_backward(X, Y, parameters, tuple(cache))
 
 
 def test_initialize_parameters_smooth_and_initial_loss_are_the_courses():

@@ -37,6 +37,16 @@ __all__ = [
 _GRADIENTS = ("dWaa", "dWax", "dWya", "db", "dby")
 
 
+class _Cache(tuple):
+    """rnn_forward's cache, the course's (y_hat, a, x) dicts by step, which also keeps
+    crnn's arrays of every step and its caches, for rnn_backward's single kernel call."""
+
+    def __new__(cls, steps, y_hat, a, rnn_caches):
+        self = super().__new__(cls, steps)
+        self.y_hat, self.a, self.rnn_caches = y_hat, a, rnn_caches
+        return self
+
+
 def _fused(parameters):
     """The course's character-model dict under the names crnn's RNN functions read (b -> ba)."""
     return {"Wax": parameters["Wax"], "Waa": parameters["Waa"], "Wya": parameters["Wya"],
@@ -156,12 +166,12 @@ def rnn_forward(X, Y, a0, parameters, vocab_size=27):
     for t, ix in enumerate(X):
         if ix is not None:
             x[ix, 0, t] = 1
-    a, y_hat, _ = _rnn_forward(x, a0, _fused(parameters))
+    a, y_hat, caches = _rnn_forward(x, a0, _fused(parameters))
     loss = -np.sum(np.log(y_hat[list(Y), 0, np.arange(T)]))
     a_steps = {t: a[:, :, t] for t in range(T)}
     a_steps[-1] = np.copy(a0)
-    cache = ({t: y_hat[:, :, t] for t in range(T)}, a_steps, {t: x[:, :, t] for t in range(T)})
-    return loss, cache
+    steps = ({t: y_hat[:, :, t] for t in range(T)}, a_steps, {t: x[:, :, t] for t in range(T)})
+    return loss, _Cache(steps, y_hat, a, caches)
 
 
 def rnn_backward(X, Y, parameters, cache):
@@ -170,25 +180,25 @@ def rnn_backward(X, Y, parameters, cache):
     Arguments:
     X, Y -- as for rnn_forward
     parameters -- dict with "Wax", "Waa", "Wya", "b", "by"
-    cache -- rnn_forward's cache
+    cache -- the cache rnn_forward returned
 
     Returns:
     gradients -- dict with "dWax", "dWaa", "dWya", "db", "dby" and "da_next", the
                  gradient that reaches a0
     a -- the hidden states by step, from the cache
     """
-    y_hat, a, x = cache
+    if not isinstance(cache, _Cache):
+        raise TypeError(
+            f"cache must be the cache crnn.charlm.rnn_forward returned, got {type(cache).__name__}"
+        )
     T = len(X)
-    steps = range(T)
-    fused = _fused(parameters)
-    dy = np.stack([y_hat[t] for t in steps], axis=2)
+    dy = cache.y_hat.copy(order="F")
     dy[list(Y), 0, np.arange(T)] -= 1  # dz = ŷ - one_hot(Y): softmax and cross-entropy together
-    head = output_layer_backward(dy, np.stack([a[t] for t in steps], axis=2), fused)
-    cell_caches = [(a[t], a[t - 1], x[t], fused) for t in steps]
-    body = _rnn_backward(head["da"], (cell_caches, None))
+    head = output_layer_backward(dy, cache.a, _fused(parameters))
+    body = _rnn_backward(head["da"], cache.rnn_caches)
     gradients = {"dWax": body["dWax"], "dWaa": body["dWaa"], "dWya": head["dWya"],
                  "db": body["dba"], "dby": head["dby"], "da_next": body["da0"]}
-    return gradients, a
+    return gradients, cache[1]
 
 
 def update_parameters(parameters, gradients, lr):
