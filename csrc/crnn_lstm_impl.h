@@ -1,11 +1,7 @@
 /*
- * The template of crnn's LSTM gate loops, included once per floating type by
- * crnn_lstm.c with CRNN_T (the type), CRNN_SFX (the suffix), CRNN_TANH and CRNN_EXP
- * (libm's functions of that precision) defined.
+ * The template of crnn's LSTM gate loops, instantiated for double and float by
+ * crnn_instantiate.h, which defines CRNN_T, CRNN_SFX, CRNN_TANH, CRNN_EXP and CRNN_FN.
  */
-#define CRNN_CAT_(a, b) a##_##b
-#define CRNN_CAT(a, b) CRNN_CAT_(a, b)
-#define CRNN_FN(name) CRNN_CAT(name, CRNN_SFX)
 
 /*
  * 1 / (1 + exp(-z)), stably: exp is only taken of a non-positive number, so it never
@@ -91,7 +87,3 @@ void CRNN_FN(crnn_lstm_gates_grad)(CRNN_T *dg, CRNN_T *dc, const CRNN_T *da,
         }
     }
 }
-
-#undef CRNN_FN
-#undef CRNN_CAT
-#undef CRNN_CAT_
