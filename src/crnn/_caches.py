@@ -7,7 +7,7 @@ kernels, and let a backward pass reuse the buffers of crnn's own forward pass.
 """
 import numpy as np
 
-from crnn._validate import as_array, compute_dtype, expect_ndim
+from crnn._validate import as_array, compute_dtype, expect_ndim, mismatch
 
 
 class ForwardCaches(list):
@@ -30,11 +30,20 @@ class ForwardCaches(list):
         return len(self) == len(made) and all(c is d for c, d in zip(self, made))
 
 
-def forward_buffers(cell_caches):
-    """The buffers behind cell_caches if crnn's forward made them and they are intact, else None."""
-    if type(cell_caches) is ForwardCaches and cell_caches.intact():
-        return cell_caches.buffers
-    return None
+def forward_buffers(cell_caches, n_a, m, T):
+    """The buffers behind cell_caches if crnn's forward made them and they are intact, else None.
+
+    The first buffer holds the states a; da, of shape (n_a, m, T), must fit them.
+    """
+    if type(cell_caches) is not ForwardCaches or not cell_caches.intact():
+        return None
+    a_all = cell_caches.buffers[0]
+    if a_all.shape[:2] != (n_a, m):
+        raise ValueError(
+            f"da has n_a = {n_a} and m = {m} (shape {(n_a, m, T)}), but the states in "
+            f"caches have shape {a_all.shape}"
+        )
+    return cell_caches.buffers
 
 
 class CellCache:
@@ -60,6 +69,27 @@ class CellCache:
     def field(self, cache, name, index):
         """cache[index] as a real array, named like "cache[2] (xt)"."""
         return as_array(f"{name}[{index}] ({self.fields[index]})", cache[index])
+
+    def da_next(self, cache, da_next):
+        """da_next as a real array, checked against the a_next of cache (checked by form)."""
+        self.check(cache, "cache")
+        da_next = as_array("da_next", da_next)
+        expect_ndim("da_next", da_next, "(n_a, m)")
+        a_next = self.field(cache, "cache", 0)
+        if a_next.shape != da_next.shape:
+            raise mismatch(
+                "da_next", da_next, "cache[0] (a_next)", a_next, "da_next must have the shape of a_next"
+            )
+        return da_next
+
+    def initial_state(self, cache, name, index, n_a, m):
+        """cache[index], a state before the first step, as a real array of shape (n_a, m)."""
+        arr = self.field(cache, name, index)
+        if arr.shape != (n_a, m):
+            raise ValueError(
+                f"{name}[{index}] ({self.fields[index]}) must have shape {(n_a, m)}, got {arr.shape}"
+            )
+        return arr
 
     def xt_of(self, cache, name):
         """The xt of a checked cache, as a 2-D real array (its n_x sizes the pass)."""

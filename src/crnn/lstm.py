@@ -281,16 +281,9 @@ def lstm_cell_backward(da_next, dc_next, cache):
                  "dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo": each weight's
                  (n_a, n_a + n_x) and each bias's (n_a, 1)
     """
-    _CACHE.check(cache, "cache")
-    da_next = as_array("da_next", da_next)
-    expect_ndim("da_next", da_next, "(n_a, m)")
+    da_next = _CACHE.da_next(cache, da_next)
     dc_next = as_array("dc_next", dc_next)
     expect_ndim("dc_next", dc_next, "(n_a, m)")
-    a_next = _CACHE.field(cache, "cache", 0)
-    if a_next.shape != da_next.shape:
-        raise mismatch(
-            "da_next", da_next, "cache[0] (a_next)", a_next, "da_next must have the shape of a_next"
-        )
     if dc_next.shape != da_next.shape:
         raise mismatch(
             "dc_next", dc_next, "da_next", da_next, "dc_next must have the shape of da_next"
@@ -326,21 +319,10 @@ def _sequence_arrays(cell_caches, T, n_a, m):
     """
     first = _CACHE.check(cell_caches[0], "caches[0][0]")
     n_x = _CACHE.xt_of(first, "caches[0][0]").shape[0]
-    buffers = forward_buffers(cell_caches)
+    buffers = forward_buffers(cell_caches, n_a, m, T)
     if buffers is not None:
         a_all, c_all, gates_all, x_all = buffers
-        if a_all.shape[:2] != (n_a, m):
-            raise ValueError(
-                f"da has n_a = {n_a} and m = {m} (shape {(n_a, m, T)}), but the states in "
-                f"caches have shape {a_all.shape}"
-            )
-        a0, c0 = (_CACHE.field(first, "caches[0][0]", k) for k in (2, 3))
-        for k, arr in ((2, a0), (3, c0)):
-            if arr.shape != (n_a, m):
-                raise ValueError(
-                    f"caches[0][0][{k}] ({_CACHE.fields[k]}) must have shape {(n_a, m)}, "
-                    f"got {arr.shape}"
-                )
+        a0, c0 = (_CACHE.initial_state(first, "caches[0][0]", k, n_a, m) for k in (2, 3))
         return (
             gates_all[:, :, :T], c_all[:, :, :T], c0, c_all[:, :, : T - 1],
             a0, a_all[:, :, : T - 1], x_all[:, :, :T], n_x,

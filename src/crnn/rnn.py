@@ -201,14 +201,7 @@ def rnn_cell_backward(da_next, cache):
     gradients -- dict with "dxt" (n_x, m), "da_prev" (n_a, m), "dWax" (n_a, n_x),
                  "dWaa" (n_a, n_a), "dba" (n_a, 1)
     """
-    _CACHE.check(cache, "cache")
-    da_next = as_array("da_next", da_next)
-    expect_ndim("da_next", da_next, "(n_a, m)")
-    a_next = as_array("cache[0] (a_next)", cache[0])
-    if a_next.shape != da_next.shape:
-        raise mismatch(
-            "da_next", da_next, "cache[0] (a_next)", a_next, "da_next must have the shape of a_next"
-        )
+    da_next = _CACHE.da_next(cache, da_next)
     n_x = _CACHE.xt_of(cache, "cache").shape[0]
     n_a, m = da_next.shape
     a_next, a_prev, xt = _CACHE.arrays(cache, "cache", n_a, m, n_x, "da_next")
@@ -229,17 +222,10 @@ def _sequence_arrays(cell_caches, T, n_a, m):
     first = _CACHE.check(cell_caches[0], "caches[0][0]")
     xt0 = _CACHE.xt_of(first, "caches[0][0]")
     n_x = xt0.shape[0]
-    buffers = forward_buffers(cell_caches)
+    buffers = forward_buffers(cell_caches, n_a, m, T)
     if buffers is not None:
         a_all, x_all = buffers
-        if a_all.shape[:2] != (n_a, m):
-            raise ValueError(
-                f"da has n_a = {n_a} and m = {m} (shape {(n_a, m, T)}), but the states in "
-                f"caches have shape {a_all.shape}"
-            )
-        a0 = as_array("caches[0][0][1] (a_prev)", first[1])
-        if a0.shape != (n_a, m):
-            raise ValueError(f"caches[0][0][1] (a_prev) must have shape {(n_a, m)}, got {a0.shape}")
+        a0 = _CACHE.initial_state(first, "caches[0][0]", 1, n_a, m)
         return a_all[:, :, :T], a0, a_all[:, :, : max(T - 1, 0)], x_all[:, :, :T], n_x
     steps = [_CACHE.arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)]
     if not steps:
