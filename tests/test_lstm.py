@@ -231,8 +231,10 @@ def test_caches_interoperate_both_ways(dtype):
 @pytest.mark.parametrize("T_da", [0, 1, 3, 6])
 def test_da_with_fewer_steps_uses_the_first_caches(T_da):
     x, a0, parameters, da, c0 = problem((4, 5, 3, 2, 7))
-    for caches in (crnn.lstm_forward(x, a0, parameters, c0=c0)[3],
-                   reference.lstm_forward(x, a0, parameters, c0=c0)[3]):
+    for caches in (
+        crnn.lstm_forward(x, a0, parameters, c0=c0)[3],
+        reference.lstm_forward(x, a0, parameters, c0=c0)[3],
+    ):
         grads = crnn.lstm_backward(da[:, :, :T_da], caches)
         assert grads["dx"].shape == (4, 2, T_da)
         if T_da:
@@ -275,7 +277,9 @@ def test_edited_caches_are_read_as_they_are_now():
     original = crnn.lstm_forward(x, a0, parameters, c0=c0)[3]
     assert_grads(
         crnn.lstm_backward(da, (list(original[0]), x)),
-        crnn.lstm_backward(da, original), F64, SEQ_KEYS,
+        crnn.lstm_backward(da, original),
+        F64,
+        SEQ_KEYS,
     )
 
 
@@ -286,7 +290,9 @@ def test_cell_backward_takes_a_cache_of_crnns_forward():
     dc = c0[::-1]
     assert_grads(
         crnn.lstm_cell_backward(da[:, :, 2], dc, fast),
-        reference.lstm_cell_backward(da[:, :, 2], dc, slow), F64, CELL_KEYS,
+        reference.lstm_cell_backward(da[:, :, 2], dc, slow),
+        F64,
+        CELL_KEYS,
     )
 
 
@@ -338,11 +344,26 @@ def test_wrong_dimensions(small):
         (lambda: crnn.lstm_forward(x, a0[:, :, None], parameters), "a0", "(n_a, m)", "(4, 5, 1)"),
         (lambda: crnn.lstm_forward(x, a0, parameters, c0=c0[0]), "c0", "(n_a, m)", "(5,)"),
         (lambda: crnn.lstm_cell_forward(x, a0, c0, parameters), "xt", "(n_x, m)", "(3, 5, 3)"),
-        (lambda: crnn.lstm_cell_forward(x[:, :, 0], a0[0], c0, parameters), "a_prev", "(n_a, m)", "(5,)"),
-        (lambda: crnn.lstm_cell_forward(x[:, :, 0], a0, c0[None], parameters), "c_prev", "(n_a, m)", "(1, 4, 5)"),
+        (
+            lambda: crnn.lstm_cell_forward(x[:, :, 0], a0[0], c0, parameters),
+            "a_prev",
+            "(n_a, m)",
+            "(5,)",
+        ),
+        (
+            lambda: crnn.lstm_cell_forward(x[:, :, 0], a0, c0[None], parameters),
+            "c_prev",
+            "(n_a, m)",
+            "(1, 4, 5)",
+        ),
         (lambda: crnn.lstm_backward(da[:, :, 0], caches), "da", "(n_a, m, T_x)", "(4, 5)"),
         (lambda: crnn.lstm_cell_backward(da, c0, caches[0][0]), "da_next", "(n_a, m)", "(4, 5, 3)"),
-        (lambda: crnn.lstm_cell_backward(da[:, :, 0], da, caches[0][0]), "dc_next", "(n_a, m)", "(4, 5, 3)"),
+        (
+            lambda: crnn.lstm_cell_backward(da[:, :, 0], da, caches[0][0]),
+            "dc_next",
+            "(n_a, m)",
+            "(4, 5, 3)",
+        ),
     ]
     for fn, *words in cases:
         raises(ValueError, fn, *words)
@@ -351,19 +372,65 @@ def test_wrong_dimensions(small):
 def test_sizes_that_disagree(small):
     x, a0, parameters, da, c0 = small
     wide = dict(parameters, Wi=np.zeros((4, 8)))
-    raises(ValueError, lambda: crnn.lstm_forward(x, a0, wide), 'parameters["Wi"]', "(4, 8)", "x", "(3, 5, 3)", "a0", "(4, 5)")
+    raises(
+        ValueError,
+        lambda: crnn.lstm_forward(x, a0, wide),
+        'parameters["Wi"]',
+        "(4, 8)",
+        "x",
+        "(3, 5, 3)",
+        "a0",
+        "(4, 5)",
+    )
     tall = dict(parameters, Wo=np.zeros((5, 7)))
-    raises(ValueError, lambda: crnn.lstm_forward(x, a0, tall), 'parameters["Wo"]', "(5, 7)", "(4, 7)")
-    raises(ValueError, lambda: crnn.lstm_forward(x, a0[:, :2], parameters), "a0", "(4, 2)", "x", "(3, 5, 3)")
-    raises(ValueError, lambda: crnn.lstm_forward(x, a0, parameters, c0=c0[:, :2]), "c0", "(4, 2)", "a0", "(4, 5)")
-    raises(ValueError, lambda: crnn.lstm_cell_forward(x[:, :, 0], a0, c0[:3], parameters), "c_prev", "(3, 5)", "a_prev", "(4, 5)")
+    raises(
+        ValueError, lambda: crnn.lstm_forward(x, a0, tall), 'parameters["Wo"]', "(5, 7)", "(4, 7)"
+    )
+    raises(
+        ValueError,
+        lambda: crnn.lstm_forward(x, a0[:, :2], parameters),
+        "a0",
+        "(4, 2)",
+        "x",
+        "(3, 5, 3)",
+    )
+    raises(
+        ValueError,
+        lambda: crnn.lstm_forward(x, a0, parameters, c0=c0[:, :2]),
+        "c0",
+        "(4, 2)",
+        "a0",
+        "(4, 5)",
+    )
+    raises(
+        ValueError,
+        lambda: crnn.lstm_cell_forward(x[:, :, 0], a0, c0[:3], parameters),
+        "c_prev",
+        "(3, 5)",
+        "a_prev",
+        "(4, 5)",
+    )
     wy = dict(parameters, Wy=np.zeros((2, 3)))
-    raises(ValueError, lambda: crnn.lstm_forward(x, a0, wy), 'parameters["Wy"]', "(2, 3)", "a0", "(4, 5)")
+    raises(
+        ValueError,
+        lambda: crnn.lstm_forward(x, a0, wy),
+        'parameters["Wy"]',
+        "(2, 3)",
+        "a0",
+        "(4, 5)",
+    )
     # the cache's parameters against the caches
     caches = crnn.lstm_forward(x, a0, parameters)[3]
     bad = [cache[:9] + (wide,) for cache in caches[0]]
-    raises(ValueError, lambda: crnn.lstm_backward(da, (bad, x)), 'parameters["Wi"]', "(4, 7)", "(4, 8)")
-    raises(ValueError, lambda: crnn.lstm_cell_backward(da[:, :, 0], c0, bad[0]), 'parameters["Wi"]', "(4, 8)")
+    raises(
+        ValueError, lambda: crnn.lstm_backward(da, (bad, x)), 'parameters["Wi"]', "(4, 7)", "(4, 8)"
+    )
+    raises(
+        ValueError,
+        lambda: crnn.lstm_cell_backward(da[:, :, 0], c0, bad[0]),
+        'parameters["Wi"]',
+        "(4, 8)",
+    )
 
 
 def test_bias_of_either_accepted_shape(small):
@@ -378,8 +445,12 @@ def test_bias_of_a_wrong_shape(small, key):
     x, a0, parameters, _, _ = small
     n = parameters[key].shape[0]
     for bad in (parameters[key].T, np.zeros((n + 1, 1)), np.zeros((n, 2))):
-        raises(ValueError, lambda: crnn.lstm_forward(x, a0, dict(parameters, **{key: bad})),
-               f'parameters["{key}"]', f"({n}, 1)")
+        raises(
+            ValueError,
+            lambda: crnn.lstm_forward(x, a0, dict(parameters, **{key: bad})),
+            f'parameters["{key}"]',
+            f"({n}, 1)",
+        )
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, np.bool_, np.float16])
@@ -393,8 +464,11 @@ def test_other_real_dtypes_compute_in_float64(small, dtype):
     p16 = {k: v.astype(np.float16) for k, v in parameters.items()}
     a016 = a0.astype(np.float16)
     fast = crnn.lstm_forward(xi, a016, p16)
-    slow = reference.lstm_forward(xi.astype(np.float64), a016.astype(np.float64),
-                                  {k: v.astype(np.float64) for k, v in p16.items()})
+    slow = reference.lstm_forward(
+        xi.astype(np.float64),
+        a016.astype(np.float64),
+        {k: v.astype(np.float64) for k, v in p16.items()},
+    )
     assert_forward(fast, slow, F64)
     dai = (da * 2).astype(dtype)
     grads = crnn.lstm_backward(dai, fast[3])
@@ -407,26 +481,40 @@ def test_float32_mixed_with_float64_is_float64(small):
     p32 = {k: v.astype(np.float32) for k, v in parameters.items()}
     a, y, c, caches = crnn.lstm_forward(x.astype(np.float32), a0, p32)
     assert a.dtype == y.dtype == c.dtype == F64
-    a, y, c, caches = crnn.lstm_forward(x.astype(np.float32), a0.astype(np.float32), p32,
-                                        c0=c0)
+    a, y, c, caches = crnn.lstm_forward(x.astype(np.float32), a0.astype(np.float32), p32, c0=c0)
     assert a.dtype == F64
-    grads = crnn.lstm_backward(da.astype(np.float32), crnn.lstm_forward(
-        x.astype(np.float32), a0.astype(np.float32), p32)[3])
+    grads = crnn.lstm_backward(
+        da.astype(np.float32),
+        crnn.lstm_forward(x.astype(np.float32), a0.astype(np.float32), p32)[3],
+    )
     assert all(g.dtype == F32 for g in grads.values())
     assert all(g.dtype == F64 for g in crnn.lstm_backward(da, caches).values())
 
 
 @pytest.mark.parametrize(
-    "bad", [np.zeros((3, 5, 3), complex), np.full((3, 5, 3), "a"), np.zeros((3, 5, 3), object),
-            np.zeros((3, 5, 3), "datetime64[s]"), np.zeros((3, 5, 3), "S1")],
+    "bad",
+    [
+        np.zeros((3, 5, 3), complex),
+        np.full((3, 5, 3), "a"),
+        np.zeros((3, 5, 3), object),
+        np.zeros((3, 5, 3), "datetime64[s]"),
+        np.zeros((3, 5, 3), "S1"),
+    ],
     ids=["complex", "str", "object", "datetime", "bytes"],
 )
 def test_unsupported_dtypes(small, bad):
     x, a0, parameters, da, c0 = small
     raises(TypeError, lambda: crnn.lstm_forward(bad, a0, parameters), "x", str(bad.dtype))
     raises(TypeError, lambda: crnn.lstm_forward(x, bad[0], parameters), "a0", str(bad.dtype))
-    raises(TypeError, lambda: crnn.lstm_forward(x, a0, parameters, c0=bad[0, :4]), "c0", str(bad.dtype))
-    raises(TypeError, lambda: crnn.lstm_forward(x, a0, dict(parameters, Wc=bad[0])), 'parameters["Wc"]', str(bad.dtype))
+    raises(
+        TypeError, lambda: crnn.lstm_forward(x, a0, parameters, c0=bad[0, :4]), "c0", str(bad.dtype)
+    )
+    raises(
+        TypeError,
+        lambda: crnn.lstm_forward(x, a0, dict(parameters, Wc=bad[0])),
+        'parameters["Wc"]',
+        str(bad.dtype),
+    )
     caches = crnn.lstm_forward(x, a0, parameters)[3]
     bad_da = np.zeros(da.shape, bad.dtype)
     raises(TypeError, lambda: crnn.lstm_backward(bad_da, caches), "da", str(bad.dtype))
@@ -437,11 +525,23 @@ def test_none_or_scalar_for_an_array(small, bad):
     x, a0, parameters, da, c0 = small
     raises((TypeError, ValueError), lambda: crnn.lstm_forward(bad, a0, parameters), "x")
     raises((TypeError, ValueError), lambda: crnn.lstm_forward(x, bad, parameters), "a0")
-    raises((TypeError, ValueError), lambda: crnn.lstm_cell_forward(x[:, :, 0], a0, bad, parameters), "c_prev")
-    raises((TypeError, ValueError), lambda: crnn.lstm_forward(x, a0, dict(parameters, bf=bad)), 'parameters["bf"]')
+    raises(
+        (TypeError, ValueError),
+        lambda: crnn.lstm_cell_forward(x[:, :, 0], a0, bad, parameters),
+        "c_prev",
+    )
+    raises(
+        (TypeError, ValueError),
+        lambda: crnn.lstm_forward(x, a0, dict(parameters, bf=bad)),
+        'parameters["bf"]',
+    )
     caches = crnn.lstm_forward(x, a0, parameters)[3]
     raises((TypeError, ValueError), lambda: crnn.lstm_backward(bad, caches), "da")
-    raises((TypeError, ValueError), lambda: crnn.lstm_cell_backward(da[:, :, 0], bad, caches[0][0]), "dc_next")
+    raises(
+        (TypeError, ValueError),
+        lambda: crnn.lstm_cell_backward(da[:, :, 0], bad, caches[0][0]),
+        "dc_next",
+    )
     if bad is not None:
         raises(TypeError, lambda: crnn.lstm_forward(x, a0, parameters, c0=bad), "c0")
 
@@ -487,39 +587,99 @@ def test_sizes_past_the_blas_limit_fail_before_allocating():
 
 def test_da_that_does_not_fit_the_caches(small):
     x, a0, parameters, da, c0 = small
-    for caches in (crnn.lstm_forward(x, a0, parameters)[3], reference.lstm_forward(x, a0, parameters)[3]):
-        raises(ValueError, lambda: crnn.lstm_backward(np.zeros((4, 5, 4)), caches), "da", "caches", "(4, 5, 4)", "3")
+    for caches in (
+        crnn.lstm_forward(x, a0, parameters)[3],
+        reference.lstm_forward(x, a0, parameters)[3],
+    ):
+        raises(
+            ValueError,
+            lambda: crnn.lstm_backward(np.zeros((4, 5, 4)), caches),
+            "da",
+            "caches",
+            "(4, 5, 4)",
+            "3",
+        )
         # da's shape is named by its n_a and m, as in the RNN's messages
-        raises(ValueError, lambda: crnn.lstm_backward(np.zeros((6, 5, 3)), caches), "da", "caches", "n_a = 6 and m = 5", "(4, 5")
-        raises(ValueError, lambda: crnn.lstm_backward(np.zeros((4, 2, 3)), caches), "da", "caches", "n_a = 4 and m = 2", "(4, 5")
+        raises(
+            ValueError,
+            lambda: crnn.lstm_backward(np.zeros((6, 5, 3)), caches),
+            "da",
+            "caches",
+            "n_a = 6 and m = 5",
+            "(4, 5",
+        )
+        raises(
+            ValueError,
+            lambda: crnn.lstm_backward(np.zeros((4, 2, 3)), caches),
+            "da",
+            "caches",
+            "n_a = 4 and m = 2",
+            "(4, 5",
+        )
 
 
 def test_caches_of_the_wrong_form(small):
     x, a0, parameters, da, c0 = small
     caches = crnn.lstm_forward(x, a0, parameters)[3]
     cell = caches[0][0]
-    for bad in (None, 5, (caches[0],), (caches[0], x, x), (5, x), ([1, 2, 3], x),
-                ([cell[:9]] * 3, x), ([cell + (1,)] * 3, x)):
+    for bad in (
+        None,
+        5,
+        (caches[0],),
+        (caches[0], x, x),
+        (5, x),
+        ([1, 2, 3], x),
+        ([cell[:9]] * 3, x),
+        ([cell + (1,)] * 3, x),
+    ):
         raises((TypeError, ValueError), lambda: crnn.lstm_backward(da, bad), "caches")
-    rnn_like = crnn.rnn_forward(x, a0, {"Wax": np.zeros((4, 3)), "Waa": np.zeros((4, 4)),
-                                        "Wya": np.zeros((2, 4)), "ba": np.zeros((4, 1)),
-                                        "by": np.zeros((2, 1))})[2]
-    raises(ValueError, lambda: crnn.lstm_backward(da, rnn_like), "caches[0][0]", "lstm_cell_forward")
+    rnn_like = crnn.rnn_forward(
+        x,
+        a0,
+        {
+            "Wax": np.zeros((4, 3)),
+            "Waa": np.zeros((4, 4)),
+            "Wya": np.zeros((2, 4)),
+            "ba": np.zeros((4, 1)),
+            "by": np.zeros((2, 1)),
+        },
+    )[2]
+    raises(
+        ValueError, lambda: crnn.lstm_backward(da, rnn_like), "caches[0][0]", "lstm_cell_forward"
+    )
     for bad in (None, cell[:9], list(cell) + [1]):
-        raises((TypeError, ValueError), lambda: crnn.lstm_cell_backward(da[:, :, 0], c0, bad), "cache")
+        raises(
+            (TypeError, ValueError), lambda: crnn.lstm_cell_backward(da[:, :, 0], c0, bad), "cache"
+        )
     # an array of a step of the wrong shape
     broken = list(caches[0])
     broken[1] = cell[:4] + (cell[4][:2],) + cell[5:]
-    raises(ValueError, lambda: crnn.lstm_backward(da, (broken, x)), "caches[0][1][4] (ft)", "(2, 5)")
+    raises(
+        ValueError, lambda: crnn.lstm_backward(da, (broken, x)), "caches[0][1][4] (ft)", "(2, 5)"
+    )
     broken[1] = cell[:8] + (x[:2, :, 0], parameters)
-    raises(ValueError, lambda: crnn.lstm_backward(da, (broken, x)), "caches[0][1][8] (xt)", "(2, 5)")
+    raises(
+        ValueError, lambda: crnn.lstm_backward(da, (broken, x)), "caches[0][1][8] (xt)", "(2, 5)"
+    )
 
 
 def test_da_next_or_dc_next_not_the_cache_shape(small):
     x, a0, parameters, da, c0 = small
     cache = crnn.lstm_cell_forward(x[:, :, 0], a0, c0, parameters)[3]
-    raises(ValueError, lambda: crnn.lstm_cell_backward(da[:3, :, 0], c0[:3], cache), "da_next", "(3, 5)", "(4, 5)")
-    raises(ValueError, lambda: crnn.lstm_cell_backward(da[:, :, 0], c0[:, :2], cache), "dc_next", "(4, 2)", "(4, 5)")
+    raises(
+        ValueError,
+        lambda: crnn.lstm_cell_backward(da[:3, :, 0], c0[:3], cache),
+        "da_next",
+        "(3, 5)",
+        "(4, 5)",
+    )
+    raises(
+        ValueError,
+        lambda: crnn.lstm_cell_backward(da[:, :, 0], c0[:, :2], cache),
+        "dc_next",
+        "(4, 2)",
+        "(4, 5)",
+    )
 
 
 # --- zero-size dimensions --------------------------------------------------------------
@@ -591,9 +751,15 @@ def test_layouts_give_the_same_results_and_inputs_stay_untouched(small, tmp_path
     mm = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=x.dtype, shape=x.shape)
     mm[...] = x
     for xv, a0v, c0v, dav, pv in zip(
-        [*variants(x), mm], [*variants(a0), a0], [*variants(c0), c0], [*variants(da), da],
-        [{k: v for k, v in zip(parameters, vs)}
-         for vs in zip(*(list(variants(v)) for v in parameters.values()))] + [parameters],
+        [*variants(x), mm],
+        [*variants(a0), a0],
+        [*variants(c0), c0],
+        [*variants(da), da],
+        [
+            {k: v for k, v in zip(parameters, vs)}
+            for vs in zip(*(list(variants(v)) for v in parameters.values()))
+        ]
+        + [parameters],
     ):
         before = [arr.copy() for arr in (xv, a0v, c0v, dav, *pv.values())]
         fwd = crnn.lstm_forward(xv, a0v, pv, c0=c0v)
@@ -605,17 +771,26 @@ def test_layouts_give_the_same_results_and_inputs_stay_untouched(small, tmp_path
         for arr in grads.values():
             assert not any(np.shares_memory(arr, inp) for inp in (xv, a0v, c0v, dav))
         # the foreign (stacked) path and the cell functions read them too
-        cell = crnn.lstm_cell_backward(dav[:, :, 0], c0v, crnn.lstm_cell_forward(xv[:, :, 0], a0v, c0v, pv)[3])
-        assert_close(cell["dWf"], crnn.lstm_cell_backward(
-            da[:, :, 0], c0, crnn.lstm_cell_forward(x[:, :, 0], a0, c0, parameters)[3])["dWf"], F64)
+        cell = crnn.lstm_cell_backward(
+            dav[:, :, 0], c0v, crnn.lstm_cell_forward(xv[:, :, 0], a0v, c0v, pv)[3]
+        )
+        assert_close(
+            cell["dWf"],
+            crnn.lstm_cell_backward(
+                da[:, :, 0], c0, crnn.lstm_cell_forward(x[:, :, 0], a0, c0, parameters)[3]
+            )["dWf"],
+            F64,
+        )
         for arr, old in zip((xv, a0v, c0v, dav, *pv.values()), before):
             np.testing.assert_array_equal(arr, old)
 
 
 def test_backward_leaves_the_caches_untouched(small):
     x, a0, parameters, da, c0 = small
-    for caches in (crnn.lstm_forward(x, a0, parameters, c0=c0)[3],
-                   reference.lstm_forward(x, a0, parameters, c0=c0)[3]):
+    for caches in (
+        crnn.lstm_forward(x, a0, parameters, c0=c0)[3],
+        reference.lstm_forward(x, a0, parameters, c0=c0)[3],
+    ):
         before = [[np.array(v, copy=True) for v in cache[:9]] for cache in caches[0]]
         crnn.lstm_backward(da, caches)
         crnn.lstm_cell_backward(da[:, :, 1], c0, caches[0][1])
@@ -628,8 +803,9 @@ def test_backward_leaves_the_caches_untouched(small):
 
 
 def test_threads_give_the_single_thread_answers():
-    problems = [problem((16, 32, 8, 8, 20), dtype, seed=s)
-                for s, dtype in enumerate([F64, F32, F64, F32])]
+    problems = [
+        problem((16, 32, 8, 8, 20), dtype, seed=s) for s, dtype in enumerate([F64, F32, F64, F32])
+    ]
 
     def run(p):
         x, a0, parameters, da, c0 = p

@@ -58,7 +58,7 @@ class CellCache:
         self.xt = fields.index("xt")
 
     def check(self, cache, name):
-        """cache itself if it is a tuple (or list) of the right length; else an error naming name."""
+        """cache itself if it is a tuple (or list) of the right length, else an error naming it."""
         form = f"{name} must be the cache tuple ({', '.join(self.fields)}) of {self.maker}"
         if not isinstance(cache, (tuple, list)):
             raise TypeError(f"{form}, got {type(cache).__name__}")
@@ -78,7 +78,11 @@ class CellCache:
         a_next = self.field(cache, "cache", 0)
         if a_next.shape != da_next.shape:
             raise mismatch(
-                "da_next", da_next, "cache[0] (a_next)", a_next, "da_next must have the shape of a_next"
+                "da_next",
+                da_next,
+                "cache[0] (a_next)",
+                a_next,
+                "da_next must have the shape of a_next",
             )
         return da_next
 
@@ -86,9 +90,8 @@ class CellCache:
         """cache[index], a state before the first step, as a real array of shape (n_a, m)."""
         arr = self.field(cache, name, index)
         if arr.shape != (n_a, m):
-            raise ValueError(
-                f"{name}[{index}] ({self.fields[index]}) must have shape {(n_a, m)}, got {arr.shape}"
-            )
+            label = f"{name}[{index}] ({self.fields[index]})"
+            raise ValueError(f"{label} must have shape {(n_a, m)}, got {arr.shape}")
         return arr
 
     def xt_of(self, cache, name):

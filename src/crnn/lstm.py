@@ -61,6 +61,18 @@ def _gate_weights(parameters, n_a, n_x, context):
     return weights
 
 
+def _check_sizes(n_x, n_a, m, T, **more):
+    """Raise ValueError if a size the kernels hand to BLAS exceeds its 32-bit integers."""
+    check_blas_sizes(
+        n_x=n_x,
+        n_a=n_a,
+        m=m,
+        T_x=T,
+        **{"4*n_a": 4 * n_a, "n_a+n_x": n_a + n_x, "m*T_x": m * T},
+        **more,
+    )
+
+
 def _pack(arrays, dtype):
     """The gates' weights (or biases) stacked row-wise into one new C-ordered array of dtype."""
     packed = np.empty((sum(arr.shape[0] for arr in arrays), *arrays[0].shape[1:]), dtype)
@@ -87,7 +99,10 @@ def _forward(x, x_name, a_prev, a_name, c_prev, c_name, parameters):
     n_x, m, T = x.shape
     n_a = a_prev.shape[0]
     weights = _gate_weights(
-        parameters, n_a, n_x, f"for {a_name} of shape {a_prev.shape} and {x_name} of shape {x.shape}"
+        parameters,
+        n_a,
+        n_x,
+        f"for {a_name} of shape {a_prev.shape} and {x_name} of shape {x.shape}",
     )
     Wy = weight(parameters, "Wy", "(n_y, n_a)")
     n_y = Wy.shape[0]
@@ -101,10 +116,7 @@ def _forward(x, x_name, a_prev, a_name, c_prev, c_name, parameters):
         raise ValueError(f'n_y must be at least 1, got parameters["Wy"] of shape {Wy.shape}')
     biases = [bias(parameters, f"b{gate}", n_a) for gate in _GATES]
     by = bias(parameters, "by", n_y)
-    check_blas_sizes(
-        n_x=n_x, n_a=n_a, n_y=n_y, m=m, T_x=T,
-        **{"4*n_a": 4 * n_a, "n_a+n_x": n_a + n_x, "m*T_x": m * T},
-    )
+    _check_sizes(n_x, n_a, m, T, n_y=n_y)
 
     given = () if c_prev is None else (c_prev,)
     dtype = compute_dtype(x, a_prev, *given, *weights, *biases, Wy, by)
@@ -151,8 +163,13 @@ def lstm_cell_forward(xt, a_prev, c_prev, parameters):
     x = as_array("xt", xt)
     expect_ndim("xt", x, "(n_x, m)")
     a, c, y, gates, _ = _forward(
-        x[:, :, None], "xt", as_array("a_prev", a_prev), "a_prev",
-        as_array("c_prev", c_prev), "c_prev", parameters,
+        x[:, :, None],
+        "xt",
+        as_array("a_prev", a_prev),
+        "a_prev",
+        as_array("c_prev", c_prev),
+        "c_prev",
+        parameters,
     )
     a_next, c_next = a[:, :, 0], c[:, :, 0]
     cache = (a_next, c_next, a_prev, c_prev, *_gate_views(gates, a.shape[0], 0), xt, parameters)
@@ -218,10 +235,7 @@ def _backward(da, dc_last, gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest,
     """
     n_a, m, T = da.shape
     n_x = x.shape[0]
-    check_blas_sizes(
-        n_x=n_x, n_a=n_a, m=m, T_x=T,
-        **{"4*n_a": 4 * n_a, "n_a+n_x": n_a + n_x, "m*T_x": m * T},
-    )
+    _check_sizes(n_x, n_a, m, T)
     given = () if dc_last is None else (dc_last,)
     dtype = compute_dtype(
         da, *given, gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest, x, *weights
@@ -229,7 +243,11 @@ def _backward(da, dc_last, gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest,
     dx = np.empty((n_x, m, T), dtype, order="F")
     # da0 and dc0 carry the flows between steps: zeros, and the last step's dc_next
     da0 = np.zeros((n_a, m), dtype, order="F")
-    dc0 = np.zeros((n_a, m), dtype, order="F") if dc_last is None else np.array(dc_last, dtype, order="F")
+    dc0 = (
+        np.zeros((n_a, m), dtype, order="F")
+        if dc_last is None
+        else np.array(dc_last, dtype, order="F")
+    )
     dW = np.empty((4 * n_a, n_a + n_x), dtype)
     db = np.empty((4 * n_a, 1), dtype)
     if n_a and m and T:
@@ -295,15 +313,16 @@ def lstm_cell_backward(da_next, dc_next, cache):
     )
     weights = _gate_weights(cache[9], n_a, n_x, "to match the caches")
     c = c_next[:, :, None]
+    no_rest = c[:, :, :0]  # one step: no states before later steps
     dx, da_prev, dc_prev, dW, db = _backward(
         da_next[:, :, None],
         dc_next,
         stack_steps([np.concatenate((ft, it, cct, ot))], compute_dtype(ft, it, cct, ot)),
         c,
         c_prev,
-        c[:, :, :0],
+        no_rest,
         a_prev,
-        c[:, :, :0],
+        no_rest,
         xt[:, :, None],
         weights,
     )
@@ -324,8 +343,14 @@ def _sequence_arrays(cell_caches, T, n_a, m):
         a_all, c_all, gates_all, x_all = buffers
         a0, c0 = (_CACHE.initial_state(first, "caches[0][0]", k, n_a, m) for k in (2, 3))
         return (
-            gates_all[:, :, :T], c_all[:, :, :T], c0, c_all[:, :, : T - 1],
-            a0, a_all[:, :, : T - 1], x_all[:, :, :T], n_x,
+            gates_all[:, :, :T],
+            c_all[:, :, :T],
+            c0,
+            c_all[:, :, : T - 1],
+            a0,
+            a_all[:, :, : T - 1],
+            x_all[:, :, :T],
+            n_x,
         )
     steps = [_CACHE.arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)]
     dtype = compute_dtype(*{arr.dtype for step in steps for arr in step})
@@ -353,7 +378,11 @@ def lstm_backward(da, caches):
     if not T:
         # no step runs backward: every gradient is zero, shaped by da and x
         n_x, dtype = no_steps(da, x)
-        dx, da0, dc0 = np.zeros((n_x, m, 0), dtype), np.zeros((n_a, m), dtype), np.zeros((n_a, m), dtype)
+        dx, da0, dc0 = (
+            np.zeros((n_x, m, 0), dtype),
+            np.zeros((n_a, m), dtype),
+            np.zeros((n_a, m), dtype),
+        )
         dW, db = np.zeros((4 * n_a, n_a + n_x), dtype), np.zeros((4 * n_a, 1), dtype)
     else:
         *arrays, n_x = _sequence_arrays(cell_caches, T, n_a, m)

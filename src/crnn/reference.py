@@ -3,7 +3,8 @@
 This module is crnn's oracle: the tests compare every kernel against it, and the
 benchmarks use it as the baseline. It is the course's code, with the seed's bug fixed
 (``rnn_backward`` returns the real ``da0``), a softmax that is stable column by
-column, and the LSTM's two extensions: ``lstm_forward(..., c0=)`` and ``"dc0"``. It shares no code with the fast path, so a bug in one cannot hide in the other.
+column, and the LSTM's two extensions, ``lstm_forward(..., c0=)`` and ``"dc0"``. It
+shares no code with the fast path, so a bug in one cannot hide in the other.
 """
 import numpy as np
 
@@ -260,20 +261,18 @@ def lstm_backward(da, caches):
     cell_caches, x = caches
     n_a, m, T_x = da.shape
     n_x = cell_caches[0][8].shape[0]
-    gradients = {"dx": np.zeros((n_x, m, T_x)), "da0": None}
+    dx = np.zeros((n_x, m, T_x))
+    sums = {}
     for gate in _LSTM_GATES:
-        gradients["dW" + gate] = np.zeros((n_a, n_a + n_x))
-        gradients["db" + gate] = np.zeros((n_a, 1))
+        sums["dW" + gate] = np.zeros((n_a, n_a + n_x))
+        sums["db" + gate] = np.zeros((n_a, 1))
     da_prevt = np.zeros((n_a, m))
     dc_prevt = np.zeros((n_a, m))
     for t in reversed(range(T_x)):
         step = lstm_cell_backward(da[:, :, t] + da_prevt, dc_prevt, cell_caches[t])
         da_prevt = step["da_prev"]
         dc_prevt = step["dc_prev"]
-        gradients["dx"][:, :, t] = step["dxt"]
-        for gate in _LSTM_GATES:
-            gradients["dW" + gate] += step["dW" + gate]
-            gradients["db" + gate] += step["db" + gate]
-    gradients["da0"] = da_prevt
-    gradients["dc0"] = dc_prevt
-    return gradients
+        dx[:, :, t] = step["dxt"]
+        for key in sums:
+            sums[key] += step[key]
+    return {"dx": dx, "da0": da_prevt, **sums, "dc0": dc_prevt}
