@@ -1,6 +1,7 @@
 """crnn's LSTM against crnn.reference, finite differences, the course's cache contract,
 bad inputs (VALIDATION.md), layouts, dtypes and threads."""
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -829,3 +830,39 @@ def test_threads_give_the_single_thread_answers():
         for res in runs:
             for r, e in zip(res, exp):
                 np.testing.assert_array_equal(r, e)
+
+
+def counting_rate(work):
+    """How fast a Python thread counts while work() runs, in counts per second."""
+    stop, counts = threading.Event(), []
+
+    def count():
+        n = 0
+        while not stop.is_set():
+            n += 1
+        counts.append(n)
+
+    thread = threading.Thread(target=count)
+    thread.start()
+    start = time.perf_counter()
+    work()
+    elapsed = time.perf_counter() - start
+    stop.set()
+    thread.join()
+    return counts[0] / elapsed
+
+
+def test_the_time_loops_release_the_gil():
+    x, a0, parameters, da, _ = problem((32, 64, 4, 16, 400))
+    solo = counting_rate(lambda: time.sleep(0.3))
+    # a C call that holds the GIL all along: the counter all but stops (about 0.01)
+    held = counting_rate(lambda: sum(range(3 * 10**7))) / solo
+    if held >= 0.2:
+        pytest.skip(f"this interpreter lets Python run beside a GIL-holding call ({held:.2f})")
+
+    def lstm():
+        for _ in range(2):
+            crnn.lstm_backward(da, crnn.lstm_forward(x, a0, parameters)[3])
+
+    # beside kernels that released the GIL it counts at about 0.5 to 0.8 of its solo rate
+    assert counting_rate(lstm) / solo > 0.2
