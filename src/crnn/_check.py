@@ -41,8 +41,8 @@ def _lstm_pass(module, x, a0, parameters, da):
 MODELS = [("RNN", random_rnn_problem, _rnn_pass), ("LSTM", random_lstm_problem, _lstm_pass)]
 
 
-def run_check(repeats=5, seed=0, out=print):
-    """Compare crnn with crnn.reference on every model, size and dtype, and time both.
+def run_check(repeats=5, seed=0, sizes=SIZES, out=print):
+    """Compare crnn with crnn.reference: every model, each of sizes, both dtypes; time both.
 
     Prints, for every output and gradient, the largest difference relative to the
     reference's scale, and the speed-up of forward plus backward. Returns 0 when every
@@ -51,8 +51,8 @@ def run_check(repeats=5, seed=0, out=print):
     out(f"crnn {crnn.__version__}: self-check against crnn.reference")
     failures = 0
     dtypes = (np.float64, np.float32)
-    for (model, make_problem, run), (name, sizes), dtype in product(MODELS, SIZES, dtypes):
-        x, a0, parameters, da = make_problem(*sizes, dtype=dtype, seed=seed)
+    for (model, make_problem, run), (name, dims), dtype in product(MODELS, sizes, dtypes):
+        x, a0, parameters, da = make_problem(*dims, dtype=dtype, seed=seed)
         fast_out, fast_grads = run(crnn, x, a0, parameters, da)
         slow_out, slow_grads = run(reference, x, a0, parameters, da)
         errors = {k: max_rel_error(fast_out[k], slow_out[k]) for k in slow_out}
@@ -63,7 +63,7 @@ def run_check(repeats=5, seed=0, out=print):
         t_fast = _median_time(lambda: run(crnn, x, a0, parameters, da), repeats)
         t_slow = _median_time(lambda: run(reference, x, a0, parameters, da), repeats)
         out(
-            f"\n{model} {name} (n_x, n_a, n_y, m, T_x) = {sizes}, {np.dtype(dtype).name}: "
+            f"\n{model} {name} (n_x, n_a, n_y, m, T_x) = {dims}, {np.dtype(dtype).name}: "
             f"{'OK' if not bad else 'FAILED: ' + ', '.join(bad)} (tolerance {tol:g})"
         )
         out("  max relative difference: " + ", ".join(f"{k} {e:.1e}" for k, e in errors.items()))
