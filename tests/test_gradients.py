@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import crnn
+from crnn.testing import numeric_gradient
 
 
 def _problem(seed=0, n_x=3, n_a=4, n_y=2, m=3, T=5):
@@ -26,21 +27,6 @@ def _loss(x, a0, parameters, G):
     return float(np.sum(G * a))
 
 
-def _numeric_gradient(f, arr, eps=1e-6):
-    grad = np.zeros_like(arr)
-    it = np.nditer(arr, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = arr[i]
-        arr[i] = old + eps
-        plus = f()
-        arr[i] = old - eps
-        minus = f()
-        arr[i] = old
-        grad[i] = (plus - minus) / (2 * eps)
-    return grad
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("name", ["x", "a0", "Wax", "Waa", "ba"])
 def test_rnn_backward_matches_finite_differences(name, seed):
@@ -50,7 +36,7 @@ def test_rnn_backward_matches_finite_differences(name, seed):
     target = {"x": x, "a0": a0}.get(name)
     if target is None:
         target = parameters[name]
-    numeric = _numeric_gradient(lambda: _loss(x, a0, parameters, G), target)
+    numeric = numeric_gradient(lambda: _loss(x, a0, parameters, G), target)
     analytic = grads[{"x": "dx", "a0": "da0"}.get(name, "d" + name)]
     assert analytic.shape == target.shape
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
@@ -80,6 +66,6 @@ def test_rnn_cell_backward_matches_finite_differences(name):
     target = {"xt": xt, "a_prev": a0}.get(name)
     if target is None:
         target = parameters[name]
-    numeric = _numeric_gradient(loss, target)
+    numeric = numeric_gradient(loss, target)
     analytic = grads[{"xt": "dxt", "a_prev": "da_prev"}.get(name, "d" + name)]
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)

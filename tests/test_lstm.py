@@ -2,13 +2,14 @@
 bad inputs (VALIDATION.md), layouts, dtypes and threads."""
 import threading
 import time
+import tracemalloc
 
 import numpy as np
 import pytest
 
 import crnn
 from crnn import reference
-from crnn.testing import assert_close, random_lstm_problem
+from crnn.testing import assert_close, numeric_gradient, random_lstm_problem
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 GATES = "fico"
@@ -85,20 +86,6 @@ def test_cell_matches_reference(shape, dtype):
 
 
 # --- finite differences --------------------------------------------------------------
-
-
-def numeric_gradient(loss, arr, eps=1e-6):
-    """Central differences of loss() with respect to every entry of arr (changed in place)."""
-    grad = np.zeros(arr.shape)
-    for i in np.ndindex(arr.shape):
-        keep = arr[i]
-        arr[i] = keep + eps
-        up = loss()
-        arr[i] = keep - eps
-        down = loss()
-        arr[i] = keep
-        grad[i] = (up - down) / (2 * eps)
-    return grad
 
 
 def assert_numeric(analytic, numeric, name):
@@ -568,22 +555,62 @@ def test_n_y_zero(small):
     raises(ValueError, lambda: crnn.lstm_cell_forward(x[:, :, 0], a0, c0, p), "n_y", "(0, 4)")
 
 
-def test_sizes_past_the_blas_limit_fail_before_allocating():
-    big = 2**31
-    # zero-stride views: no memory behind these shapes
-    x = np.broadcast_to(np.zeros((1, 1, 1)), (1, big, 1))
-    a0 = np.broadcast_to(np.zeros((1, 1)), (1, big))
-    p = {k: np.zeros((1, 2)) if k[0] == "W" else np.zeros((1, 1)) for k in PARAM_KEYS}
-    p["Wy"] = np.zeros((1, 1))
-    raises(ValueError, lambda: crnn.lstm_forward(x, a0, p), "m", str(2**31 - 1))
-    # 4*n_a is the gates' height: it must fit even when n_a does
-    n_a = 2**29
-    a0 = np.broadcast_to(np.zeros((1, 1)), (n_a, 1))
-    x = np.zeros((1, 1, 1))
-    p = {k: np.broadcast_to(np.zeros((1, 1)), (n_a, n_a + 1)) for k in ("Wf", "Wi", "Wc", "Wo")}
-    p.update({k: np.broadcast_to(np.zeros((1, 1)), (n_a, 1)) for k in ("bf", "bi", "bc", "bo")})
-    p.update(Wy=np.broadcast_to(np.zeros((1, 1)), (1, n_a)), by=np.zeros((1, 1)))
-    raises(ValueError, lambda: crnn.lstm_forward(x, a0, p), "4*n_a", str(2**31 - 1))
+def huge(shape):
+    """A zero-stride array of the given shape: no memory behind it."""
+    return np.broadcast_to(np.zeros(()), shape)
+
+
+def run_huge(func, n_x, n_a, n_y, m, T):
+    """Call func on arguments of these sizes, made of zero-stride arrays."""
+    p = {f"W{g}": huge((n_a, n_a + n_x)) for g in GATES}
+    p.update({f"b{g}": huge((n_a, 1)) for g in GATES}, Wy=huge((n_y, n_a)), by=huge((n_y, 1)))
+    x, a0, da = huge((n_x, m, T)), huge((n_a, m)), huge((n_a, m, T))
+    cache = (huge((n_a, m)),) * 8 + (huge((n_x, m)), p)
+    if func == "lstm_forward":
+        return crnn.lstm_forward(x, a0, p, c0=a0)
+    if func == "lstm_cell_forward":
+        return crnn.lstm_cell_forward(x[:, :, 0], a0, a0, p)
+    if func == "lstm_cell_backward":
+        return crnn.lstm_cell_backward(da[:, :, 0], da[:, :, 0], cache)
+    return crnn.lstm_backward(da, ([cache] * T, x))
+
+
+BIG = 2**31
+# (function, (n_x, n_a, n_y, m, T_x), the argument named, the size named)
+HUGE_CASES = [
+    ("lstm_forward", (BIG, 1, 1, 1, 1), "x", "n_x"),
+    ("lstm_forward", (1, 1, 1, BIG, 1), "x", "m"),
+    ("lstm_forward", (1, 1, 1, 1, BIG), "x", "T_x"),
+    ("lstm_forward", (1, 1, 1, 2**16, 2**16), "x", "m*T_x"),
+    ("lstm_forward", (1, 2**29, 1, 1, 1), "a0", "4*n_a"),
+    ("lstm_forward", (BIG - 2, 4, 1, 1, 1), "x", "n_a+n_x"),
+    ("lstm_forward", (1, 1, BIG, 1, 1), 'parameters["Wy"]', "n_y"),
+    ("lstm_cell_forward", (1, 1, 1, BIG, 1), "xt", "m"),
+    ("lstm_cell_forward", (1, 2**29, 1, 1, 1), "a_prev", "4*n_a"),
+    ("lstm_cell_forward", (BIG - 2, 4, 1, 1, 1), "xt", "n_a+n_x"),
+    ("lstm_cell_backward", (BIG, 1, 1, 1, 1), "cache[8] (xt)", "n_x"),
+    ("lstm_cell_backward", (1, 1, 1, BIG, 1), "da_next", "m"),
+    ("lstm_cell_backward", (1, 2**29, 1, 1, 1), "da_next", "4*n_a"),
+    ("lstm_cell_backward", (BIG - 2, 4, 1, 1, 1), "cache[8] (xt)", "n_a+n_x"),
+    ("lstm_backward", (BIG, 1, 1, 1, 1), "caches[0][0][8] (xt)", "n_x"),
+    ("lstm_backward", (1, 1, 1, 2**16, 2**16), "da", "m*T_x"),
+    ("lstm_backward", (1, 2**29, 1, 1, 1), "da", "4*n_a"),
+    ("lstm_backward", (BIG - 2, 4, 1, 1, 1), "caches[0][0][8] (xt)", "n_a+n_x"),
+]
+
+
+@pytest.mark.parametrize("func, sizes, name, dim", HUGE_CASES)
+def test_past_the_blas_limit_before_any_allocation(func, sizes, name, dim):
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError) as info:
+            run_huge(func, *sizes)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    message = str(info.value)
+    assert f"{name} has {dim} = " in message and str(2**31 - 1) in message, message
+    assert peak < 2**20, f"{peak} bytes allocated before the error"
 
 
 def test_da_that_does_not_fit_the_caches(small):
@@ -598,24 +625,23 @@ def test_da_that_does_not_fit_the_caches(small):
             "da",
             "caches",
             "(4, 5, 4)",
-            "3",
+            "(4, 5, 3)",
         )
-        # da's shape is named by its n_a and m, as in the RNN's messages
         raises(
             ValueError,
             lambda: crnn.lstm_backward(np.zeros((6, 5, 3)), caches),
             "da",
             "caches",
-            "n_a = 6 and m = 5",
-            "(4, 5",
+            "(6, 5, 3)",
+            "(4, 5, 3)",
         )
         raises(
             ValueError,
             lambda: crnn.lstm_backward(np.zeros((4, 2, 3)), caches),
             "da",
             "caches",
-            "n_a = 4 and m = 2",
-            "(4, 5",
+            "(4, 2, 3)",
+            "(4, 5, 3)",
         )
 
 

@@ -6,6 +6,12 @@ The RNN and LSTM functions keep the course's signatures, shapes, cache tuples an
 from crnn import reference
 from crnn.lstm import lstm_backward, lstm_cell_backward, lstm_cell_forward, lstm_forward
 from crnn.rnn import rnn_backward, rnn_cell_backward, rnn_cell_forward, rnn_forward
+from crnn.losses import sigmoid_binary_cross_entropy, softmax_cross_entropy
+from crnn.output_layer import output_layer_backward, output_layer_forward
+from crnn.training import loss_and_grads, rnn_loss_and_grads
+from crnn.forms import pool_states, pool_states_backward, sample
+from crnn.optim import SGD, Adagrad, Adam, clip, clip_by_global_norm, initialize_parameters
+from crnn.models import ModelFileError, SequenceClassifier, SequenceTagger, load_model
 
 __version__ = "0.1.0"
 
@@ -20,4 +26,23 @@ __all__ = [
     "lstm_backward",
     "reference",
     "__version__",
+    "softmax_cross_entropy",
+    "sigmoid_binary_cross_entropy",
+    "output_layer_forward",
+    "output_layer_backward",
+    "loss_and_grads",
+    "rnn_loss_and_grads",
+    "pool_states",
+    "pool_states_backward",
+    "sample",
+    "SGD",
+    "Adam",
+    "Adagrad",
+    "clip",
+    "clip_by_global_norm",
+    "initialize_parameters",
+    "SequenceTagger",
+    "SequenceClassifier",
+    "ModelFileError",
+    "load_model",
 ]

@@ -7,7 +7,7 @@ kernels, and let a backward pass reuse the buffers of crnn's own forward pass.
 """
 import numpy as np
 
-from crnn._validate import as_array, compute_dtype, expect_ndim, mismatch
+from crnn._validate import as_array, check_blas_sizes, compute_dtype, expect_ndim, mismatch
 
 
 class ForwardCaches(list):
@@ -30,20 +30,11 @@ class ForwardCaches(list):
         return len(self) == len(made) and all(c is d for c, d in zip(self, made))
 
 
-def forward_buffers(cell_caches, n_a, m, T):
-    """The buffers behind cell_caches if crnn's forward made them and they are intact, else None.
-
-    The first buffer holds the states a; da, of shape (n_a, m, T), must fit them.
-    """
-    if type(cell_caches) is not ForwardCaches or not cell_caches.intact():
-        return None
-    a_all = cell_caches.buffers[0]
-    if a_all.shape[:2] != (n_a, m):
-        raise ValueError(
-            f"da has n_a = {n_a} and m = {m} (shape {(n_a, m, T)}), but the states in "
-            f"caches have shape {a_all.shape}"
-        )
-    return cell_caches.buffers
+def forward_buffers(cell_caches):
+    """The buffers behind cell_caches if crnn's forward made them and they are intact, else None."""
+    if type(cell_caches) is ForwardCaches and cell_caches.intact():
+        return cell_caches.buffers
+    return None
 
 
 class CellCache:
@@ -94,6 +85,26 @@ class CellCache:
             raise ValueError(f"{label} must have shape {(n_a, m)}, got {arr.shape}")
         return arr
 
+    def first_step(self, cell_caches, da):
+        """The xt of the first of cell_caches, after checking da against that cache.
+
+        da (n_a, m, T_x) must have the n_a and m of the first a_next, and at most as many
+        steps as there are caches; n_x, read from xt, must fit BLAS.
+        """
+        first = self.check(cell_caches[0], "caches[0][0]")
+        a_next0 = self.field(first, "caches[0][0]", 0)
+        expect_ndim("caches[0][0][0] (a_next)", a_next0, "(n_a, m)")
+        xt0 = self.xt_of(first, "caches[0][0]")
+        n_a, m, T = da.shape
+        held = (*a_next0.shape, len(cell_caches))
+        if a_next0.shape != (n_a, m) or T > len(cell_caches):
+            raise ValueError(
+                f"da has shape {da.shape} but the states in caches have shape {held}: da must "
+                f"have their n_a and m, and at most their {len(cell_caches)} steps"
+            )
+        check_blas_sizes(f"caches[0][0][{self.xt}] (xt)", xt0, n_x=xt0.shape[0])
+        return xt0
+
     def xt_of(self, cache, name):
         """The xt of a checked cache, as a 2-D real array (its n_x sizes the pass)."""
         xt = self.field(cache, name, self.xt)
@@ -126,7 +137,7 @@ def backward_inputs(da, caches, forward):
     forward -- the name of the function that makes caches, for the messages
 
     Returns:
-    da -- as a real 3-D array
+    da -- as a real 3-D array whose sizes fit BLAS
     cell_caches -- the list of cell caches (not yet checked one by one)
     x -- the second item of caches, unchecked
     """
@@ -143,20 +154,24 @@ def backward_inputs(da, caches, forward):
         )
     da = as_array("da", da)
     expect_ndim("da", da, "(n_a, m, T_x)")
-    T = da.shape[2]
-    if T > len(cell_caches):
-        raise ValueError(
-            f"da has T_x = {T} steps (shape {da.shape}) but caches hold only "
-            f"{len(cell_caches)} steps"
-        )
+    n_a, m, T = da.shape
+    check_blas_sizes("da", da, n_a=n_a, m=m, T_x=T, **{"m*T_x": m * T})
     return da, cell_caches, x
 
 
 def no_steps(da, x):
-    """n_x and the dtype of the zero gradients of a backward pass over an empty list of caches."""
+    """n_x and the dtype of the zero gradients of a backward pass over an empty list of caches.
+
+    Raises ValueError if da has steps: the caches hold none.
+    """
+    T = da.shape[2]
+    if T:
+        raise ValueError(f"da has shape {da.shape}, T_x = {T} steps, but caches hold none")
     xs = as_array("caches[1] (x)", x)
     expect_ndim("caches[1] (x)", xs, "(n_x, m, T_x)")
-    return xs.shape[0], compute_dtype(da, xs)
+    n_x = xs.shape[0]
+    check_blas_sizes("caches[1] (x)", xs, n_x=n_x)
+    return n_x, compute_dtype(da, xs)
 
 
 def stack_steps(blocks, dtype):

@@ -74,12 +74,14 @@ def mismatch(name_a, arr_a, name_b, arr_b, what):
     )
 
 
-def check_blas_sizes(**sizes):
-    """Raise ValueError if a size handed to BLAS exceeds its 32-bit integers."""
-    for name, size in sizes.items():
+def check_blas_sizes(name, arr, **sizes):
+    """Raise ValueError if a size read from argument name, handed to BLAS, exceeds its
+    32-bit integers."""
+    for size_name, size in sizes.items():
         if size > BLAS_INT_MAX:
             raise ValueError(
-                f"{name} = {size} exceeds the BLAS size limit of 2**31-1 = {BLAS_INT_MAX}"
+                f"{name} has {size_name} = {size} (shape {arr.shape}), past the BLAS size "
+                f"limit of 2**31-1 = {BLAS_INT_MAX}"
             )
 
 

@@ -61,16 +61,10 @@ def _gate_weights(parameters, n_a, n_x, context):
     return weights
 
 
-def _check_sizes(n_x, n_a, m, T, **more):
-    """Raise ValueError if a size the kernels hand to BLAS exceeds its 32-bit integers."""
-    check_blas_sizes(
-        n_x=n_x,
-        n_a=n_a,
-        m=m,
-        T_x=T,
-        **{"4*n_a": 4 * n_a, "n_a+n_x": n_a + n_x, "m*T_x": m * T},
-        **more,
-    )
+def _check_gate_sizes(a_name, a, x_name, x, n_a, n_x):
+    """The packed gates' sizes must fit BLAS too: 4·n_a rows of n_a + n_x columns."""
+    check_blas_sizes(a_name, a, **{"4*n_a": 4 * n_a})
+    check_blas_sizes(x_name, x, **{"n_a+n_x": n_a + n_x})
 
 
 def _pack(arrays, dtype):
@@ -88,7 +82,8 @@ def _gate_views(gates, n_a, t):
 
 
 def _forward(x, x_name, a_prev, a_name, c_prev, c_name, parameters):
-    """Validate, then run the forward kernel over x of shape (n_x, m, T).
+    """Validate, then run the forward kernel over x of shape (n_x, m, T), or (n_x, m)
+    for one step.
 
     c_prev None means zeros. Returns the Fortran-ordered arrays a, c (n_a, m, T),
     y (n_y, m, T) and gates (4n_a, m, T), and the initial cell state used.
@@ -96,7 +91,7 @@ def _forward(x, x_name, a_prev, a_name, c_prev, c_name, parameters):
     expect_ndim(a_name, a_prev, "(n_a, m)")
     if c_prev is not None:
         expect_ndim(c_name, c_prev, "(n_a, m)")
-    n_x, m, T = x.shape
+    n_x, m, T = x.shape if x.ndim == 3 else (*x.shape, 1)
     n_a = a_prev.shape[0]
     weights = _gate_weights(
         parameters,
@@ -116,7 +111,10 @@ def _forward(x, x_name, a_prev, a_name, c_prev, c_name, parameters):
         raise ValueError(f'n_y must be at least 1, got parameters["Wy"] of shape {Wy.shape}')
     biases = [bias(parameters, f"b{gate}", n_a) for gate in _GATES]
     by = bias(parameters, "by", n_y)
-    _check_sizes(n_x, n_a, m, T, n_y=n_y)
+    check_blas_sizes(x_name, x, n_x=n_x, m=m, T_x=T, **{"m*T_x": m * T})
+    check_blas_sizes(a_name, a_prev, n_a=n_a)
+    check_blas_sizes('parameters["Wy"]', Wy, n_y=n_y)
+    _check_gate_sizes(a_name, a_prev, x_name, x, n_a, n_x)
 
     given = () if c_prev is None else (c_prev,)
     dtype = compute_dtype(x, a_prev, *given, *weights, *biases, Wy, by)
@@ -163,7 +161,7 @@ def lstm_cell_forward(xt, a_prev, c_prev, parameters):
     x = as_array("xt", xt)
     expect_ndim("xt", x, "(n_x, m)")
     a, c, y, gates, _ = _forward(
-        x[:, :, None],
+        x,
         "xt",
         as_array("a_prev", a_prev),
         "a_prev",
@@ -217,7 +215,8 @@ def lstm_forward(x, a0, parameters, *, c0=None):
 
 
 def _backward(da, dc_last, gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest, x, weights):
-    """Run the backward kernel over T steps; the arguments are validated real arrays.
+    """Run the backward kernel over T steps; the arguments are validated real arrays,
+    their sizes checked against BLAS's limit.
 
     Arguments:
     da -- upstream gradient of every hidden state, (n_a, m, T)
@@ -235,7 +234,6 @@ def _backward(da, dc_last, gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest,
     """
     n_a, m, T = da.shape
     n_x = x.shape[0]
-    _check_sizes(n_x, n_a, m, T)
     given = () if dc_last is None else (dc_last,)
     dtype = compute_dtype(
         da, *given, gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest, x, *weights
@@ -285,6 +283,11 @@ def _gate_gradients(dW, db):
     return grads
 
 
+def _sequence_gradients(dx, da0, dc0, dW, db):
+    """lstm_backward's dict: the course's keys in the course's order, then "dc0"."""
+    return {"dx": dx, "da0": da0, **_gate_gradients(dW, db), "dc0": dc0}
+
+
 def lstm_cell_backward(da_next, dc_next, cache):
     """The backward pass of one LSTM step.
 
@@ -312,6 +315,9 @@ def lstm_cell_backward(da_next, dc_next, cache):
         cache, "cache", n_a, m, n_x, "da_next"
     )
     weights = _gate_weights(cache[9], n_a, n_x, "to match the caches")
+    check_blas_sizes("da_next", da_next, n_a=n_a, m=m)
+    check_blas_sizes("cache[8] (xt)", xt, n_x=n_x)
+    _check_gate_sizes("da_next", da_next, "cache[8] (xt)", xt, n_a, n_x)
     c = c_next[:, :, None]
     no_rest = c[:, :, :0]  # one step: no states before later steps
     dx, da_prev, dc_prev, dW, db = _backward(
@@ -329,16 +335,16 @@ def lstm_cell_backward(da_next, dc_next, cache):
     return {"dxt": dx[:, :, 0], "da_prev": da_prev, "dc_prev": dc_prev, **_gate_gradients(dW, db)}
 
 
-def _sequence_arrays(cell_caches, T, n_a, m):
+def _sequence_arrays(cell_caches, T, n_a, m, n_x):
     """The arrays of the first T steps that the backward kernel reads (see _backward).
 
-    Returns gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest, x and n_x. Caches made
-    by ``lstm_forward`` give views of its buffers; any other list of cell caches (the
-    course's forward, a user's loop over lstm_cell_forward) is stacked once. Needs T >= 1.
+    Returns gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest and x. Caches made by
+    ``lstm_forward`` give views of its buffers; any other list of cell caches (the
+    course's forward, a user's loop over lstm_cell_forward) is stacked once. Needs T >= 1
+    and the first cache checked (CellCache.first_step).
     """
-    first = _CACHE.check(cell_caches[0], "caches[0][0]")
-    n_x = _CACHE.xt_of(first, "caches[0][0]").shape[0]
-    buffers = forward_buffers(cell_caches, n_a, m, T)
+    first = cell_caches[0]
+    buffers = forward_buffers(cell_caches)
     if buffers is not None:
         a_all, c_all, gates_all, x_all = buffers
         a0, c0 = (_CACHE.initial_state(first, "caches[0][0]", k, n_a, m) for k in (2, 3))
@@ -350,13 +356,12 @@ def _sequence_arrays(cell_caches, T, n_a, m):
             a0,
             a_all[:, :, : T - 1],
             x_all[:, :, :T],
-            n_x,
         )
     steps = [_CACHE.arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)]
     dtype = compute_dtype(*{arr.dtype for step in steps for arr in step})
     c, a_prev, c_prev, x = (stack_steps([step[k] for step in steps], dtype) for k in (1, 2, 3, 8))
     gates = stack_steps([np.concatenate(step[4:8]) for step in steps], dtype)
-    return gates, c, c_prev[:, :, 0], c_prev[:, :, 1:], a_prev[:, :, 0], a_prev[:, :, 1:], x, n_x
+    return gates, c, c_prev[:, :, 0], c_prev[:, :, 1:], a_prev[:, :, 0], a_prev[:, :, 1:], x
 
 
 def lstm_backward(da, caches):
@@ -375,17 +380,18 @@ def lstm_backward(da, caches):
     """
     da, cell_caches, x = backward_inputs(da, caches, "lstm_forward")
     n_a, m, T = da.shape
-    if not T:
-        # no step runs backward: every gradient is zero, shaped by da and x
+    if not cell_caches:
         n_x, dtype = no_steps(da, x)
-        dx, da0, dc0 = (
-            np.zeros((n_x, m, 0), dtype),
-            np.zeros((n_a, m), dtype),
-            np.zeros((n_a, m), dtype),
-        )
-        dW, db = np.zeros((4 * n_a, n_a + n_x), dtype), np.zeros((4 * n_a, 1), dtype)
     else:
-        *arrays, n_x = _sequence_arrays(cell_caches, T, n_a, m)
+        xt0 = _CACHE.first_step(cell_caches, da)
+        n_x = xt0.shape[0]
+        _check_gate_sizes("da", da, "caches[0][0][8] (xt)", xt0, n_a, n_x)
         weights = _gate_weights(cell_caches[0][9], n_a, n_x, "to match the caches")
-        dx, da0, dc0, dW, db = _backward(da, None, *arrays, weights)
-    return {"dx": dx, "da0": da0, **_gate_gradients(dW, db), "dc0": dc0}
+        dtype = compute_dtype(da, xt0, *weights)
+        if T:
+            arrays = _sequence_arrays(cell_caches, T, n_a, m, n_x)
+            return _sequence_gradients(*_backward(da, None, *arrays, weights))
+    # no step runs backward: every gradient is zero, shaped by da and the caches
+    zeros = np.zeros((n_a, m), dtype)
+    dW, db = np.zeros((4 * n_a, n_a + n_x), dtype), np.zeros((4 * n_a, 1), dtype)
+    return _sequence_gradients(np.zeros((n_x, m, 0), dtype), zeros, zeros.copy(), dW, db)

@@ -276,3 +276,45 @@ def lstm_backward(da, caches):
         for key in sums:
             sums[key] += step[key]
     return {"dx": dx, "da0": da_prevt, **sums, "dc0": dc_prevt}
+
+
+# --- losses (crnn.losses' oracle) ------------------------------------------------------
+
+
+def softmax_cross_entropy(y_pred, y):
+    """The summed cross-entropy of the course's softmax outputs against class indices.
+
+    Arguments:
+    y_pred -- softmax probabilities, of shape (n_y, m, T_y)
+    y -- class indices, of shape (m, T_y)
+
+    Returns:
+    loss -- sum over steps and examples of -log y_pred[y]
+    dlogits -- gradient of loss with respect to the logits: y_pred - one_hot(y)
+    """
+    n_y, m, T_y = y_pred.shape
+    loss = 0.0
+    dlogits = y_pred.copy()
+    for t in range(T_y):
+        for i in range(m):
+            loss -= np.log(y_pred[y[i, t], i, t])
+            dlogits[y[i, t], i, t] -= 1
+    return loss, dlogits
+
+
+def sigmoid_binary_cross_entropy(y_hat, y):
+    """The seed's loss: sum over t of -y·log(ŷ) - (1-y)·log(1-ŷ), with ŷ = sigmoid(z).
+
+    Arguments:
+    y_hat -- sigmoid outputs, of shape (n_y, m, T_y)
+    y -- 0/1 labels, of the shape of y_hat
+
+    Returns:
+    loss -- the sum over every output, step and example
+    dlogits -- gradient of loss with respect to the logits: y_hat - y
+    """
+    loss = np.sum(-y * np.log(y_hat) - (1 - y) * np.log(1 - y_hat))
+    return loss, y_hat - y
+
+
+__all__ += ["softmax_cross_entropy", "sigmoid_binary_cross_entropy"]

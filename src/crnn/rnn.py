@@ -38,7 +38,8 @@ _CACHE = CellCache(("a_next", "a_prev", "xt", "parameters"), "rnn_cell_forward")
 
 
 def _forward(x, x_name, a_prev, a_name, parameters):
-    """Validate, then run the forward kernel over x of shape (n_x, m, T).
+    """Validate, then run the forward kernel over x of shape (n_x, m, T), or (n_x, m)
+    for one step.
 
     Returns the arrays a (n_a, m, T) and y (n_y, m, T), both Fortran-ordered.
     """
@@ -47,12 +48,14 @@ def _forward(x, x_name, a_prev, a_name, parameters):
     Wax = weight(parameters, "Wax", "(n_a, n_x)")
     Waa = weight(parameters, "Waa", "(n_a, n_a)")
     Wya = weight(parameters, "Wya", "(n_y, n_a)")
-    n_x, m, T = x.shape
+    n_x, m, T = x.shape if x.ndim == 3 else (*x.shape, 1)
     n_a = a_prev.shape[0]
     n_y = Wya.shape[0]
     if Waa.shape != (n_a, n_a):
         raise mismatch('parameters["Waa"]', Waa, a_name, a_prev, "Waa must be (n_a, n_a)")
-    if Wax.shape != (n_a, n_x):
+    if Wax.shape[0] != n_a:
+        raise mismatch('parameters["Wax"]', Wax, a_name, a_prev, "Wax must be (n_a, n_x)")
+    if Wax.shape[1] != n_x:
         raise mismatch('parameters["Wax"]', Wax, x_name, x, "Wax must be (n_a, n_x)")
     if a_prev.shape[1] != m:
         raise mismatch(a_name, a_prev, x_name, x, "the batch sizes m disagree")
@@ -62,7 +65,9 @@ def _forward(x, x_name, a_prev, a_name, parameters):
         raise ValueError(f'n_y must be at least 1, got parameters["Wya"] of shape {Wya.shape}')
     ba = bias(parameters, "ba", n_a)
     by = bias(parameters, "by", n_y)
-    check_blas_sizes(n_x=n_x, n_a=n_a, n_y=n_y, m=m, T_x=T, **{"m*T_x": m * T})
+    check_blas_sizes(x_name, x, n_x=n_x, m=m, T_x=T, **{"m*T_x": m * T})
+    check_blas_sizes(a_name, a_prev, n_a=n_a)
+    check_blas_sizes('parameters["Wya"]', Wya, n_y=n_y)
 
     dtype = compute_dtype(x, a_prev, Wax, Waa, Wya, ba, by)
     a = np.empty((n_a, m, T), dtype, order="F")
@@ -98,7 +103,7 @@ def rnn_cell_forward(xt, a_prev, parameters):
     """
     x = as_array("xt", xt)
     expect_ndim("xt", x, "(n_x, m)")
-    a, y = _forward(x[:, :, None], "xt", as_array("a_prev", a_prev), "a_prev", parameters)
+    a, y = _forward(x, "xt", as_array("a_prev", a_prev), "a_prev", parameters)
     a_next = a[:, :, 0]
     return a_next, y[:, :, 0], (a_next, a_prev, xt, parameters)
 
@@ -131,7 +136,8 @@ def rnn_forward(x, a0, parameters):
 
 
 def _backward(da, a, a0, a_prev_rest, x, Wax, Waa):
-    """Run the backward kernel over T steps; the arguments are validated real arrays.
+    """Run the backward kernel over T steps; the arguments are validated real arrays,
+    their sizes checked against BLAS's limit.
 
     Arguments:
     da -- upstream gradient of every state, (n_a, m, T)
@@ -146,7 +152,6 @@ def _backward(da, a, a0, a_prev_rest, x, Wax, Waa):
     """
     n_a, m, T = da.shape
     n_x = x.shape[0]
-    check_blas_sizes(n_x=n_x, n_a=n_a, m=m, T_x=T, **{"m*T_x": m * T})
     dtype = compute_dtype(da, a, a0, a_prev_rest, x, Wax, Waa)
     dx = np.empty((n_x, m, T), dtype, order="F")
     da0 = np.empty((n_a, m), dtype, order="F")
@@ -206,6 +211,8 @@ def rnn_cell_backward(da_next, cache):
     n_a, m = da_next.shape
     a_next, a_prev, xt = _CACHE.arrays(cache, "cache", n_a, m, n_x, "da_next")
     Wax, Waa = _backward_weights(cache[3], n_a, n_x)
+    check_blas_sizes("da_next", da_next, n_a=n_a, m=m)
+    check_blas_sizes("cache[2] (xt)", xt, n_x=n_x)
     a = a_next[:, :, None]
     dx, da_prev, dWax, dWaa, dba = _backward(
         da_next[:, :, None], a, a_prev, a[:, :, :0], xt[:, :, None], Wax, Waa
@@ -213,28 +220,28 @@ def rnn_cell_backward(da_next, cache):
     return {"dxt": dx[:, :, 0], "da_prev": da_prev, "dWax": dWax, "dWaa": dWaa, "dba": dba}
 
 
-def _sequence_arrays(cell_caches, T, n_a, m):
+def _sequence_arrays(cell_caches, T, n_a, m, xt0):
     """The states, previous states and inputs of the first T steps, each (n, m, T).
 
     Caches made by ``rnn_forward`` give views of its buffers; any other list of cell
     caches (the course's forward, a user's loop over rnn_cell_forward) is stacked once.
+    The first cache's a_next is known to be (n_a, m); xt0 is its xt, (n_x, m).
     """
-    first = _CACHE.check(cell_caches[0], "caches[0][0]")
-    xt0 = _CACHE.xt_of(first, "caches[0][0]")
+    first = cell_caches[0]
     n_x = xt0.shape[0]
-    buffers = forward_buffers(cell_caches, n_a, m, T)
+    buffers = forward_buffers(cell_caches)
     if buffers is not None:
         a_all, x_all = buffers
         a0 = _CACHE.initial_state(first, "caches[0][0]", 1, n_a, m)
-        return a_all[:, :, :T], a0, a_all[:, :, : max(T - 1, 0)], x_all[:, :, :T], n_x
+        return a_all[:, :, :T], a0, a_all[:, :, : max(T - 1, 0)], x_all[:, :, :T]
     steps = [_CACHE.arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)]
     if not steps:
         a0 = as_array("caches[0][0][1] (a_prev)", first[1])
         empty = np.empty((n_a, m, 0), a0.dtype)
-        return empty, a0, empty, np.empty((n_x, m, 0), xt0.dtype), n_x
+        return empty, a0, empty, np.empty((n_x, m, 0), xt0.dtype)
     dtype = np.result_type(*{arr.dtype for step in steps for arr in step})
     a, a_prev, x = (stack_steps([step[k] for step in steps], dtype) for k in range(3))
-    return a, a_prev[:, :, 0], a_prev[:, :, 1:], x, n_x
+    return a, a_prev[:, :, 0], a_prev[:, :, 1:], x
 
 
 def rnn_backward(da, caches):
@@ -261,7 +268,9 @@ def rnn_backward(da, caches):
             "dWaa": np.zeros((n_a, n_a), dtype),
             "dba": np.zeros((n_a, 1), dtype),
         }
-    a, a0, a_prev_rest, xs, n_x = _sequence_arrays(cell_caches, T, n_a, m)
+    xt0 = _CACHE.first_step(cell_caches, da)
+    n_x = xt0.shape[0]
+    a, a0, a_prev_rest, xs = _sequence_arrays(cell_caches, T, n_a, m, xt0)
     Wax, Waa = _backward_weights(cell_caches[0][3], n_a, n_x)
     dx, da0, dWax, dWaa, dba = _backward(da, a, a0, a_prev_rest, xs, Wax, Waa)
     return {"dx": dx, "da0": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}

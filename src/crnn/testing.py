@@ -112,3 +112,29 @@ def assert_close(actual, desired, dtype, name="array"):
             f"{name}: {int(bad.sum())} of {err.size} entries differ beyond rtol={rtol}; "
             f"worst at {i}: {actual[i]!r} vs {desired[i]!r}"
         )
+
+
+def numeric_gradient(f, arr, eps=1e-6):
+    """The central-difference gradient of the scalar f() with respect to arr.
+
+    Arguments:
+    f -- function of no arguments returning a float; it must read arr
+    arr -- float64 array, perturbed in place one entry at a time and restored
+    eps -- the step
+
+    Returns:
+    gradient -- array of the shape of arr
+    """
+    grad = np.zeros_like(arr)
+    for i in np.ndindex(arr.shape):
+        old = arr[i]
+        arr[i] = old + eps
+        plus = f()
+        arr[i] = old - eps
+        minus = f()
+        arr[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+__all__ += ["numeric_gradient"]

@@ -1,0 +1,90 @@
+"""The output layer the course's backward functions leave out: logits = Wya·a + by.
+
+The states of every step are one column-major (n_a, m·T) matrix (crnn's ``a`` is
+Fortran-ordered), so each product over all steps is a single BLAS call through numpy's
+matmul; nothing loops over time. For the LSTM the weight is called "Wy"
+(``weight="Wy"``).
+"""
+import numpy as np
+
+from crnn._validate import as_array, bias, check_parameters, compute_dtype, weight
+
+__all__ = ["output_layer_forward", "output_layer_backward"]
+
+
+def _columns(arr, dtype):
+    """arr (n, ...) as the column-major matrix (n, prod(...)), a view when arr is Fortran-ordered."""
+    arr = np.require(arr, dtype, ("F", "A"))
+    return arr.reshape(arr.shape[0], -1, order="F")
+
+
+def _weights(parameters, weight_key, a_name, a):
+    check_parameters(parameters)
+    W = weight(parameters, weight_key, "(n_y, n_a)")
+    if a.ndim < 1 or W.shape[1] != a.shape[0]:
+        raise ValueError(
+            f'{weight_key} must be (n_y, n_a): parameters["{weight_key}"] has shape {W.shape} '
+            f"but {a_name} has shape {a.shape}"
+        )
+    return W
+
+
+def output_layer_forward(a, parameters, weight="Wya"):
+    """The logits of every step: Wya·a_t + by.
+
+    Arguments:
+    a -- hidden states, of shape (n_a, m, T) (or (n_a, m) for one state per example)
+    parameters -- dict holding weight (n_y, n_a) and "by" (n_y, 1)
+    weight -- the key of the output weight: "Wya" (RNN) or "Wy" (LSTM)
+
+    Returns:
+    logits -- of shape (n_y, m, T) (or (n_y, m)), Fortran-ordered
+    """
+    a = as_array("a", a)
+    W = _weights(parameters, weight, "a", a)
+    n_y = W.shape[0]
+    by = bias(parameters, "by", n_y)
+    dtype = compute_dtype(a, W, by)
+    z = np.empty((n_y, *a.shape[1:]), dtype, order="F")
+    z2 = z.reshape(n_y, -1, order="F")
+    # Z (n_y×m·T) = W (n_y×n_a) · A (n_a×m·T)
+    np.matmul(W.astype(dtype, copy=False), _columns(a, dtype), out=z2)
+    z2 += by.astype(dtype, copy=False)[:, None]
+    return z
+
+
+def output_layer_backward(dlogits, a, parameters, weight="Wya"):
+    """Gradients of the output layer's weights and of the states it read.
+
+    Arguments:
+    dlogits -- gradient of the loss with respect to the logits, (n_y, m, T) (or (n_y, m))
+    a -- the states the logits were computed from, (n_a, m, T) (or (n_a, m))
+    parameters -- dict holding weight (n_y, n_a) and "by" (n_y, 1)
+    weight -- the key of the output weight: "Wya" (RNN) or "Wy" (LSTM)
+
+    Returns:
+    gradients -- dict with "d" + weight (n_y, n_a), "dby" (n_y, 1), and "da" of the
+                 shape of a, the upstream gradient for rnn_backward
+    """
+    a = as_array("a", a)
+    dz = as_array("dlogits", dlogits)
+    W = _weights(parameters, weight, "a", a)
+    n_y = W.shape[0]
+    if dz.shape != (n_y, *a.shape[1:]):
+        raise ValueError(
+            f"dlogits must have shape (n_y, ...) = {(n_y, *a.shape[1:])} to match "
+            f'parameters["{weight}"] {W.shape} and a {a.shape}, got shape {dz.shape}'
+        )
+    dtype = compute_dtype(dz, a, W)
+    dz2 = _columns(dz, dtype)
+    a2 = _columns(a, dtype)
+    W = W.astype(dtype, copy=False)
+    da = np.empty(a.shape, dtype, order="F")
+    # dA (n_a×m·T) = W.T (n_a×n_y) · dZ (n_y×m·T)
+    np.matmul(W.T, dz2, out=da.reshape(a.shape[0], -1, order="F"))
+    return {
+        # dW (n_y×n_a) = dZ (n_y×m·T) · A.T (m·T×n_a)
+        "d" + weight: dz2 @ a2.T,
+        "dby": dz2.sum(axis=1, keepdims=True),
+        "da": da,
+    }

@@ -1,0 +1,72 @@
+"""A whole training step in one call: forward, loss, and every gradient.
+
+The states come from the cell's sequence forward (one kernel call), the logits of every
+step from one matmul, the loss and its gradient from ``crnn.losses``, the output layer's
+gradients from two matmuls, and the rest from the cell's sequence backward (one kernel
+call). No Python code loops over time.
+"""
+from crnn._validate import as_array, expect_ndim
+from crnn.cells import get_cell
+from crnn.forms import pool_states, pool_states_backward
+from crnn.losses import sigmoid_binary_cross_entropy, softmax_cross_entropy
+from crnn.output_layer import output_layer_backward, output_layer_forward
+
+__all__ = ["LOSSES", "loss_and_grads", "rnn_loss_and_grads"]
+
+#: The losses by the name ``loss=`` takes.
+LOSSES = {"softmax": softmax_cross_entropy, "sigmoid": sigmoid_binary_cross_entropy}
+
+
+def loss_and_grads(x, y, a0, parameters, loss="softmax", reduction="sum",
+                   output="sequence", cell="rnn"):
+    """Forward pass, loss and full backward pass of a recurrent network with an output layer.
+
+    Arguments:
+    x -- inputs, of shape (n_x, m, T_x)
+    y -- labels: for loss="softmax", class indices (m, T_x) or one-hot (n_y, m, T_x);
+         for loss="sigmoid", 0/1 labels (n_y, m, T_x), or (m, T_x) when n_y = 1; with a
+         many-to-one output, the same without the T_x axis
+    a0 -- initial hidden state, of shape (n_a, m)
+    parameters -- the cell's dict, output layer included ("Wya", "by" for the RNN)
+    loss -- "softmax" (cross-entropy of the softmax) or "sigmoid" (the seed's per-step
+            binary cross-entropy)
+    reduction -- "sum" over the steps and examples, as in the seed, or "mean"
+    output -- "sequence" (many-to-many, a label per step), or "last" or "mean" (many-to-one,
+              a label per example from the last state or the mean of the states)
+    cell -- "rnn" (or another name in crnn.cells.CELLS)
+
+    Returns:
+    loss -- a Python float
+    gradients -- dict with "d" + name for every parameter (e.g. "dWax", "dWaa", "dba",
+                 "dWya", "dby"), "da0" (n_a, m) and "dx" (n_x, m, T_x)
+    """
+    cell = get_cell(cell)
+    try:
+        loss_fn = LOSSES[loss]
+    except (KeyError, TypeError):
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}") from None
+    x = as_array("x", x)
+    expect_ndim("x", x, "(n_x, m, T_x)")
+    a, caches = cell.forward(x, a0, parameters)
+    h = pool_states(a, output)
+    logits = output_layer_forward(h, parameters, cell.output_weight)
+    value, dlogits = loss_fn(logits, y, reduction)
+    head = output_layer_backward(dlogits, h, parameters, cell.output_weight)
+    gradients = cell.backward(pool_states_backward(head.pop("da"), a, output), caches)
+    gradients.update(head)
+    return value, gradients
+
+
+def rnn_loss_and_grads(x, y, a0, parameters, loss="softmax", reduction="sum", output="sequence"):
+    """``loss_and_grads`` for the course's vanilla RNN.
+
+    Arguments:
+    x, y, a0, loss, reduction, output -- as for loss_and_grads
+    parameters -- dict with "Wax" (n_a, n_x), "Waa" (n_a, n_a), "Wya" (n_y, n_a),
+                  "ba" (n_a, 1), "by" (n_y, 1)
+
+    Returns:
+    loss -- a Python float
+    gradients -- dict with "dWax", "dWaa", "dba", "dWya", "dby", "da0" and "dx"
+    """
+    return loss_and_grads(x, y, a0, parameters, loss, reduction, output, cell="rnn")

@@ -1,0 +1,144 @@
+"""The output layer and the fused training step: finite differences, the reference, checks."""
+import numpy as np
+import pytest
+
+import crnn
+from crnn import _rnn, reference
+from crnn.testing import assert_close, numeric_gradient, random_rnn_problem
+
+
+def _labels(loss, output, n_y, m, T, seed=1):
+    rng = np.random.default_rng(seed)
+    shape = (m, T) if output == "sequence" else (m,)
+    if loss == "softmax":
+        return rng.integers(0, n_y, shape)
+    return rng.integers(0, 2, (n_y, *shape))
+
+
+# --- output layer ------------------------------------------------------------------------
+
+
+def test_output_layer_forward_is_Wya_a_plus_by():
+    _, _, p, da = random_rnn_problem(3, 4, 5, 2, 6)
+    z = crnn.output_layer_forward(da, p)
+    assert_close(z, np.einsum("ya,amt->ymt", p["Wya"], da) + p["by"][:, :, None], np.float64)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 5), (4, 3)])
+def test_output_layer_backward_matches_finite_differences(shape):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(shape)
+    p = {"Wya": rng.standard_normal((2, 4)), "by": rng.standard_normal((2, 1))}
+    G = rng.standard_normal((2, *shape[1:]))
+
+    def loss():
+        return float(np.sum(G * crnn.output_layer_forward(a, p)))
+
+    grads = crnn.output_layer_backward(G, a, p)
+    for name, target in (("dWya", p["Wya"]), ("dby", p["by"]), ("da", a)):
+        assert grads[name].shape == target.shape
+        np.testing.assert_allclose(grads[name], numeric_gradient(loss, target), rtol=1e-6, atol=1e-8)
+
+
+def test_output_layer_takes_the_lstm_key_and_float32():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((4, 3, 5)).astype(np.float32)
+    p = {"Wy": rng.standard_normal((2, 4)).astype(np.float32), "by": np.zeros((2, 1), np.float32)}
+    z = crnn.output_layer_forward(a, p, weight="Wy")
+    grads = crnn.output_layer_backward(z, a, p, weight="Wy")
+    assert z.dtype == np.float32 and set(grads) == {"dWy", "dby", "da"}
+    assert all(g.dtype == np.float32 for g in grads.values())
+
+
+def test_output_layer_shape_errors_name_the_arguments():
+    p = {"Wya": np.zeros((2, 4)), "by": np.zeros((2, 1))}
+    with pytest.raises(ValueError, match=r'parameters\["Wya"\] has shape \(2, 4\) but a has shape \(5, 3, 2\)'):
+        crnn.output_layer_forward(np.zeros((5, 3, 2)), p)
+    with pytest.raises(ValueError, match=r"dlogits must have shape .*\(2, 3, 2\)"):
+        crnn.output_layer_backward(np.zeros((3, 3, 2)), np.zeros((4, 3, 2)), p)
+
+
+# --- the fused step ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss, output", [
+    ("softmax", "sequence"), ("sigmoid", "sequence"), ("softmax", "last"), ("softmax", "mean"),
+    ("sigmoid", "last"),
+])
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_every_gradient_matches_finite_differences(loss, output, reduction):
+    x, a0, p, _ = random_rnn_problem(3, 4, 3, 2, 5, seed=2)
+    y = _labels(loss, output, 3, 2, 5)
+    value, grads = crnn.rnn_loss_and_grads(x, y, a0, p, loss, reduction, output)
+
+    def f():
+        return crnn.rnn_loss_and_grads(x, y, a0, p, loss, reduction, output)[0]
+
+    assert set(grads) == {"dWax", "dWaa", "dba", "dWya", "dby", "da0", "dx"}
+    for name, target in (*p.items(), ("a0", a0), ("x", x)):
+        np.testing.assert_allclose(grads["d" + name], numeric_gradient(f, target), rtol=1e-6, atol=1e-8,
+                                   err_msg=name)
+
+
+def test_the_fused_step_matches_the_course_functions_composed():
+    """reference.rnn_forward, the reference loss, the output layer summed step by step, reference.rnn_backward."""
+    x, a0, p, _ = random_rnn_problem(3, 5, 4, 3, 7, seed=3)
+    y = _labels("softmax", "sequence", 4, 3, 7)
+    a, y_pred, caches = reference.rnn_forward(x, a0, p)
+    ref_loss, dz = reference.softmax_cross_entropy(y_pred, y)
+    dWya = sum(dz[:, :, t] @ a[:, :, t].T for t in range(7))
+    dby = sum(dz[:, :, t].sum(axis=1, keepdims=True) for t in range(7))
+    da = np.stack([p["Wya"].T @ dz[:, :, t] for t in range(7)], axis=2)
+    ref = reference.rnn_backward(da, caches)
+    loss, grads = crnn.rnn_loss_and_grads(x, y, a0, p)
+    assert_close(loss, ref_loss, np.float64, "loss")
+    for name, want in (("dWya", dWya), ("dby", dby), *ref.items()):
+        assert_close(grads[name], want, np.float64, name)
+
+
+def test_float32_is_trained_in_float32():
+    x, a0, p, _ = random_rnn_problem(3, 5, 4, 3, 7, dtype=np.float32, seed=4)
+    y = _labels("softmax", "sequence", 4, 3, 7)
+    loss32, g32 = crnn.rnn_loss_and_grads(x, y, a0, p)
+    p64 = {k: v.astype(np.float64) for k, v in p.items()}
+    loss64, g64 = crnn.rnn_loss_and_grads(x.astype(np.float64), y, a0.astype(np.float64), p64)
+    assert_close(loss32, loss64, np.float32, "loss")
+    for k in g64:
+        assert g32[k].dtype == np.float32
+        assert_close(g32[k], g64[k], np.float32, k)
+
+
+def test_one_forward_and_one_backward_kernel_call_whatever_T(monkeypatch):
+    calls = []
+    for name in ("rnn_forward_kernel", "rnn_backward_kernel"):
+        kernel = getattr(_rnn, name)
+        monkeypatch.setattr(_rnn, name, lambda *args, _k=kernel, _n=name: calls.append(_n) or _k(*args))
+    x, a0, p, _ = random_rnn_problem(3, 4, 3, 2, 40)
+    crnn.rnn_loss_and_grads(x, _labels("softmax", "sequence", 3, 2, 40), a0, p)
+    assert calls == ["rnn_forward_kernel", "rnn_backward_kernel"]
+
+
+def test_inputs_are_not_modified():
+    x, a0, p, _ = random_rnn_problem(3, 4, 3, 2, 5)
+    y = _labels("softmax", "sequence", 3, 2, 5)
+    before = [arr.copy() for arr in (x, a0, y, *p.values())]
+    crnn.rnn_loss_and_grads(x, y, a0, p)
+    for old, new in zip(before, (x, a0, y, *p.values())):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_bad_arguments_get_clear_errors():
+    x, a0, p, _ = random_rnn_problem(3, 4, 3, 2, 5)
+    y = _labels("softmax", "sequence", 3, 2, 5)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        crnn.rnn_loss_and_grads(x, y, a0, p, loss="hinge")
+    with pytest.raises(ValueError, match="output must be one of"):
+        crnn.rnn_loss_and_grads(x, y, a0, p, output="first")
+    with pytest.raises(ValueError, match="cell must be one of"):
+        crnn.loss_and_grads(x, y, a0, p, cell="gru")
+    with pytest.raises(ValueError, match=r"y must be class indices of shape \(2,\)"):
+        crnn.rnn_loss_and_grads(x, y, a0, p, output="last")
+    with pytest.raises(ValueError, match=r"y holds 3 at index"):
+        crnn.rnn_loss_and_grads(x, np.full((2, 5), 3), a0, p)
+    with pytest.raises(ValueError, match=r"x must be 3-D"):
+        crnn.rnn_loss_and_grads(x[:, :, 0], y, a0, p)
