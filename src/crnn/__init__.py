@@ -1,7 +1,7 @@
 """crnn: the Sequence Models course's recurrent networks, on Cython kernels over BLAS.
 
-The RNN and LSTM functions keep the course's signatures, shapes, cache tuples and gradient dicts;
-``crnn.reference`` holds the plain-numpy versions they are tested against.
+The RNN and LSTM functions keep the course's signatures, shapes, cache tuples and
+gradient dicts; ``crnn.reference`` holds the plain-numpy versions they are tested against.
 """
 from crnn import reference
 from crnn.lstm import lstm_backward, lstm_cell_backward, lstm_cell_forward, lstm_forward
