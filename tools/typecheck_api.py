@@ -1,0 +1,51 @@
+"""Code using crnn's public API, for mypy: proof that the installed wheel is typed.
+
+tools/check_wheel.sh runs ``mypy --strict --warn-unused-ignores`` on this file against the
+installed wheel (from a folder without the sources), then runs it. ``assert_type`` fails
+the check when a type is lost (an untyped module gives ``Any``); each ``type: ignore``
+below marks a misuse that the stubs must reject, and an ignore that no error needs fails
+the check too.
+"""
+from typing import Any, assert_type
+
+import numpy as np
+import numpy.typing as npt
+
+import crnn
+from crnn import _rnn
+
+Array = npt.NDArray[np.floating[Any]]
+
+rng = np.random.default_rng(0)
+x = rng.standard_normal((3, 10, 4))
+a0 = rng.standard_normal((5, 10))
+parameters = {
+    "Waa": rng.standard_normal((5, 5)), "Wax": rng.standard_normal((5, 3)),
+    "Wya": rng.standard_normal((2, 5)), "ba": rng.standard_normal((5, 1)),
+    "by": rng.standard_normal((2, 1)),
+}
+
+a, y_pred, caches = crnn.rnn_forward(x, a0, parameters)
+assert_type(a, Array)
+assert_type(y_pred, Array)
+gradients = crnn.rnn_backward(np.ones_like(a), caches)
+assert_type(gradients, dict[str, Array])
+
+a_next, yt_pred, cache = crnn.rnn_cell_forward(x[:, :, 0], a0, parameters)
+assert_type(a_next, Array)
+assert_type(crnn.rnn_cell_backward(np.ones_like(a_next), cache)["dWaa"], Array)
+
+assert_type(crnn.__version__, str)
+assert_type(_rnn.DEBUG_BUILD, bool)
+
+
+def misuse() -> None:
+    """Never called: each line is an error that the stubs must report."""
+    crnn.rnn_forward(x, a0)  # type: ignore[call-arg]
+    crnn.rnn_backward(np.ones_like(a), "caches")  # type: ignore[arg-type]
+    crnn.rnn_cell_forward(x, a0, parameters).shape  # type: ignore[attr-defined]
+    # the compiled kernels take arrays of one floating dtype
+    _rnn.rnn_forward_kernel(*[np.zeros(1, np.int64)] * 9)  # type: ignore[type-var]
+
+
+print("typed API OK:", gradients["dWaa"].shape, gradients["da0"].shape)
