@@ -31,14 +31,16 @@ else:
 
 macros = [("CRNN_DEBUG", "1" if DEBUG else "0")]
 
+# both kernels cimport crnn/_elementwise.pxd, whose loops csrc/crnn_elementwise.c holds
 extensions = [
     Extension(
-        "crnn._rnn",
-        sources=["src/crnn/_rnn.pyx", "csrc/crnn_elementwise.c"],
+        f"crnn.{name}",
+        sources=[f"src/crnn/{name}.pyx", *c_sources, "csrc/crnn_elementwise.c"],
         include_dirs=["csrc"],
         define_macros=macros,
         extra_compile_args=compile_args,
-    ),
+    )
+    for name, c_sources in (("_rnn", []), ("_lstm", ["csrc/crnn_lstm.c"]))
 ]
 
 setup(

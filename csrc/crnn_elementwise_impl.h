@@ -1,11 +1,7 @@
 /*
- * The template of crnn's elementwise loops, included once per floating type by
- * crnn_elementwise.c with CRNN_T (the type), CRNN_SFX (the suffix), CRNN_TANH and
- * CRNN_EXP (libm's functions of that precision) defined.
+ * The template of crnn's elementwise loops, instantiated for double and float by
+ * crnn_instantiate.h, which defines CRNN_T, CRNN_SFX, CRNN_TANH, CRNN_EXP and CRNN_FN.
  */
-#define CRNN_CAT_(a, b) a##_##b
-#define CRNN_CAT(a, b) CRNN_CAT_(a, b)
-#define CRNN_FN(name) CRNN_CAT(name, CRNN_SFX)
 
 /* z[:, j] = tanh(z[:, j] + b) for every column j of the (n, ncols) block z. */
 void CRNN_FN(crnn_bias_tanh)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff_t ncols)
@@ -89,7 +85,3 @@ void CRNN_FN(crnn_row_sums)(const CRNN_T *d, ptrdiff_t n, ptrdiff_t ncols, CRNN_
         }
     }
 }
-
-#undef CRNN_FN
-#undef CRNN_CAT
-#undef CRNN_CAT_
