@@ -37,21 +37,23 @@ macros = [
     ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),
 ]
 
+# the C loops each extension compiles in: both kernels cimport crnn/_elementwise.pxd,
+# whose loops csrc/crnn_elementwise.c holds; _gemmtime is the benchmark's GEMM timer
+c_sources = {
+    "_rnn": ["csrc/crnn_elementwise.c"],
+    "_lstm": ["csrc/crnn_lstm.c", "csrc/crnn_elementwise.c"],
+    "_gemmtime": [],
+}
 extensions = [
     Extension(
-        "crnn._rnn",
-        sources=["src/crnn/_rnn.pyx", "csrc/crnn_elementwise.c"],
-        # numpy's headers: the kernels take ndarrays (cheaper to accept than memoryviews)
+        f"crnn.{name}",
+        sources=[f"src/crnn/{name}.pyx", *sources],
+        # numpy's headers: the RNN kernels take ndarrays (cheaper to accept than memoryviews)
         include_dirs=["csrc", numpy.get_include()],
         define_macros=macros,
         extra_compile_args=compile_args,
-    ),
-    Extension(
-        "crnn._gemmtime",
-        sources=["src/crnn/_gemmtime.pyx"],
-        define_macros=macros,
-        extra_compile_args=compile_args,
-    ),
+    )
+    for name, sources in c_sources.items()
 ]
 
 setup(

@@ -7,7 +7,6 @@
  * (gcc or clang on x86-64 with ifunc support), the loops are built for AVX-512 and AVX2
  * as well as for the baseline: the CPU is chosen at run time, never at build time.
  */
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include "crnn_elementwise.h"
@@ -47,57 +46,44 @@
 #define CRNN_F13 (1.0 / 6227020800.0)
 #define CRNN_H(T, r, c, rest) ((T)(c) + (r) * (rest))
 
-#define CRNN_T double
-#define CRNN_SFX d
-#define CRNN_UINT uint64_t
-#define CRNN_FABS fabs
-#define CRNN_COPYSIGN copysign
-#define CRNN_MANT_BITS 52
-#define CRNN_EXP_BIAS 1023
-#define CRNN_SHIFTER 0x1.8p52           /* x + shifter - shifter rounds x to an integer */
-#define CRNN_LN2_HI 0x1.62e42fee00000p-1 /* ln 2 in two parts, k * hi exact for |k| < 2^11 */
-#define CRNN_LN2_LO 0x1.a39ef35793c76p-33
-#define CRNN_LOG2E 0x1.71547652b82fep0
+/* the format of each type, named by the suffix of its functions (CRNN_FMT in the template) */
+#define CRNN_UINT_d uint64_t
+#define CRNN_FABS_d fabs
+#define CRNN_COPYSIGN_d copysign
+#define CRNN_MANT_BITS_d 52
+#define CRNN_EXP_BIAS_d 1023
+#define CRNN_SHIFTER_d 0x1.8p52           /* x + shifter - shifter rounds x to an integer */
+#define CRNN_LN2_HI_d 0x1.62e42fee00000p-1 /* ln 2 in two parts, k * hi exact for |k| < 2^11 */
+#define CRNN_LN2_LO_d 0x1.a39ef35793c76p-33
+#define CRNN_LOG2E_d 0x1.71547652b82fep0
 /* expm1(r) = r + r^2 * series(r), Taylor to r^13: truncation below 2^-56 relative */
-#define CRNN_EXPM1_SERIES(r)                                                            \
+#define CRNN_EXPM1_SERIES_d(r)                                                          \
     CRNN_H(double, r, CRNN_F2, CRNN_H(double, r, CRNN_F3, CRNN_H(double, r, CRNN_F4,     \
     CRNN_H(double, r, CRNN_F5, CRNN_H(double, r, CRNN_F6, CRNN_H(double, r, CRNN_F7,     \
     CRNN_H(double, r, CRNN_F8, CRNN_H(double, r, CRNN_F9, CRNN_H(double, r, CRNN_F10,    \
     CRNN_H(double, r, CRNN_F11, CRNN_H(double, r, CRNN_F12, CRNN_F13)))))))))))
-#define CRNN_TANH_SATURATE 20.0         /* 1 - tanh(20) < 2^-54: tanh rounds to 1 */
-#define CRNN_EXP_MIN -746.0             /* exp(-746) rounds to 0 */
-#include "crnn_elementwise_impl.h"
-#undef CRNN_T
-#undef CRNN_SFX
-#undef CRNN_UINT
-#undef CRNN_FABS
-#undef CRNN_COPYSIGN
-#undef CRNN_MANT_BITS
-#undef CRNN_EXP_BIAS
-#undef CRNN_SHIFTER
-#undef CRNN_LN2_HI
-#undef CRNN_LN2_LO
-#undef CRNN_LOG2E
-#undef CRNN_EXPM1_SERIES
-#undef CRNN_TANH_SATURATE
-#undef CRNN_EXP_MIN
+#define CRNN_TANH_SATURATE_d 20.0         /* 1 - tanh(20) < 2^-54: tanh rounds to 1 */
+#define CRNN_EXP_MIN_d -746.0             /* exp(-746) rounds to 0 */
 
-#define CRNN_T float
-#define CRNN_SFX s
-#define CRNN_UINT uint32_t
-#define CRNN_FABS fabsf
-#define CRNN_COPYSIGN copysignf
-#define CRNN_MANT_BITS 23
-#define CRNN_EXP_BIAS 127
-#define CRNN_SHIFTER 0x1.8p23f
-#define CRNN_LN2_HI 0x1.62e300p-1f
-#define CRNN_LN2_LO 0x1.2fefa2p-17f
-#define CRNN_LOG2E 0x1.715476p0f
+#define CRNN_UINT_s uint32_t
+#define CRNN_FABS_s fabsf
+#define CRNN_COPYSIGN_s copysignf
+#define CRNN_MANT_BITS_s 23
+#define CRNN_EXP_BIAS_s 127
+#define CRNN_SHIFTER_s 0x1.8p23f
+#define CRNN_LN2_HI_s 0x1.62e300p-1f
+#define CRNN_LN2_LO_s 0x1.2fefa2p-17f
+#define CRNN_LOG2E_s 0x1.715476p0f
 /* expm1(r) = r + r^2 * series(r), Taylor to r^8: truncation below 2^-26 relative */
-#define CRNN_EXPM1_SERIES(r)                                                            \
+#define CRNN_EXPM1_SERIES_s(r)                                                          \
     CRNN_H(float, r, CRNN_F2, CRNN_H(float, r, CRNN_F3, CRNN_H(float, r, CRNN_F4,        \
     CRNN_H(float, r, CRNN_F5, CRNN_H(float, r, CRNN_F6, CRNN_H(float, r, CRNN_F7,        \
     (float)CRNN_F8))))))
-#define CRNN_TANH_SATURATE 9.0f         /* 1 - tanhf(9) < 2^-25: tanhf rounds to 1 */
-#define CRNN_EXP_MIN -104.0f            /* expf(-104) rounds to 0 */
-#include "crnn_elementwise_impl.h"
+#define CRNN_TANH_SATURATE_s 9.0f         /* 1 - tanhf(9) < 2^-25: tanhf rounds to 1 */
+#define CRNN_EXP_MIN_s -104.0f            /* expf(-104) rounds to 0 */
+
+/* CRNN_FMT(SHIFTER) is CRNN_SHIFTER_d or CRNN_SHIFTER_s, by the type being instantiated */
+#define CRNN_FMT(name) CRNN_FN(CRNN_##name)
+
+#define CRNN_TEMPLATE "crnn_elementwise_impl.h"
+#include "crnn_instantiate.h"

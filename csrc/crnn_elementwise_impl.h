@@ -1,22 +1,19 @@
 /*
- * The template of crnn's elementwise loops, included once per floating type by
- * crnn_elementwise.c with CRNN_T (the type), CRNN_SFX (the suffix), CRNN_UINT (the
- * unsigned integer of its size) and the constants of its format defined.
+ * The template of crnn's elementwise loops, instantiated for double and float by
+ * crnn_instantiate.h, which defines CRNN_T, CRNN_SFX and CRNN_FN; CRNN_FMT(NAME) is the
+ * constant NAME of CRNN_T's format (crnn_elementwise.c): its unsigned integer of the
+ * same size, fabs, copysign, and the constants of exp and tanh.
  *
  * exp and tanh are branch-free, so that the loops vectorise: y = k·ln2 + r with
  * |r| <= ln2/2, expm1(r) by its Taylor series, 2^k built in the exponent bits.
  */
-#define CRNN_CAT_(a, b) a##_##b
-#define CRNN_CAT(a, b) CRNN_CAT_(a, b)
-#define CRNN_FN(name) CRNN_CAT(name, CRNN_SFX)
-
-/* 2^k for an integer-valued k with -CRNN_EXP_BIAS < k <= CRNN_EXP_BIAS. */
+/* 2^k for an integer-valued k with -CRNN_FMT(EXP_BIAS) < k <= CRNN_FMT(EXP_BIAS). */
 CRNN_INLINE CRNN_T CRNN_FN(crnn_pow2)(CRNN_T k)
 {
-    CRNN_T shifted = k + CRNN_SHIFTER; /* k sits in the low bits of the mantissa */
-    CRNN_UINT bits;
+    CRNN_T shifted = k + CRNN_FMT(SHIFTER); /* k sits in the low bits of the mantissa */
+    CRNN_FMT(UINT) bits;
     memcpy(&bits, &shifted, sizeof bits);
-    bits = (bits + CRNN_EXP_BIAS) << CRNN_MANT_BITS;
+    bits = (bits + CRNN_FMT(EXP_BIAS)) << CRNN_FMT(MANT_BITS);
     memcpy(&shifted, &bits, sizeof bits);
     return shifted;
 }
@@ -24,27 +21,27 @@ CRNN_INLINE CRNN_T CRNN_FN(crnn_pow2)(CRNN_T k)
 /* Split y into k·ln2 + r, |r| <= ln2/2, and return expm1(r); *k receives k. */
 CRNN_INLINE CRNN_T CRNN_FN(crnn_expm1_reduced)(CRNN_T y, CRNN_T *k)
 {
-    CRNN_T kd = (y * CRNN_LOG2E + CRNN_SHIFTER) - CRNN_SHIFTER;
-    CRNN_T r = (y - kd * CRNN_LN2_HI) - kd * CRNN_LN2_LO;
+    CRNN_T kd = (y * CRNN_FMT(LOG2E) + CRNN_FMT(SHIFTER)) - CRNN_FMT(SHIFTER);
+    CRNN_T r = (y - kd * CRNN_FMT(LN2_HI)) - kd * CRNN_FMT(LN2_LO);
     *k = kd;
     /* r + r^2 (1/2! + r (1/3! + ... )), Horner's scheme written out for vectorisers */
-    return r + r * r * CRNN_EXPM1_SERIES(r);
+    return r + r * r * CRNN_FMT(EXPM1_SERIES)(r);
 }
 
 /*
  * tanh(x) = sign(x) · -e / (2 + e) with e = expm1(-2|x|), exact to a few ulp.
- * It saturates to ±1 past CRNN_TANH_SATURATE, keeps the sign of ±0, and a NaN passes
+ * It saturates to ±1 past CRNN_FMT(TANH_SATURATE), keeps the sign of ±0, and a NaN passes
  * through (the clamp compares so that NaN is kept).
  */
 CRNN_INLINE CRNN_T CRNN_FN(crnn_tanh)(CRNN_T x)
 {
-    CRNN_T ax = CRNN_FABS(x);
+    CRNN_T ax = CRNN_FMT(FABS)(x);
     CRNN_T k, p, s, e;
-    ax = ax > CRNN_TANH_SATURATE ? CRNN_TANH_SATURATE : ax;
+    ax = ax > CRNN_FMT(TANH_SATURATE) ? CRNN_FMT(TANH_SATURATE) : ax;
     p = CRNN_FN(crnn_expm1_reduced)(-2 * ax, &k);
     s = CRNN_FN(crnn_pow2)(k);
     e = s * p + (s - 1);
-    return CRNN_COPYSIGN(-e / (2 + e), x);
+    return CRNN_FMT(COPYSIGN)(-e / (2 + e), x);
 }
 
 /*
@@ -54,9 +51,9 @@ CRNN_INLINE CRNN_T CRNN_FN(crnn_tanh)(CRNN_T x)
 CRNN_INLINE CRNN_T CRNN_FN(crnn_exp_nonpositive)(CRNN_T y)
 {
     CRNN_T k, p, half;
-    y = y < CRNN_EXP_MIN ? CRNN_EXP_MIN : y;
+    y = y < CRNN_FMT(EXP_MIN) ? CRNN_FMT(EXP_MIN) : y;
     p = CRNN_FN(crnn_expm1_reduced)(y, &k);
-    half = (k * (CRNN_T)0.5 + CRNN_SHIFTER) - CRNN_SHIFTER;
+    half = (k * (CRNN_T)0.5 + CRNN_FMT(SHIFTER)) - CRNN_FMT(SHIFTER);
     return ((p + 1) * CRNN_FN(crnn_pow2)(half)) * CRNN_FN(crnn_pow2)(k - half);
 }
 
@@ -162,7 +159,3 @@ void CRNN_FN(crnn_row_sums)(const CRNN_T *d, ptrdiff_t n, ptrdiff_t ncols, CRNN_
         }
     }
 }
-
-#undef CRNN_FN
-#undef CRNN_CAT
-#undef CRNN_CAT_

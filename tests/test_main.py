@@ -1,4 +1,4 @@
-"""The command line: python -m crnn runs the self-check."""
+"""The command line: python -m crnn check runs the self-check."""
 import subprocess
 import sys
 

@@ -47,6 +47,14 @@ def test_the_tagger_learns_a_rule_no_single_step_can_see(fitted):
     assert fitted.loss_curve_[-1] < fitted.loss_curve_[0]
 
 
+def test_an_lstm_tagger_learns_the_rule_too():
+    x, y = previous_token_data(400, seed=0)
+    model = _tagger(cell="lstm", epochs=10).fit(x, y)
+    assert set(model.parameters_) >= {"Wf", "bf", "Wi", "bi", "Wc", "bc", "Wo", "bo", "Wy", "by"}
+    xt, yt = previous_token_data(300, seed=1)
+    assert model.score(xt, yt) > 0.99
+
+
 def test_the_classifier_learns_from_the_last_or_the_mean_state():
     x, y = contains_data(600, seed=0)
     xt, yt = contains_data(300, seed=10)

@@ -247,7 +247,7 @@ def test_sdist_ships_sources_and_no_build_products(tmp_path):
                 "src/crnn/py.typed"]
     required += [p.relative_to(ROOT).as_posix() for pattern in (
         "src/crnn/*.pyx", "src/crnn/*.pxd", "src/crnn/*.pyi", "src/crnn/*.py",
-        "csrc/*", "tests/*.py", "examples/*.py")
+        "src/crnn/data/*", "csrc/*", "tests/*.py", "examples/*.py")
         for p in ROOT.glob(pattern)]
     missing = sorted(set(required) - names)
     assert not missing, f"missing from the sdist: {missing}"

@@ -4,7 +4,7 @@ import pytest
 
 import crnn
 from crnn import _rnn, reference
-from crnn.testing import assert_close, numeric_gradient, random_rnn_problem
+from crnn.testing import assert_close, numeric_gradient, random_lstm_problem, random_rnn_problem
 
 
 def _labels(loss, output, n_y, m, T, seed=1):
@@ -75,6 +75,21 @@ def test_every_gradient_matches_finite_differences(loss, output, reduction):
         return crnn.rnn_loss_and_grads(x, y, a0, p, loss, reduction, output)[0]
 
     assert set(grads) == {"dWax", "dWaa", "dba", "dWya", "dby", "da0", "dx"}
+    for name, target in (*p.items(), ("a0", a0), ("x", x)):
+        np.testing.assert_allclose(grads["d" + name], numeric_gradient(f, target), rtol=1e-6, atol=1e-8,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("loss, output", [("softmax", "sequence"), ("sigmoid", "last")])
+def test_every_lstm_gradient_matches_finite_differences(loss, output):
+    x, a0, p, _ = random_lstm_problem(3, 4, 3, 2, 5, seed=5)
+    y = _labels(loss, output, 3, 2, 5)
+
+    def f():
+        return crnn.loss_and_grads(x, y, a0, p, loss, "mean", output, cell="lstm")[0]
+
+    _, grads = crnn.loss_and_grads(x, y, a0, p, loss, "mean", output, cell="lstm")
+    assert set(grads) >= {"d" + k for k in p} | {"da0", "dx"}
     for name, target in (*p.items(), ("a0", a0), ("x", x)):
         np.testing.assert_allclose(grads["d" + name], numeric_gradient(f, target), rtol=1e-6, atol=1e-8,
                                    err_msg=name)

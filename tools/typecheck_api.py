@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 import crnn
-from crnn import _rnn
+from crnn import _lstm, _rnn
 
 Array = npt.NDArray[np.floating[Any]]
 
@@ -35,6 +35,18 @@ a_next, yt_pred, cache = crnn.rnn_cell_forward(x[:, :, 0], a0, parameters)
 assert_type(a_next, Array)
 assert_type(crnn.rnn_cell_backward(np.ones_like(a_next), cache)["dWaa"], Array)
 
+lstm_parameters = {
+    **{f"W{gate}": rng.standard_normal((5, 8)) for gate in "fico"},
+    **{f"b{gate}": rng.standard_normal((5, 1)) for gate in "fico"},
+    "Wy": rng.standard_normal((2, 5)), "by": rng.standard_normal((2, 1)),
+}
+a, y, c, lstm_caches = crnn.lstm_forward(x, a0, lstm_parameters, c0=a0)
+assert_type(c, Array)
+lstm_gradients = crnn.lstm_backward(np.ones_like(a), lstm_caches)
+assert_type(lstm_gradients, dict[str, Array])
+a_next, c_next, yt_pred, lstm_cache = crnn.lstm_cell_forward(x[:, :, 0], a0, a0, lstm_parameters)
+assert_type(crnn.lstm_cell_backward(np.ones_like(a_next), c_next, lstm_cache)["dc_prev"], Array)
+
 assert_type(crnn.__version__, str)
 assert_type(_rnn.DEBUG_BUILD, bool)
 
@@ -46,6 +58,9 @@ def misuse() -> None:
     crnn.rnn_cell_forward(x, a0, parameters).shape  # type: ignore[attr-defined]
     # the compiled kernels take arrays of one floating dtype
     _rnn.rnn_forward_kernel(*[np.zeros(1, np.int64)] * 9)  # type: ignore[type-var]
+    crnn.lstm_forward(x, a0, lstm_parameters, a0)  # type: ignore[call-arg]
+    crnn.lstm_cell_backward(np.ones_like(a_next), lstm_cache)  # type: ignore[call-arg]
+    _lstm.lstm_forward_kernel(*[np.zeros(1, np.int64)] * 11)  # type: ignore[type-var]
 
 
-print("typed API OK:", gradients["dWaa"].shape, gradients["da0"].shape)
+print("typed API OK:", gradients["dWaa"].shape, lstm_gradients["dc0"].shape)

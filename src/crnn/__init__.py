@@ -1,9 +1,10 @@
 """crnn: the Sequence Models course's recurrent networks, on Cython kernels over BLAS.
 
-The functions keep the course's signatures, shapes, cache tuples and gradient dicts;
-``crnn.reference`` holds the plain-numpy versions they are tested against.
+The RNN and LSTM functions keep the course's signatures, shapes, cache tuples and
+gradient dicts; ``crnn.reference`` holds the plain-numpy versions they are tested against.
 """
 from crnn import reference
+from crnn.lstm import lstm_backward, lstm_cell_backward, lstm_cell_forward, lstm_forward
 from crnn.rnn import rnn_backward, rnn_cell_backward, rnn_cell_forward, rnn_forward
 from crnn.losses import sigmoid_binary_cross_entropy, softmax_cross_entropy
 from crnn.output_layer import output_layer_backward, output_layer_forward
@@ -19,6 +20,10 @@ __all__ = [
     "rnn_forward",
     "rnn_cell_backward",
     "rnn_backward",
+    "lstm_cell_forward",
+    "lstm_forward",
+    "lstm_cell_backward",
+    "lstm_backward",
     "reference",
     "__version__",
     "softmax_cross_entropy",

@@ -1,13 +1,30 @@
 """``python -m crnn``: crnn's command line.
 
-    python -m crnn            the self-check (same as ``python -m crnn check``)
-    python -m crnn check      compare every output and gradient with crnn.reference,
-                              and time crnn against it
-    python -m crnn bench      time forward + backward against the numpy course code,
-                              PyTorch (if installed) and this machine's GEMM-bound floor
+    python -m crnn              the demo (same as ``python -m crnn demo``)
+    python -m crnn demo         train a name tagger on crnn's data, score it, tag sentences
+    python -m crnn demo names   train the course's character-level model on first names
+                                and sample new ones
+    python -m crnn check        compare every output and gradient with crnn.reference,
+                                and time crnn against it
+    python -m crnn bench        time forward + backward against the numpy course code,
+                                PyTorch (if installed) and this machine's GEMM-bound floor
 """
 import argparse
 import sys
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
 
 
 def _names(choices):
@@ -28,7 +45,9 @@ def _names(choices):
 def main(argv=None):
     from crnn.bench import DTYPES, SIZES
 
-    parser = argparse.ArgumentParser(prog="python -m crnn", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m crnn", description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n", 2)[2])
     sub = parser.add_subparsers(dest="command")
     check = sub.add_parser("check", help="compare crnn with crnn.reference and time both")
     check.add_argument("--repeats", type=int, default=5, help="timed repeats per size (default 5)")
@@ -46,31 +65,58 @@ def main(argv=None):
         help="float64, float32 or both comma-separated (default both)",
     )
     bench.add_argument(
-        "--threads", type=int, default=None,
+        "--threads", type=_positive, default=None,
         help="limit BLAS and PyTorch threads to this many (threadpoolctl); default unchanged",
     )
-    bench.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
+    bench.add_argument("--repeats", type=_positive, default=5, help="timed rounds (default 5)")
     bench.add_argument("--json", metavar="PATH", help="also write the full results as JSON")
     bench.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     bench.add_argument("--seed", type=int, default=0, help="seed of the random data (default 0)")
+    demo = sub.add_parser("demo", help="train a name tagger (or, with 'names', a name generator)")
+    demo.add_argument("task", nargs="?", choices=("tagger", "names"), default="tagger",
+                      help="'tagger' (default): tag person names; 'names': sample new first names")
+    demo.add_argument("--cell", default="rnn", help="the recurrent cell: rnn or lstm (default rnn)")
+    demo.add_argument("--epochs", type=_positive, default=10, help="training epochs (default 10)")
+    demo.add_argument("--n-a", type=_positive, help="hidden units (default 48; names: 50, the course's)")
+    demo.add_argument("--seed", type=int, default=0, help="seeds the data, weights and shuffling; names: the first sample's seed (default 0)")
+    demo.add_argument("--save", metavar="PATH", help="save the fitted tagger to PATH (its encoding to PATH.json)")
+    demo.add_argument("--plot", metavar="PATH", help="write a PNG of the training and validation loss (needs matplotlib)")
+    demo.add_argument("--data", metavar="PATH", help="tag a CoNLL file's sentences instead of crnn's data set")
+    demo.add_argument("--iterations", type=_positive, default=20000,
+                      help="names: training steps, one name each (default 20000)")
+    demo.add_argument("--temperature", type=_positive_float, default=1.0,
+                      help="names: sampling temperature, below 1 more typical, above 1 more varied (default 1)")
+    demo.add_argument("--samples", type=_positive, default=10, help="names: how many names to sample (default 10)")
     args = parser.parse_args(argv)
+    if args.command == "check":
+        from crnn._check import run_check
+
+        return run_check(repeats=args.repeats, seed=args.seed)
     if args.command == "bench":
         from crnn.bench import main as run_bench
 
-        if args.repeats < 1 or (args.threads is not None and args.threads < 1):
-            parser.error("--repeats and --threads must be at least 1")
         return run_bench(
             args.sizes, args.dtype, args.repeats, args.threads, args.json,
             torch=not args.no_torch, seed=args.seed,
         )
-    if args.command in (None, "check"):
-        from crnn._check import run_check
+    if args.command is None:
+        args = parser.parse_args(["demo"])
+    if args.task == "names":
+        from crnn.charlm import run_names_demo
 
-        return run_check(
-            repeats=getattr(args, "repeats", 5), seed=getattr(args, "seed", 0)
-        )
-    parser.error(f"unknown command {args.command}")
-    return 2
+        return run_names_demo(args.iterations, args.n_a or 50, args.temperature, args.samples, args.seed)
+    from crnn.cells import CELLS
+    from crnn.demo import run_demo
+
+    if args.cell not in CELLS:
+        parser.error(f"--cell must be one of {sorted(CELLS)}, got {args.cell!r}")
+    try:
+        run_demo(cell=args.cell, epochs=args.epochs, n_a=args.n_a or 48, seed=args.seed, save=args.save,
+                 plot=args.plot, data=args.data)
+    except (OSError, ValueError) as exc:
+        print(f"python -m crnn demo: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -20,64 +20,12 @@ import numpy as np
 
 cimport numpy as cnp
 from cython cimport floating
-from libc.stddef cimport ptrdiff_t
 from libc.string cimport memset
 
 from crnn._blas cimport blas_int, gemm
+from crnn._elementwise cimport bias_softmax, bias_tanh, row_sums, tanh_grad
 
 cnp.import_array()
-
-
-cdef extern from "crnn_elementwise.h" nogil:
-    void crnn_bias_tanh_d(double *z, const double *b, ptrdiff_t n, ptrdiff_t ncols,
-                          ptrdiff_t ld)
-    void crnn_bias_tanh_s(float *z, const float *b, ptrdiff_t n, ptrdiff_t ncols,
-                          ptrdiff_t ld)
-    void crnn_bias_softmax_d(double *z, const double *b, ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_bias_softmax_s(float *z, const float *b, ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_tanh_grad_d(double *d, const double *g, ptrdiff_t gs0, ptrdiff_t gs1,
-                          const double *a, ptrdiff_t n, ptrdiff_t ncols, ptrdiff_t ld,
-                          int accumulate)
-    void crnn_tanh_grad_s(float *d, const float *g, ptrdiff_t gs0, ptrdiff_t gs1,
-                          const float *a, ptrdiff_t n, ptrdiff_t ncols, ptrdiff_t ld,
-                          int accumulate)
-    void crnn_row_sums_d(const double *d, ptrdiff_t n, ptrdiff_t ncols, double *out)
-    void crnn_row_sums_s(const float *d, ptrdiff_t n, ptrdiff_t ncols, float *out)
-
-
-# --- the C loops, dispatched on the fused type -------------------------------------
-
-cdef inline void bias_tanh(floating *z, const floating *b, Py_ssize_t n,
-                           Py_ssize_t ncols, Py_ssize_t ld) noexcept nogil:
-    if floating is double:
-        crnn_bias_tanh_d(z, b, n, ncols, ld)
-    else:
-        crnn_bias_tanh_s(z, b, n, ncols, ld)
-
-
-cdef inline void bias_softmax(floating *z, const floating *b, Py_ssize_t n,
-                              Py_ssize_t ncols) noexcept nogil:
-    if floating is double:
-        crnn_bias_softmax_d(z, b, n, ncols)
-    else:
-        crnn_bias_softmax_s(z, b, n, ncols)
-
-
-cdef inline void tanh_grad(floating *d, const floating *g, Py_ssize_t gs0, Py_ssize_t gs1,
-                           const floating *a, Py_ssize_t n, Py_ssize_t ncols,
-                           Py_ssize_t ld, int accumulate) noexcept nogil:
-    if floating is double:
-        crnn_tanh_grad_d(d, g, gs0, gs1, a, n, ncols, ld, accumulate)
-    else:
-        crnn_tanh_grad_s(d, g, gs0, gs1, a, n, ncols, ld, accumulate)
-
-
-cdef inline void row_sums(const floating *d, Py_ssize_t n, Py_ssize_t ncols,
-                          floating *out) noexcept nogil:
-    if floating is double:
-        crnn_row_sums_d(d, n, ncols, out)
-    else:
-        crnn_row_sums_s(d, n, ncols, out)
 
 
 # --- operands: an ndarray as a column-major matrix -----------------------------------

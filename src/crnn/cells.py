@@ -1,15 +1,18 @@
 """The recurrent cells the training code runs, behind one small interface.
 
-A cell adapts a course family of functions (``rnn_forward``/``rnn_backward``, later the
+A cell adapts a course family of functions (``rnn_forward``/``rnn_backward``, or the
 LSTM's) to what training needs: the whole sequence forward, returning the hidden states
 and the caches; the backward pass from the gradient of every hidden state; one step for
 sampling; and the names and shapes of its parameters. Everything above this module
 (losses, output layer, forms, optimizers, models) is written against the interface only,
 so that a new cell is one class added to ``CELLS``.
 """
+import numpy as np
+
+from crnn.lstm import lstm_backward, lstm_cell_forward, lstm_forward
 from crnn.rnn import rnn_backward, rnn_cell_forward, rnn_forward
 
-__all__ = ["RNNCell", "CELLS", "get_cell"]
+__all__ = ["RNNCell", "LSTMCell", "CELLS", "get_cell"]
 
 
 class RNNCell:
@@ -55,8 +58,47 @@ class RNNCell:
         return a_next, yt_pred
 
 
+class LSTMCell:
+    """The course's LSTM: four gates over [a_prev; x_t], a cell state c, a_t = o_t·tanh(c_t).
+
+    Its sequences start from the cell state zero, as the course's lstm_forward does.
+    """
+
+    output_weight = "Wy"
+
+    @staticmethod
+    def parameter_shapes(n_x, n_a):
+        """The gates' weights (n_a, n_a+n_x), recurrent columns first, and biases (n_a, 1)."""
+        weight = ((n_a, n_a + n_x), [("recurrent", 0, n_a), ("input", n_a, n_a + n_x)])
+        bias = ((n_a, 1), [("bias", 0, 1)])
+        return {name + gate: (weight if name == "W" else bias)
+                for gate in "fico" for name in ("W", "b")}
+
+    @staticmethod
+    def forward(x, a0, parameters):
+        """The states a of every step, (n_a, m, T_x), and the course's caches."""
+        a, _, _, caches = lstm_forward(x, a0, parameters)
+        return a, caches
+
+    @staticmethod
+    def backward(da, caches):
+        """The course's gradient dict ("dx", "da0", "dWf", "dbf", ...) from da."""
+        return lstm_backward(da, caches)
+
+    @staticmethod
+    def initial_state(a0):
+        """(a0, c0) with the cell state at zero."""
+        return a0, np.zeros_like(a0)
+
+    @staticmethod
+    def step(xt, state, parameters):
+        """One step: the next (a, c) and the softmax output yt_pred (n_y, m)."""
+        a_next, c_next, yt_pred, _ = lstm_cell_forward(xt, state[0], state[1], parameters)
+        return (a_next, c_next), yt_pred
+
+
 #: Cells by the name the models and training functions accept as ``cell=``.
-CELLS = {"rnn": RNNCell}
+CELLS = {"rnn": RNNCell, "lstm": LSTMCell}
 
 
 def get_cell(cell):

@@ -2,8 +2,9 @@
 
 This module is crnn's oracle: the tests compare every kernel against it, and the
 benchmarks use it as the baseline. It is the course's code, with the seed's bug fixed
-(``rnn_backward`` returns the real ``da0``) and a softmax that is stable column by
-column. It shares no code with the fast path, so a bug in one cannot hide in the other.
+(``rnn_backward`` returns the real ``da0``), a softmax that is stable column by
+column, and the LSTM's two extensions, ``lstm_forward(..., c0=)`` and ``"dc0"``. It
+shares no code with the fast path, so a bug in one cannot hide in the other.
 """
 import numpy as np
 
@@ -14,6 +15,10 @@ __all__ = [
     "rnn_forward",
     "rnn_cell_backward",
     "rnn_backward",
+    "lstm_cell_forward",
+    "lstm_forward",
+    "lstm_cell_backward",
+    "lstm_backward",
 ]
 
 
@@ -139,6 +144,138 @@ def rnn_backward(da, caches):
         dba += grads["dba"]
     # the seed's "da0 = None" is a bug: the gradient reaching a0 is da_prev of step 0
     return {"dx": dx, "da0": da_prevt, "dWax": dWax, "dWaa": dWaa, "dba": dba}
+
+
+#: The LSTM's gates, in the order of their weights "Wf", "Wi", "Wc", "Wo".
+_LSTM_GATES = ("f", "i", "c", "o")
+
+
+def lstm_cell_forward(xt, a_prev, c_prev, parameters):
+    """One step of the LSTM cell.
+
+    Arguments:
+    xt -- input at step t, of shape (n_x, m)
+    a_prev -- hidden state at step t-1, of shape (n_a, m)
+    c_prev -- cell state at step t-1, of shape (n_a, m)
+    parameters -- dict with "Wf", "Wi", "Wc", "Wo" (n_a, n_a + n_x), "bf", "bi", "bc",
+                  "bo" (n_a, 1), "Wy" (n_y, n_a), "by" (n_y, 1)
+
+    Returns:
+    a_next -- next hidden state, of shape (n_a, m)
+    c_next -- next cell state, of shape (n_a, m)
+    yt_pred -- prediction at step t, of shape (n_y, m)
+    cache -- (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)
+    """
+    concat = np.concatenate((a_prev, xt), axis=0)
+    ft = sigmoid(np.dot(parameters["Wf"], concat) + parameters["bf"])
+    it = sigmoid(np.dot(parameters["Wi"], concat) + parameters["bi"])
+    cct = np.tanh(np.dot(parameters["Wc"], concat) + parameters["bc"])
+    c_next = ft * c_prev + it * cct
+    ot = sigmoid(np.dot(parameters["Wo"], concat) + parameters["bo"])
+    a_next = ot * np.tanh(c_next)
+    yt_pred = softmax(np.dot(parameters["Wy"], a_next) + parameters["by"])
+    cache = (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)
+    return a_next, c_next, yt_pred, cache
+
+
+def lstm_forward(x, a0, parameters, *, c0=None):
+    """The LSTM over a whole sequence.
+
+    Arguments:
+    x -- input for every step, of shape (n_x, m, T_x)
+    a0 -- initial hidden state, of shape (n_a, m)
+    parameters -- dict as for lstm_cell_forward
+    c0 -- initial cell state, of shape (n_a, m); zeros when None, as in the course
+
+    Returns:
+    a -- hidden states of every step, of shape (n_a, m, T_x)
+    y -- predictions of every step, of shape (n_y, m, T_x)
+    c -- cell states of every step, of shape (n_a, m, T_x)
+    caches -- (list of the T_x cell caches, x)
+    """
+    caches = []
+    n_x, m, T_x = x.shape
+    n_y, n_a = parameters["Wy"].shape
+    a = np.zeros((n_a, m, T_x))
+    c = np.zeros((n_a, m, T_x))
+    y = np.zeros((n_y, m, T_x))
+    a_next = a0
+    c_next = np.zeros(a0.shape) if c0 is None else c0
+    for t in range(T_x):
+        a_next, c_next, yt, cache = lstm_cell_forward(x[:, :, t], a_next, c_next, parameters)
+        a[:, :, t] = a_next
+        c[:, :, t] = c_next
+        y[:, :, t] = yt
+        caches.append(cache)
+    return a, y, c, (caches, x)
+
+
+def lstm_cell_backward(da_next, dc_next, cache):
+    """The backward pass of one LSTM step.
+
+    Arguments:
+    da_next -- gradient of the loss with respect to a_next, of shape (n_a, m)
+    dc_next -- gradient of the loss with respect to c_next, of shape (n_a, m)
+    cache -- (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters),
+             the output of lstm_cell_forward
+
+    Returns:
+    gradients -- dict with "dxt" (n_x, m), "da_prev" (n_a, m), "dc_prev" (n_a, m),
+                 "dWf", "dWi", "dWc", "dWo" (n_a, n_a + n_x), "dbf", "dbi", "dbc",
+                 "dbo" (n_a, 1)
+    """
+    a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters = cache
+    n_a = a_next.shape[0]
+    tanh_c = np.tanh(c_next)
+    dc = dc_next + ot * (1 - tanh_c**2) * da_next
+    gate_grads = {
+        "f": dc * c_prev * ft * (1 - ft),
+        "i": dc * cct * it * (1 - it),
+        "c": dc * it * (1 - cct**2),
+        "o": da_next * tanh_c * ot * (1 - ot),
+    }
+    concat = np.concatenate((a_prev, xt), axis=0)
+    gradients = {"dxt": 0, "da_prev": 0, "dc_prev": dc * ft}
+    for gate in _LSTM_GATES:
+        d = gate_grads[gate]
+        W = parameters["W" + gate]
+        gradients["da_prev"] = gradients["da_prev"] + np.dot(W[:, :n_a].T, d)
+        gradients["dxt"] = gradients["dxt"] + np.dot(W[:, n_a:].T, d)
+        gradients["dW" + gate] = np.dot(d, concat.T)
+        gradients["db" + gate] = np.sum(d, axis=1, keepdims=True)
+    return gradients
+
+
+def lstm_backward(da, caches):
+    """The backward pass of the LSTM over a whole sequence.
+
+    Arguments:
+    da -- upstream gradients of every hidden state, of shape (n_a, m, T_x)
+    caches -- (list of cell caches, x), the output of lstm_forward
+
+    Returns:
+    gradients -- dict with "dx" (n_x, m, T_x), "da0" (n_a, m), "dWf", "dWi", "dWc",
+                 "dWo" (n_a, n_a + n_x), "dbf", "dbi", "dbc", "dbo" (n_a, 1), and
+                 "dc0" (n_a, m), the gradient that reaches the initial cell state
+    """
+    cell_caches, x = caches
+    n_a, m, T_x = da.shape
+    n_x = cell_caches[0][8].shape[0]
+    dx = np.zeros((n_x, m, T_x))
+    sums = {}
+    for gate in _LSTM_GATES:
+        sums["dW" + gate] = np.zeros((n_a, n_a + n_x))
+        sums["db" + gate] = np.zeros((n_a, 1))
+    da_prevt = np.zeros((n_a, m))
+    dc_prevt = np.zeros((n_a, m))
+    for t in reversed(range(T_x)):
+        step = lstm_cell_backward(da[:, :, t] + da_prevt, dc_prevt, cell_caches[t])
+        da_prevt = step["da_prev"]
+        dc_prevt = step["dc_prev"]
+        dx[:, :, t] = step["dxt"]
+        for key in sums:
+            sums[key] += step[key]
+    return {"dx": dx, "da0": da_prevt, **sums, "dc0": dc_prevt}
 
 
 # --- losses (crnn.losses' oracle) ------------------------------------------------------

@@ -3,11 +3,17 @@
 Same signatures, shapes, cache tuples and gradient dicts as the course's numpy code
 (see ``crnn.reference``); ``rnn_backward`` returns the real ``da0``.
 """
-import operator
-
 import numpy as np
 
 from crnn import _rnn
+from crnn._caches import (
+    CellCache,
+    ForwardCaches,
+    backward_inputs,
+    forward_buffers,
+    no_steps,
+    stack_steps,
+)
 from crnn._validate import (
     BLAS_INT_MAX,
     as_array,
@@ -23,25 +29,8 @@ from crnn._validate import (
 __all__ = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward"]
 
 
-class _ForwardCaches(list):
-    """The list of cell caches made by ``rnn_forward``; it is a plain list to its users.
-
-    It remembers the Fortran-ordered state array ``a`` and the input ``x`` whose views
-    its caches hold, so that ``rnn_backward`` can hand the kernel every step without
-    stacking, as long as the list still holds exactly the caches it was made with.
-    """
-
-    __slots__ = ("a", "x", "made")
-
-    def __init__(self, caches, a, x):
-        super().__init__(caches)
-        self.a = a
-        self.x = x
-        self.made = tuple(caches)
-
-    def intact(self):
-        made = self.made
-        return len(self) == len(made) and all(map(operator.is_, self, made))
+#: The form of rnn_cell_forward's cache.
+_CACHE = CellCache(("a_next", "a_prev", "xt", "parameters"), "rnn_cell_forward")
 
 
 # --- the kernels' layout -------------------------------------------------------------
@@ -142,7 +131,7 @@ def rnn_forward(x, a0, parameters):
     caches = list(
         zip(states, [a0, *states[:-1]], xa.transpose(2, 0, 1), [parameters] * len(states))
     )
-    return a, y, (_ForwardCaches(caches, a, xa), x)
+    return a, y, (ForwardCaches(caches, a, xa), x)
 
 
 # --- backward ------------------------------------------------------------------------
@@ -186,38 +175,6 @@ def _backward(da, a, a0, a_prev, x, Wax, Waa):
     return dx, da0, dWax, dWaa, dba
 
 
-def _cell_cache(cache, name):
-    """The 4-tuple (a_next, a_prev, xt, parameters) of one step, checked by form only."""
-    if not isinstance(cache, (tuple, list)):
-        raise TypeError(
-            f"{name} must be the cache tuple (a_next, a_prev, xt, parameters) of "
-            f"rnn_cell_forward, got {type(cache).__name__}"
-        )
-    if len(cache) != 4:
-        raise ValueError(
-            f"{name} must be the cache tuple (a_next, a_prev, xt, parameters) of "
-            f"rnn_cell_forward, got a {type(cache).__name__} of length {len(cache)}"
-        )
-    return cache
-
-
-def _step_arrays(cache, name, n_a, m, n_x, da_name):
-    """a_next, a_prev and xt of one cell cache, as arrays of the expected shapes."""
-    a_next, a_prev, xt, _ = _cell_cache(cache, name)
-    a_next = as_array(f"{name}[0] (a_next)", a_next)
-    a_prev = as_array(f"{name}[1] (a_prev)", a_prev)
-    xt = as_array(f"{name}[2] (xt)", xt)
-    for label, arr in (("[0] (a_next)", a_next), ("[1] (a_prev)", a_prev)):
-        if arr.shape != (n_a, m):
-            raise ValueError(
-                f"{da_name} has n_a = {n_a} and m = {m}, but {name}{label} has shape "
-                f"{arr.shape}; {da_name} and the caches must come from the same forward pass"
-            )
-    if xt.shape != (n_x, m):
-        raise ValueError(f"{name}[2] (xt) must have shape ({n_x}, {m}), got {xt.shape}")
-    return a_next, a_prev, xt
-
-
 def _backward_weights(parameters, n_a, n_x):
     """Wax and Waa of the cache's parameters, checked against n_a and n_x."""
     check_parameters(parameters)
@@ -243,19 +200,10 @@ def rnn_cell_backward(da_next, cache):
     gradients -- dict with "dxt" (n_x, m), "da_prev" (n_a, m), "dWax" (n_a, n_x),
                  "dWaa" (n_a, n_a), "dba" (n_a, 1)
     """
-    _cell_cache(cache, "cache")
-    da_next = as_array("da_next", da_next)
-    expect_ndim("da_next", da_next, "(n_a, m)")
-    a_next = as_array("cache[0] (a_next)", cache[0])
-    if a_next.shape != da_next.shape:
-        raise mismatch(
-            "da_next", da_next, "cache[0] (a_next)", a_next, "da_next must have the shape of a_next"
-        )
-    xt = as_array("cache[2] (xt)", cache[2])
-    expect_ndim("cache[2] (xt)", xt, "(n_x, m)")
+    da_next = _CACHE.da_next(cache, da_next)
+    n_x = _CACHE.xt_of(cache, "cache").shape[0]
     n_a, m = da_next.shape
-    n_x = xt.shape[0]
-    a_next, a_prev, xt = _step_arrays(cache, "cache", n_a, m, n_x, "da_next")
+    a_next, a_prev, xt = _CACHE.arrays(cache, "cache", n_a, m, n_x, "da_next")
     Wax, Waa = _backward_weights(cache[3], n_a, n_x)
     check_blas_sizes("da_next", da_next, n_a=n_a, m=m)
     check_blas_sizes("cache[2] (xt)", xt, n_x=n_x)
@@ -279,28 +227,25 @@ def _sequence_arrays(cell_caches, T, n_a, m, xt0):
     """
     first = cell_caches[0]
     n_x = xt0.shape[0]
-    if type(cell_caches) is _ForwardCaches and cell_caches.intact():
-        a_all, x_all = cell_caches.a, cell_caches.x
-        a0 = as_array("caches[0][0][1] (a_prev)", first[1])
-        if a0.shape != (n_a, m):
-            raise ValueError(f"caches[0][0][1] (a_prev) must have shape {(n_a, m)}, got {a0.shape}")
+    buffers = forward_buffers(cell_caches)
+    if buffers is not None:
+        a_all, x_all = buffers
+        a0 = _CACHE.initial_state(first, "caches[0][0]", 1, n_a, m)
         return a_all[:, :, :T], a0, None, x_all[:, :, :T]
-    steps = [_step_arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)]
+    steps = [_CACHE.arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)]
     if not steps:
         a0 = as_array("caches[0][0][1] (a_prev)", first[1])
         empty = np.empty((n_a, m, 0), a0.dtype)
         return empty, a0, None, np.empty((n_x, m, 0), xt0.dtype)
     dtype = np.result_type(*{arr.dtype for step in steps for arr in step})
 
-    def stacked(k, n):
-        """Item k of every step, (n, m) each, stacked into the kernels' layout."""
-        out = _new_sequence(n, m, T, dtype)
-        np.stack([step[k].T for step in steps], axis=1, out=out.transpose(1, 2, 0))
-        return out
+    def stacked(k):
+        """Item k of every step stacked into the kernels' layout."""
+        return stack_steps([step[k] for step in steps], dtype, order="C")
 
     chained = all(cell_caches[t][1] is cell_caches[t - 1][0] for t in range(1, T))
-    a_prev = None if chained else stacked(1, n_a)
-    return stacked(0, n_a), steps[0][1], a_prev, stacked(2, n_x)
+    a_prev = None if chained else stacked(1)
+    return stacked(0), steps[0][1], a_prev, stacked(2)
 
 
 def rnn_backward(da, caches):
@@ -315,31 +260,11 @@ def rnn_backward(da, caches):
     gradients -- dict with "dx" (n_x, m, T_x), "da0" (n_a, m), "dWax" (n_a, n_x),
                  "dWaa" (n_a, n_a), "dba" (n_a, 1); da0 is the gradient that reaches a0
     """
-    if not isinstance(caches, (tuple, list)) or len(caches) != 2:
-        raise TypeError(
-            "caches must be the (list of cell caches, x) tuple returned by rnn_forward, "
-            f"got {type(caches).__name__}"
-            + (f" of length {len(caches)}" if isinstance(caches, (tuple, list)) else "")
-        )
-    cell_caches, x = caches
-    if not isinstance(cell_caches, (list, tuple)):
-        raise TypeError(
-            f"caches[0] must be the list of cell caches, got {type(cell_caches).__name__}"
-        )
-    da = as_array("da", da)
-    expect_ndim("da", da, "(n_a, m, T_x)")
+    da, cell_caches, x = backward_inputs(da, caches, "rnn_forward")
     n_a, m, T = da.shape
-    if max(n_a, m, T, m * T) > BLAS_INT_MAX:
-        check_blas_sizes("da", da, n_a=n_a, m=m, T_x=T, **{"m*T_x": m * T})
     if not cell_caches:
-        if T:
-            raise ValueError(f"da has shape {da.shape}, T_x = {T} steps, but caches hold none")
         # nothing ran forward: every gradient is zero, shaped by da and x
-        xs = as_array("caches[1] (x)", x)
-        expect_ndim("caches[1] (x)", xs, "(n_x, m, T_x)")
-        n_x = xs.shape[0]
-        check_blas_sizes("caches[1] (x)", xs, n_x=n_x)
-        dtype = compute_dtype(da, xs)
+        n_x, dtype = no_steps(da, x)
         return {
             "dx": np.zeros((n_x, m, 0), dtype),
             "da0": np.zeros((n_a, m), dtype),
@@ -347,20 +272,8 @@ def rnn_backward(da, caches):
             "dWaa": np.zeros((n_a, n_a), dtype),
             "dba": np.zeros((n_a, 1), dtype),
         }
-    first = _cell_cache(cell_caches[0], "caches[0][0]")
-    a_next0 = as_array("caches[0][0][0] (a_next)", first[0])
-    expect_ndim("caches[0][0][0] (a_next)", a_next0, "(n_a, m)")
-    xt0 = as_array("caches[0][0][2] (xt)", first[2])
-    expect_ndim("caches[0][0][2] (xt)", xt0, "(n_x, m)")
-    held = (*a_next0.shape, len(cell_caches))
-    if a_next0.shape != (n_a, m) or T > len(cell_caches):
-        raise ValueError(
-            f"da has shape {da.shape} but the states in caches have shape {held}: da must "
-            f"have their n_a and m, and at most their {len(cell_caches)} steps"
-        )
+    xt0 = _CACHE.first_step(cell_caches, da)
     n_x = xt0.shape[0]
-    if n_x > BLAS_INT_MAX:
-        check_blas_sizes("caches[0][0][2] (xt)", xt0, n_x=n_x)
     a, a0, a_prev, xs = _sequence_arrays(cell_caches, T, n_a, m, xt0)
     Wax, Waa = _backward_weights(cell_caches[0][3], n_a, n_x)
     dx, da0, dWax, dWaa, dba = _backward(da, a, a0, a_prev, xs, Wax, Waa)

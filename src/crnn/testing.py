@@ -4,10 +4,20 @@ Used by crnn's own tests, by ``python -m crnn check`` and by the benchmarks.
 """
 import numpy as np
 
-__all__ = ["RTOL", "random_rnn_problem", "max_rel_error", "assert_close"]
+__all__ = ["RTOL", "random_rnn_problem", "random_lstm_problem", "max_rel_error", "assert_close"]
 
 #: Relative tolerance of a fast result against crnn.reference, per computing dtype.
 RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}
+
+
+def _sampler(dtype, seed):
+    """normal(shape, scale): standard normal draws of dtype, times scale, from one seeded stream."""
+    rng = np.random.default_rng(seed)
+
+    def normal(shape, scale=1.0):
+        return (scale * rng.standard_normal(shape)).astype(dtype)
+
+    return normal
 
 
 def random_rnn_problem(n_x, n_a, n_y, m, T_x, dtype=np.float64, seed=0):
@@ -27,11 +37,7 @@ def random_rnn_problem(n_x, n_a, n_y, m, T_x, dtype=np.float64, seed=0):
     parameters -- dict with "Wax", "Waa", "Wya", "ba", "by" of the course's shapes
     da -- an upstream gradient of the states, (n_a, m, T_x)
     """
-    rng = np.random.default_rng(seed)
-
-    def normal(shape, scale=1.0):
-        return (scale * rng.standard_normal(shape)).astype(dtype)
-
+    normal = _sampler(dtype, seed)
     parameters = {
         "Wax": normal((n_a, n_x), 1 / np.sqrt(max(n_x, 1))),
         "Waa": normal((n_a, n_a), 1 / np.sqrt(max(n_a, 1))),
@@ -39,6 +45,33 @@ def random_rnn_problem(n_x, n_a, n_y, m, T_x, dtype=np.float64, seed=0):
         "ba": normal((n_a, 1), 0.1),
         "by": normal((n_y, 1), 0.1),
     }
+    return normal((n_x, m, T_x)), normal((n_a, m), 0.5), parameters, normal((n_a, m, T_x))
+
+
+def random_lstm_problem(n_x, n_a, n_y, m, T_x, dtype=np.float64, seed=0):
+    """Random inputs and parameters for the LSTM, at a stable gain.
+
+    The gate weights have standard deviation 1/sqrt(n_a + n_x), the fan-in of the gates.
+
+    Arguments:
+    n_x, n_a, n_y, m, T_x -- the course's sizes
+    dtype -- dtype of every array
+    seed -- seed of numpy.random.default_rng
+
+    Returns:
+    x -- (n_x, m, T_x)
+    a0 -- (n_a, m)
+    parameters -- dict with "Wf", "Wi", "Wc", "Wo" (n_a, n_a + n_x), "bf", "bi", "bc",
+                  "bo" (n_a, 1), "Wy" (n_y, n_a), "by" (n_y, 1)
+    da -- an upstream gradient of the states, (n_a, m, T_x)
+    """
+    normal = _sampler(dtype, seed)
+    parameters = {}
+    for gate in "fico":
+        parameters["W" + gate] = normal((n_a, n_a + n_x), 1 / np.sqrt(max(n_a + n_x, 1)))
+        parameters["b" + gate] = normal((n_a, 1), 0.1)
+    parameters["Wy"] = normal((n_y, n_a), 1 / np.sqrt(max(n_a, 1)))
+    parameters["by"] = normal((n_y, 1), 0.1)
     return normal((n_x, m, T_x)), normal((n_a, m), 0.5), parameters, normal((n_a, m, T_x))
 
 

@@ -1,0 +1,194 @@
+"""The course's caches, shared by the RNN and LSTM wrappers.
+
+A cell cache is the tuple a cell forward returns: its arrays, then the parameters dict.
+A sequence's caches are ``(list of cell caches, x)``. The helpers here check their form
+(a wrong one gets a clear exception, never a segfault), stack foreign caches for the
+kernels, and let a backward pass reuse the buffers of crnn's own forward pass.
+"""
+import operator
+
+import numpy as np
+
+from crnn._validate import BLAS_INT_MAX, as_array, check_blas_sizes, compute_dtype, expect_ndim, mismatch
+
+
+class ForwardCaches(list):
+    """The list of cell caches made by a crnn forward pass; a plain list to its users.
+
+    It remembers the kernels' buffers whose views its caches hold, so that the
+    backward pass can hand the kernel every step without stacking, as long as the list
+    still holds exactly the caches it was made with.
+    """
+
+    __slots__ = ("buffers", "made")
+
+    def __init__(self, caches, *buffers):
+        super().__init__(caches)
+        self.buffers = buffers
+        self.made = tuple(caches)
+
+    def intact(self):
+        made = self.made
+        # map, not a generator expression: this runs on every backward pass, however small
+        return len(self) == len(made) and all(map(operator.is_, self, made))
+
+
+def forward_buffers(cell_caches):
+    """The buffers behind cell_caches if crnn's forward made them and they are intact, else None."""
+    if type(cell_caches) is ForwardCaches and cell_caches.intact():
+        return cell_caches.buffers
+    return None
+
+
+class CellCache:
+    """The form of one cell cache: the names of its fields, the last being "parameters".
+
+    Every field but "xt" and "parameters" is an (n_a, m) array; "xt" is (n_x, m).
+    """
+
+    def __init__(self, fields, maker):
+        self.fields = fields
+        self.maker = maker
+        self.xt = fields.index("xt")
+
+    def check(self, cache, name):
+        """cache itself if it is a tuple (or list) of the right length, else an error naming it."""
+        form = f"{name} must be the cache tuple ({', '.join(self.fields)}) of {self.maker}"
+        if not isinstance(cache, (tuple, list)):
+            raise TypeError(f"{form}, got {type(cache).__name__}")
+        if len(cache) != len(self.fields):
+            raise ValueError(f"{form}, got a {type(cache).__name__} of length {len(cache)}")
+        return cache
+
+    def field(self, cache, name, index):
+        """cache[index] as a real array, named like "cache[2] (xt)"."""
+        return as_array(f"{name}[{index}] ({self.fields[index]})", cache[index])
+
+    def da_next(self, cache, da_next):
+        """da_next as a real array, checked against the a_next of cache (checked by form)."""
+        self.check(cache, "cache")
+        da_next = as_array("da_next", da_next)
+        expect_ndim("da_next", da_next, "(n_a, m)")
+        a_next = self.field(cache, "cache", 0)
+        if a_next.shape != da_next.shape:
+            raise mismatch(
+                "da_next",
+                da_next,
+                "cache[0] (a_next)",
+                a_next,
+                "da_next must have the shape of a_next",
+            )
+        return da_next
+
+    def initial_state(self, cache, name, index, n_a, m):
+        """cache[index], a state before the first step, as a real array of shape (n_a, m)."""
+        arr = self.field(cache, name, index)
+        if arr.shape != (n_a, m):
+            label = f"{name}[{index}] ({self.fields[index]})"
+            raise ValueError(f"{label} must have shape {(n_a, m)}, got {arr.shape}")
+        return arr
+
+    def first_step(self, cell_caches, da):
+        """The xt of the first of cell_caches, after checking da against that cache.
+
+        da (n_a, m, T_x) must have the n_a and m of the first a_next, and at most as many
+        steps as there are caches; n_x, read from xt, must fit BLAS.
+        """
+        first = self.check(cell_caches[0], "caches[0][0]")
+        a_next0 = self.field(first, "caches[0][0]", 0)
+        expect_ndim("caches[0][0][0] (a_next)", a_next0, "(n_a, m)")
+        xt0 = self.xt_of(first, "caches[0][0]")
+        n_a, m, T = da.shape
+        held = (*a_next0.shape, len(cell_caches))
+        if a_next0.shape != (n_a, m) or T > len(cell_caches):
+            raise ValueError(
+                f"da has shape {da.shape} but the states in caches have shape {held}: da must "
+                f"have their n_a and m, and at most their {len(cell_caches)} steps"
+            )
+        if xt0.shape[0] > BLAS_INT_MAX:
+            check_blas_sizes(f"caches[0][0][{self.xt}] (xt)", xt0, n_x=xt0.shape[0])
+        return xt0
+
+    def xt_of(self, cache, name):
+        """The xt of a checked cache, as a 2-D real array (its n_x sizes the pass)."""
+        xt = self.field(cache, name, self.xt)
+        expect_ndim(f"{name}[{self.xt}] (xt)", xt, "(n_x, m)")
+        return xt
+
+    def arrays(self, cache, name, n_a, m, n_x, da_name):
+        """Every array of cache (all fields but parameters), checked against n_a, m and n_x."""
+        self.check(cache, name)
+        arrays = [self.field(cache, name, k) for k in range(len(self.fields) - 1)]
+        for k, arr in enumerate(arrays):
+            label = f"{name}[{k}] ({self.fields[k]})"
+            if k == self.xt:
+                if arr.shape != (n_x, m):
+                    raise ValueError(f"{label} must have shape ({n_x}, {m}), got {arr.shape}")
+            elif arr.shape != (n_a, m):
+                raise ValueError(
+                    f"{da_name} has n_a = {n_a} and m = {m}, but {label} has shape "
+                    f"{arr.shape}; {da_name} and the caches must come from the same forward pass"
+                )
+        return arrays
+
+
+def backward_inputs(da, caches, forward):
+    """Check the form of a sequence backward pass's arguments.
+
+    Arguments:
+    da -- the upstream gradient, (n_a, m, T_x) with T_x at most the number of caches
+    caches -- the (list of cell caches, x) tuple
+    forward -- the name of the function that makes caches, for the messages
+
+    Returns:
+    da -- as a real 3-D array whose sizes fit BLAS
+    cell_caches -- the list of cell caches (not yet checked one by one)
+    x -- the second item of caches, unchecked
+    """
+    if not isinstance(caches, (tuple, list)) or len(caches) != 2:
+        raise TypeError(
+            f"caches must be the (list of cell caches, x) tuple returned by {forward}, "
+            f"got {type(caches).__name__}"
+            + (f" of length {len(caches)}" if isinstance(caches, (tuple, list)) else "")
+        )
+    cell_caches, x = caches
+    if not isinstance(cell_caches, (list, tuple)):
+        raise TypeError(
+            f"caches[0] must be the list of cell caches, got {type(cell_caches).__name__}"
+        )
+    da = as_array("da", da)
+    expect_ndim("da", da, "(n_a, m, T_x)")
+    n_a, m, T = da.shape
+    if max(n_a, m, T, m * T) > BLAS_INT_MAX:  # the names of the message only when needed
+        check_blas_sizes("da", da, n_a=n_a, m=m, T_x=T, **{"m*T_x": m * T})
+    return da, cell_caches, x
+
+
+def no_steps(da, x):
+    """n_x and the dtype of the zero gradients of a backward pass over an empty list of caches.
+
+    Raises ValueError if da has steps: the caches hold none.
+    """
+    T = da.shape[2]
+    if T:
+        raise ValueError(f"da has shape {da.shape}, T_x = {T} steps, but caches hold none")
+    xs = as_array("caches[1] (x)", x)
+    expect_ndim("caches[1] (x)", xs, "(n_x, m, T_x)")
+    n_x = xs.shape[0]
+    check_blas_sizes("caches[1] (x)", xs, n_x=n_x)
+    return n_x, compute_dtype(da, xs)
+
+
+def stack_steps(blocks, dtype, order="F"):
+    """The (n, m) block of every step, stacked into one (n, m, T) array of dtype.
+
+    order -- the order of the columns of its (n, m·T) matrix, the kernels' layout:
+             "F" (the LSTM's) a Fortran-ordered array, step t in columns t·m .. t·m+m-1;
+             "C" (the RNN's) column j·T + t for batch column j of step t, so that the
+             C-order reshape to (n, m·T) is a Fortran-ordered view
+    """
+    # stacking the transposes (m, n) along axis 0 gives a C-ordered (T, m, n), along
+    # axis 1 an (m, T, n): transposed, the (n, m, T) the kernels want, in one copy
+    if order == "F":
+        return np.stack([block.T for block in blocks], dtype=dtype).T
+    return np.stack([block.T for block in blocks], axis=1, dtype=dtype).transpose(2, 0, 1)

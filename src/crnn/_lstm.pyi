@@ -1,0 +1,26 @@
+"""Types of the compiled module crnn._lstm (src/crnn/_lstm.pyx).
+
+Every argument is a float32 or float64 array, all of one dtype (Cython's fused
+``floating``); states, gates and their gradients are Fortran-ordered 2-D, the packed
+weights ``W`` (4·n_a, n_a+n_x) and ``dW`` C-ordered. The kernels return nothing: they
+fill the output arrays they are given.
+"""
+from typing import TypeAlias, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+_F = TypeVar("_F", np.float32, np.float64)
+
+# every array of one call has one dtype, float32 or float64
+_A: TypeAlias = npt.NDArray[_F]
+
+def lstm_forward_kernel(
+    x: _A[_F], a0: _A[_F], c0: _A[_F], W: _A[_F], b: _A[_F], Wy: _A[_F], by: _A[_F],
+    gates: _A[_F], a: _A[_F], c: _A[_F], y: _A[_F],
+) -> None: ...
+def lstm_backward_kernel(
+    da: _A[_F], gates: _A[_F], c: _A[_F], c_prev0: _A[_F], c_prev_rest: _A[_F],
+    a_prev0: _A[_F], a_prev_rest: _A[_F], x: _A[_F], W: _A[_F], dgates: _A[_F],
+    dx: _A[_F], da0: _A[_F], dc0: _A[_F], dW: _A[_F], db: _A[_F],
+) -> None: ...

@@ -1,0 +1,397 @@
+"""The course's LSTM functions, computed by crnn's Cython kernels.
+
+Same signatures, shapes, cache tuples and gradient dicts as the course's numpy code
+(see ``crnn.reference``); ``lstm_backward`` returns the real ``da0``. Two keyword-only
+extensions keep the course's behaviour by default: ``lstm_forward(..., c0=)`` starts
+from a given cell state instead of zeros, and ``lstm_backward`` adds the gradient that
+reaches it as ``"dc0"``.
+
+Inside crnn the four gate weights are packed into one ``(4·n_a, n_a+n_x)`` matrix, in
+the order forget, update, candidate, output; the public dicts are unchanged.
+"""
+import numpy as np
+
+from crnn import _lstm
+from crnn._caches import (
+    CellCache,
+    ForwardCaches,
+    backward_inputs,
+    forward_buffers,
+    no_steps,
+    stack_steps,
+)
+from crnn._validate import (
+    as_array,
+    bias,
+    c_order,
+    check_blas_sizes,
+    check_parameters,
+    compute_dtype,
+    expect_ndim,
+    fortran,
+    mismatch,
+    weight,
+)
+
+__all__ = ["lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]
+
+#: The gates, in the order of the packed weight: forget, update, candidate, output.
+_GATES = ("f", "i", "c", "o")
+
+#: The form of lstm_cell_forward's cache.
+_CACHE = CellCache(
+    ("a_next", "c_next", "a_prev", "c_prev", "ft", "it", "cct", "ot", "xt", "parameters"),
+    "lstm_cell_forward",
+)
+
+
+def _gate_weights(parameters, n_a, n_x, context):
+    """Wf, Wi, Wc, Wo of parameters, each checked to be (n_a, n_a + n_x).
+
+    context ends the message of a wrong shape, naming what fixed n_a and n_x.
+    """
+    check_parameters(parameters)
+    weights = [weight(parameters, f"W{gate}", "(n_a, n_a + n_x)") for gate in _GATES]
+    for gate, W in zip(_GATES, weights):
+        if W.shape != (n_a, n_a + n_x):
+            raise ValueError(
+                f'parameters["W{gate}"] must have shape (n_a, n_a + n_x) = '
+                f"{(n_a, n_a + n_x)} {context}, got {W.shape}"
+            )
+    return weights
+
+
+def _check_gate_sizes(a_name, a, x_name, x, n_a, n_x):
+    """The packed gates' sizes must fit BLAS too: 4·n_a rows of n_a + n_x columns."""
+    check_blas_sizes(a_name, a, **{"4*n_a": 4 * n_a})
+    check_blas_sizes(x_name, x, **{"n_a+n_x": n_a + n_x})
+
+
+def _pack(arrays, dtype):
+    """The gates' weights (or biases) stacked row-wise into one new C-ordered array of dtype."""
+    packed = np.empty((sum(arr.shape[0] for arr in arrays), *arrays[0].shape[1:]), dtype)
+    return np.concatenate(arrays, axis=0, out=packed)
+
+
+def _gate_views(gates, n_a, t):
+    """ft, it, cct, ot of step t: views into the (4n_a, m, T) gates."""
+    return tuple(gates[k * n_a : (k + 1) * n_a, :, t] for k in range(4))
+
+
+# --- forward -------------------------------------------------------------------------
+
+
+def _forward(x, x_name, a_prev, a_name, c_prev, c_name, parameters):
+    """Validate, then run the forward kernel over x of shape (n_x, m, T), or (n_x, m)
+    for one step.
+
+    c_prev None means zeros. Returns the Fortran-ordered arrays a, c (n_a, m, T),
+    y (n_y, m, T) and gates (4n_a, m, T), and the initial cell state used.
+    """
+    expect_ndim(a_name, a_prev, "(n_a, m)")
+    if c_prev is not None:
+        expect_ndim(c_name, c_prev, "(n_a, m)")
+    n_x, m, T = x.shape if x.ndim == 3 else (*x.shape, 1)
+    n_a = a_prev.shape[0]
+    weights = _gate_weights(
+        parameters,
+        n_a,
+        n_x,
+        f"for {a_name} of shape {a_prev.shape} and {x_name} of shape {x.shape}",
+    )
+    Wy = weight(parameters, "Wy", "(n_y, n_a)")
+    n_y = Wy.shape[0]
+    if a_prev.shape[1] != m:
+        raise mismatch(a_name, a_prev, x_name, x, "the batch sizes m disagree")
+    if c_prev is not None and c_prev.shape != a_prev.shape:
+        raise mismatch(c_name, c_prev, a_name, a_prev, f"{c_name} must have the shape of {a_name}")
+    if Wy.shape[1] != n_a:
+        raise mismatch('parameters["Wy"]', Wy, a_name, a_prev, "Wy must be (n_y, n_a)")
+    if n_y == 0:
+        raise ValueError(f'n_y must be at least 1, got parameters["Wy"] of shape {Wy.shape}')
+    biases = [bias(parameters, f"b{gate}", n_a) for gate in _GATES]
+    by = bias(parameters, "by", n_y)
+    check_blas_sizes(x_name, x, n_x=n_x, m=m, T_x=T, **{"m*T_x": m * T})
+    check_blas_sizes(a_name, a_prev, n_a=n_a)
+    check_blas_sizes('parameters["Wy"]', Wy, n_y=n_y)
+    _check_gate_sizes(a_name, a_prev, x_name, x, n_a, n_x)
+
+    given = () if c_prev is None else (c_prev,)
+    dtype = compute_dtype(x, a_prev, *given, *weights, *biases, Wy, by)
+    c0 = np.zeros((n_a, m), dtype, order="F") if c_prev is None else fortran(c_prev, dtype)
+    gates = np.empty((4 * n_a, m, T), dtype, order="F")
+    a = np.empty((n_a, m, T), dtype, order="F")
+    c = np.empty((n_a, m, T), dtype, order="F")
+    y = np.empty((n_y, m, T), dtype, order="F")
+    if m and T:
+        mT = m * T
+        _lstm.lstm_forward_kernel(
+            fortran(x, dtype).reshape(n_x, mT, order="F"),
+            fortran(a_prev, dtype),
+            c0,
+            _pack(weights, dtype),
+            _pack(biases, dtype),
+            c_order(Wy, dtype),
+            c_order(by, dtype),
+            gates.reshape(4 * n_a, mT, order="F"),
+            a.reshape(n_a, mT, order="F"),
+            c.reshape(n_a, mT, order="F"),
+            y.reshape(n_y, mT, order="F"),
+        )
+    return a, c, y, gates, c0
+
+
+def lstm_cell_forward(xt, a_prev, c_prev, parameters):
+    """One step of the LSTM cell.
+
+    Arguments:
+    xt -- input at step t, of shape (n_x, m)
+    a_prev -- hidden state at step t-1, of shape (n_a, m)
+    c_prev -- cell state at step t-1, of shape (n_a, m)
+    parameters -- dict with "Wf", "Wi", "Wc", "Wo" (n_a, n_a + n_x), "bf", "bi", "bc",
+                  "bo" (n_a, 1), "Wy" (n_y, n_a), "by" (n_y, 1)
+
+    Returns:
+    a_next -- next hidden state, of shape (n_a, m)
+    c_next -- next cell state, of shape (n_a, m)
+    yt_pred -- prediction at step t, of shape (n_y, m)
+    cache -- (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters),
+             holding the arguments themselves
+    """
+    x = as_array("xt", xt)
+    expect_ndim("xt", x, "(n_x, m)")
+    a, c, y, gates, _ = _forward(
+        x,
+        "xt",
+        as_array("a_prev", a_prev),
+        "a_prev",
+        as_array("c_prev", c_prev),
+        "c_prev",
+        parameters,
+    )
+    a_next, c_next = a[:, :, 0], c[:, :, 0]
+    cache = (a_next, c_next, a_prev, c_prev, *_gate_views(gates, a.shape[0], 0), xt, parameters)
+    return a_next, c_next, y[:, :, 0], cache
+
+
+def lstm_forward(x, a0, parameters, *, c0=None):
+    """The LSTM over a whole sequence, in one call into the kernel.
+
+    Arguments:
+    x -- input for every step, of shape (n_x, m, T_x)
+    a0 -- initial hidden state, of shape (n_a, m)
+    parameters -- dict as for lstm_cell_forward
+    c0 -- initial cell state, of shape (n_a, m); zeros when None, as in the course
+
+    Returns:
+    a -- hidden states of every step, of shape (n_a, m, T_x)
+    y -- predictions of every step, of shape (n_y, m, T_x)
+    c -- cell states of every step, of shape (n_a, m, T_x)
+    caches -- (list of the T_x cell caches, x); the caches hold views into a, c, the
+              gates and x, not copies
+    """
+    xa = as_array("x", x)
+    expect_ndim("x", xa, "(n_x, m, T_x)")
+    c0a = None if c0 is None else as_array("c0", c0)
+    a, c, y, gates, c_start = _forward(xa, "x", as_array("a0", a0), "a0", c0a, "c0", parameters)
+    n_a = a.shape[0]
+    c_first = c_start if c0 is None else c0
+    caches = [
+        (
+            a[:, :, t],
+            c[:, :, t],
+            a[:, :, t - 1] if t else a0,
+            c[:, :, t - 1] if t else c_first,
+            *_gate_views(gates, n_a, t),
+            xa[:, :, t],
+            parameters,
+        )
+        for t in range(xa.shape[2])
+    ]
+    return a, y, c, (ForwardCaches(caches, a, c, gates, xa), x)
+
+
+# --- backward ------------------------------------------------------------------------
+
+
+def _backward(da, dc_last, gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest, x, weights):
+    """Run the backward kernel over T steps; the arguments are validated real arrays,
+    their sizes checked against BLAS's limit.
+
+    Arguments:
+    da -- upstream gradient of every hidden state, (n_a, m, T)
+    dc_last -- gradient of the last cell state, (n_a, m), or None for zeros
+    gates -- ft, it, cct, ot of every step, stacked, (4n_a, m, T)
+    c -- the cell state c_t of every step, (n_a, m, T)
+    c_prev0, a_prev0 -- the states before step 0, (n_a, m)
+    c_prev_rest, a_prev_rest -- the states before steps 1..T-1, (n_a, m, T-1)
+    x -- the input of every step, (n_x, m, T)
+    weights -- Wf, Wi, Wc, Wo, each (n_a, n_a + n_x)
+
+    Returns:
+    dx (n_x, m, T), da0 (n_a, m), dc0 (n_a, m), and dW (4n_a, n_a + n_x) and
+    db (4n_a, 1), packed like the weights
+    """
+    n_a, m, T = da.shape
+    n_x = x.shape[0]
+    given = () if dc_last is None else (dc_last,)
+    dtype = compute_dtype(
+        da, *given, gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest, x, *weights
+    )
+    dx = np.empty((n_x, m, T), dtype, order="F")
+    # da0 and dc0 carry the flows between steps: zeros, and the last step's dc_next
+    da0 = np.zeros((n_a, m), dtype, order="F")
+    dc0 = (
+        np.zeros((n_a, m), dtype, order="F")
+        if dc_last is None
+        else np.array(dc_last, dtype, order="F")
+    )
+    dW = np.empty((4 * n_a, n_a + n_x), dtype)
+    db = np.empty((4 * n_a, 1), dtype)
+    if n_a and m and T:
+        mT = m * T
+        _lstm.lstm_backward_kernel(
+            fortran(da, dtype).reshape(n_a, mT, order="F"),
+            fortran(gates, dtype).reshape(4 * n_a, mT, order="F"),
+            fortran(c, dtype).reshape(n_a, mT, order="F"),
+            fortran(c_prev0, dtype),
+            fortran(c_prev_rest, dtype).reshape(n_a, mT - m, order="F"),
+            fortran(a_prev0, dtype),
+            fortran(a_prev_rest, dtype).reshape(n_a, mT - m, order="F"),
+            fortran(x, dtype).reshape(n_x, mT, order="F"),
+            _pack(weights, dtype),
+            np.empty((4 * n_a, mT), dtype, order="F"),
+            dx.reshape(n_x, mT, order="F"),
+            da0,
+            dc0,
+            dW,
+            db.reshape(4 * n_a),
+        )
+    else:
+        for arr in (dx, dW, db):
+            arr.fill(0)
+    return dx, da0, dc0, dW, db
+
+
+def _gate_gradients(dW, db):
+    """The keys "dWf", "dbf", ... "dbo" of the packed dW and db, as views of their rows."""
+    n_a = db.shape[0] // 4
+    grads = {}
+    for k, gate in enumerate(_GATES):
+        grads[f"dW{gate}"] = dW[k * n_a : (k + 1) * n_a]
+        grads[f"db{gate}"] = db[k * n_a : (k + 1) * n_a]
+    return grads
+
+
+def _sequence_gradients(dx, da0, dc0, dW, db):
+    """lstm_backward's dict: the course's keys in the course's order, then "dc0"."""
+    return {"dx": dx, "da0": da0, **_gate_gradients(dW, db), "dc0": dc0}
+
+
+def lstm_cell_backward(da_next, dc_next, cache):
+    """The backward pass of one LSTM step.
+
+    Arguments:
+    da_next -- gradient of the loss with respect to a_next, of shape (n_a, m)
+    dc_next -- gradient of the loss with respect to c_next, of shape (n_a, m)
+    cache -- (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters),
+             the output of lstm_cell_forward
+
+    Returns:
+    gradients -- dict with "dxt" (n_x, m), "da_prev" (n_a, m), "dc_prev" (n_a, m),
+                 "dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo": each weight's
+                 (n_a, n_a + n_x) and each bias's (n_a, 1)
+    """
+    da_next = _CACHE.da_next(cache, da_next)
+    dc_next = as_array("dc_next", dc_next)
+    expect_ndim("dc_next", dc_next, "(n_a, m)")
+    if dc_next.shape != da_next.shape:
+        raise mismatch(
+            "dc_next", dc_next, "da_next", da_next, "dc_next must have the shape of da_next"
+        )
+    n_x = _CACHE.xt_of(cache, "cache").shape[0]
+    n_a, m = da_next.shape
+    _, c_next, a_prev, c_prev, ft, it, cct, ot, xt = _CACHE.arrays(
+        cache, "cache", n_a, m, n_x, "da_next"
+    )
+    weights = _gate_weights(cache[9], n_a, n_x, "to match the caches")
+    check_blas_sizes("da_next", da_next, n_a=n_a, m=m)
+    check_blas_sizes("cache[8] (xt)", xt, n_x=n_x)
+    _check_gate_sizes("da_next", da_next, "cache[8] (xt)", xt, n_a, n_x)
+    c = c_next[:, :, None]
+    no_rest = c[:, :, :0]  # one step: no states before later steps
+    dx, da_prev, dc_prev, dW, db = _backward(
+        da_next[:, :, None],
+        dc_next,
+        stack_steps([np.concatenate((ft, it, cct, ot))], compute_dtype(ft, it, cct, ot)),
+        c,
+        c_prev,
+        no_rest,
+        a_prev,
+        no_rest,
+        xt[:, :, None],
+        weights,
+    )
+    return {"dxt": dx[:, :, 0], "da_prev": da_prev, "dc_prev": dc_prev, **_gate_gradients(dW, db)}
+
+
+def _sequence_arrays(cell_caches, T, n_a, m, n_x):
+    """The arrays of the first T steps that the backward kernel reads (see _backward).
+
+    Returns gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest and x. Caches made by
+    ``lstm_forward`` give views of its buffers; any other list of cell caches (the
+    course's forward, a user's loop over lstm_cell_forward) is stacked once. Needs T >= 1
+    and the first cache checked (CellCache.first_step).
+    """
+    first = cell_caches[0]
+    buffers = forward_buffers(cell_caches)
+    if buffers is not None:
+        a_all, c_all, gates_all, x_all = buffers
+        a0, c0 = (_CACHE.initial_state(first, "caches[0][0]", k, n_a, m) for k in (2, 3))
+        return (
+            gates_all[:, :, :T],
+            c_all[:, :, :T],
+            c0,
+            c_all[:, :, : T - 1],
+            a0,
+            a_all[:, :, : T - 1],
+            x_all[:, :, :T],
+        )
+    steps = [_CACHE.arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)]
+    dtype = compute_dtype(*[arr for step in steps for arr in step])
+    c, a_prev, c_prev, x = (stack_steps([step[k] for step in steps], dtype) for k in (1, 2, 3, 8))
+    gates = stack_steps([np.concatenate(step[4:8]) for step in steps], dtype)
+    return gates, c, c_prev[:, :, 0], c_prev[:, :, 1:], a_prev[:, :, 0], a_prev[:, :, 1:], x
+
+
+def lstm_backward(da, caches):
+    """The backward pass of the LSTM over a whole sequence, in one call into the kernel.
+
+    Arguments:
+    da -- upstream gradients of every hidden state, of shape (n_a, m, T_x); with fewer
+          steps than the caches, the first T_x caches are used, as in the course
+    caches -- (list of cell caches, x), the output of lstm_forward (crnn's or the course's)
+
+    Returns:
+    gradients -- dict with "dx" (n_x, m, T_x), "da0" (n_a, m), "dWf", "dbf", "dWi",
+                 "dbi", "dWc", "dbc", "dWo", "dbo" (each weight's (n_a, n_a + n_x) and
+                 each bias's (n_a, 1)), and "dc0" (n_a, m); da0 and dc0 are the
+                 gradients that reach a0 and the initial cell state
+    """
+    da, cell_caches, x = backward_inputs(da, caches, "lstm_forward")
+    n_a, m, T = da.shape
+    if not cell_caches:
+        n_x, dtype = no_steps(da, x)
+    else:
+        xt0 = _CACHE.first_step(cell_caches, da)
+        n_x = xt0.shape[0]
+        _check_gate_sizes("da", da, "caches[0][0][8] (xt)", xt0, n_a, n_x)
+        weights = _gate_weights(cell_caches[0][9], n_a, n_x, "to match the caches")
+        dtype = compute_dtype(da, xt0, *weights)
+        if T:
+            arrays = _sequence_arrays(cell_caches, T, n_a, m, n_x)
+            return _sequence_gradients(*_backward(da, None, *arrays, weights))
+    # no step runs backward: every gradient is zero, shaped by da and the caches
+    zeros = np.zeros((n_a, m), dtype)
+    dW, db = np.zeros((4 * n_a, n_a + n_x), dtype), np.zeros((4 * n_a, 1), dtype)
+    return _sequence_gradients(np.zeros((n_x, m, 0), dtype), zeros, zeros.copy(), dW, db)
