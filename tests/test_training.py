@@ -50,6 +50,35 @@ def test_output_layer_takes_the_lstm_key_and_float32():
     assert all(g.dtype == np.float32 for g in grads.values())
 
 
+def _stride_order(arr):
+    """The axes of arr from the smallest stride to the largest: its memory layout."""
+    return tuple(np.argsort(arr.strides, kind="stable"))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_output_layer_and_pooling_keep_the_cells_layout(cell):
+    # the RNN's states are in crnn._rnn's layout, the LSTM's Fortran-ordered: the logits and
+    # every da handed back to the cell's backward must be made in that same layout (no copy
+    # of the states, no conversion in the kernels), with the right values
+    if cell == "rnn":
+        x, a0, p, _ = random_rnn_problem(3, 4, 2, 5, 6)
+        a, key = crnn.rnn_forward(x, a0, p)[0], "Wya"
+    else:
+        x, a0, p, _ = random_lstm_problem(3, 4, 2, 5, 6)
+        a, key = crnn.lstm_forward(x, a0, p)[0], "Wy"
+    assert _stride_order(a) == ((0, 2, 1) if cell == "rnn" else (0, 1, 2))
+    z = crnn.output_layer_forward(a, p, key)
+    assert_close(z, np.einsum("ya,amt->ymt", p[key], a) + p["by"][:, :, None], np.float64)
+    G = np.random.default_rng(1).standard_normal(z.shape)
+    grads = crnn.output_layer_backward(G, a, p, key)
+    assert_close(grads["d" + key], np.einsum("ymt,amt->ya", G, a), np.float64)
+    assert_close(grads["da"], np.einsum("ya,ymt->amt", p[key], G), np.float64)
+    assert _stride_order(z) == _stride_order(grads["da"]) == _stride_order(a)
+    for output in ("last", "mean"):
+        dh = np.ones((4, 5))
+        assert _stride_order(crnn.pool_states_backward(dh, a, output)) == _stride_order(a)
+
+
 def test_output_layer_shape_errors_name_the_arguments():
     p = {"Wya": np.zeros((2, 4)), "by": np.zeros((2, 1))}
     with pytest.raises(ValueError, match=r'parameters\["Wya"\] has shape \(2, 4\) but a has shape \(5, 3, 2\)'):

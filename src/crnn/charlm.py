@@ -192,7 +192,7 @@ def rnn_backward(X, Y, parameters, cache):
             f"cache must be the cache crnn.charlm.rnn_forward returned, got {type(cache).__name__}"
         )
     T = len(X)
-    dy = cache.y_hat.copy(order="F")
+    dy = cache.y_hat.copy(order="K")  # the layout of y_hat and a, the RNN kernels'
     dy[list(Y), 0, np.arange(T)] -= 1  # dz = ŷ - one_hot(Y): softmax and cross-entropy together
     head = output_layer_backward(dy, cache.a, _fused(parameters))
     body = _rnn_backward(head["da"], cache.rnn_caches)

@@ -53,12 +53,13 @@ def pool_states_backward(dh, a, output):
     output -- as for pool_states
 
     Returns:
-    da -- (n_a, m, T_x), Fortran-ordered, the upstream gradient for the backward pass
+    da -- (n_a, m, T_x) in the layout of a (the cell's own, which its backward pass reads
+          in place), the upstream gradient for the backward pass
     """
     _check_output(output)
     if output == "sequence":
         return dh
-    da = np.zeros(a.shape, dh.dtype, order="F")
+    da = np.zeros_like(a, dh.dtype)
     if output == "last":
         da[:, :, -1] = dh
     else:

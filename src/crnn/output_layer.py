@@ -1,7 +1,9 @@
 """The output layer the course's backward functions leave out: logits = Wya·a + by.
 
-The states of every step are one column-major (n_a, m·T) matrix (crnn's ``a`` is
-Fortran-ordered), so each product over all steps is a single BLAS call through numpy's
+The states of every step are one column-major (n_a, m·T) matrix, viewed without a copy
+in the order of their columns: numpy's C order for the RNN's ``a`` (the layout of
+``crnn._rnn``), Fortran order for the LSTM's. The logits and ``da`` are made in that
+same layout, so each product over all steps is a single BLAS call through numpy's
 matmul; nothing loops over time. For the LSTM the weight is called "Wy"
 (``weight="Wy"``).
 """
@@ -12,10 +14,24 @@ from crnn._validate import as_array, bias, check_parameters, compute_dtype, weig
 __all__ = ["output_layer_forward", "output_layer_backward"]
 
 
-def _columns(arr, dtype):
-    """arr (n, ...) as the column-major matrix (n, prod(...)), a view when arr is Fortran-ordered."""
-    arr = np.require(arr, dtype, ("F", "A"))
-    return arr.reshape(arr.shape[0], -1, order="F")
+def _order(a):
+    """The order of a's columns: "F" for a Fortran-ordered a (the LSTM's states), else "C"
+    (the RNN's states, whose C-order reshape to (n_a, m·T) is a view)."""
+    return "F" if a.flags.f_contiguous else "C"
+
+
+def _columns(arr, dtype, order):
+    """arr (n, ...) as the matrix (n, prod(...)), its columns in order; a view when arr
+    is of dtype and in that layout."""
+    return arr.astype(dtype, copy=False).reshape(arr.shape[0], -1, order=order)
+
+
+def _empty(n, rest, dtype, order):
+    """An empty (n, *rest) array whose reshape to (n, prod(rest)) in order is a
+    Fortran-ordered view: Fortran order, or for "C" the layout of the RNN's states."""
+    if order == "F":
+        return np.empty((n, *rest), dtype, order="F")
+    return np.moveaxis(np.empty((*rest, n), dtype), -1, 0)
 
 
 def _weights(parameters, weight_key, a_name, a):
@@ -38,17 +54,18 @@ def output_layer_forward(a, parameters, weight="Wya"):
     weight -- the key of the output weight: "Wya" (RNN) or "Wy" (LSTM)
 
     Returns:
-    logits -- of shape (n_y, m, T) (or (n_y, m)), Fortran-ordered
+    logits -- of shape (n_y, m, T) (or (n_y, m)), in the layout of a's columns
     """
     a = as_array("a", a)
     W = _weights(parameters, weight, "a", a)
     n_y = W.shape[0]
     by = bias(parameters, "by", n_y)
     dtype = compute_dtype(a, W, by)
-    z = np.empty((n_y, *a.shape[1:]), dtype, order="F")
-    z2 = z.reshape(n_y, -1, order="F")
+    order = _order(a)
+    z = _empty(n_y, a.shape[1:], dtype, order)
+    z2 = z.reshape(n_y, -1, order=order)
     # Z (n_y×m·T) = W (n_y×n_a) · A (n_a×m·T)
-    np.matmul(W.astype(dtype, copy=False), _columns(a, dtype), out=z2)
+    np.matmul(W.astype(dtype, copy=False), _columns(a, dtype, order), out=z2)
     z2 += by.astype(dtype, copy=False)[:, None]
     return z
 
@@ -76,12 +93,13 @@ def output_layer_backward(dlogits, a, parameters, weight="Wya"):
             f'parameters["{weight}"] {W.shape} and a {a.shape}, got shape {dz.shape}'
         )
     dtype = compute_dtype(dz, a, W)
-    dz2 = _columns(dz, dtype)
-    a2 = _columns(a, dtype)
+    order = _order(a)
+    dz2 = _columns(dz, dtype, order)
+    a2 = _columns(a, dtype, order)
     W = W.astype(dtype, copy=False)
-    da = np.empty(a.shape, dtype, order="F")
+    da = _empty(a.shape[0], a.shape[1:], dtype, order)
     # dA (n_a×m·T) = W.T (n_a×n_y) · dZ (n_y×m·T)
-    np.matmul(W.T, dz2, out=da.reshape(a.shape[0], -1, order="F"))
+    np.matmul(W.T, dz2, out=da.reshape(a.shape[0], -1, order=order))
     return {
         # dW (n_y×n_a) = dZ (n_y×m·T) · A.T (m·T×n_a)
         "d" + weight: dz2 @ a2.T,
