@@ -1,8 +1,8 @@
 # cython: language_level=3
 """The LSTM kernels: forward and backward over a whole sequence.
 
-Buffers are column-major as in ``_rnn.pyx``: an ``(n, m, T)`` array in Fortran order is
-the ``(n, m·T)`` matrix whose columns ``t·m .. t·m+m-1`` are step t.
+Buffers are column-major and, unlike ``_rnn.pyx``'s, Fortran-ordered: an ``(n, m, T)``
+array is the ``(n, m·T)`` matrix whose columns ``t·m .. t·m+m-1`` are step t.
 
 The four gates share one packed weight ``W = [Wf; Wi; Wc; Wo]`` of shape
 ``(4·n_a, n_a+n_x)``, C-ordered, so one product fills every gate: read column-major it
