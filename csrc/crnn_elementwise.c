@@ -12,8 +12,11 @@
 #include "crnn_elementwise.h"
 
 /* x86-64-v4 is AVX-512 (F, BW, CD, DQ, VL), v3 AVX2 with FMA; the resolver tests CPU
-   features, not CPU models, so every CPU that has them gets them */
-#if defined(__x86_64__) && defined(__linux__) && !defined(CRNN_NO_CLONES) && \
+   features, not CPU models, so every CPU that has them gets them. The resolver is an
+   ifunc, which glibc has and musl has not. The constants below are decimal, not hex
+   floats, which older MSVC C compilers reject; each reads back to the value its comment
+   gives in hex. */
+#if defined(__x86_64__) && defined(__GLIBC__) && !defined(CRNN_NO_CLONES) && \
     ((defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12) ||           \
      (defined(__clang__) && __clang_major__ >= 14))
 #  define CRNN_CLONES \
@@ -52,10 +55,10 @@
 #define CRNN_COPYSIGN_d copysign
 #define CRNN_MANT_BITS_d 52
 #define CRNN_EXP_BIAS_d 1023
-#define CRNN_SHIFTER_d 0x1.8p52           /* x + shifter - shifter rounds x to an integer */
-#define CRNN_LN2_HI_d 0x1.62e42fee00000p-1 /* ln 2 in two parts, k * hi exact for |k| < 2^11 */
-#define CRNN_LN2_LO_d 0x1.a39ef35793c76p-33
-#define CRNN_LOG2E_d 0x1.71547652b82fep0
+#define CRNN_SHIFTER_d 6755399441055744.0 /* 0x1.8p52: x + shifter - shifter rounds x */
+#define CRNN_LN2_HI_d 0.6931471803691238 /* 0x1.62e42fee00000p-1: ln 2 = hi + lo, k*hi exact for |k| < 2^11 */
+#define CRNN_LN2_LO_d 1.9082149292705877e-10 /* 0x1.a39ef35793c76p-33 */
+#define CRNN_LOG2E_d 1.4426950408889634 /* 0x1.71547652b82fep0 */
 /* expm1(r) = r + r^2 * series(r), Taylor to r^13: truncation below 2^-56 relative */
 #define CRNN_EXPM1_SERIES_d(r)                                                          \
     CRNN_H(double, r, CRNN_F2, CRNN_H(double, r, CRNN_F3, CRNN_H(double, r, CRNN_F4,     \
@@ -70,10 +73,10 @@
 #define CRNN_COPYSIGN_s copysignf
 #define CRNN_MANT_BITS_s 23
 #define CRNN_EXP_BIAS_s 127
-#define CRNN_SHIFTER_s 0x1.8p23f
-#define CRNN_LN2_HI_s 0x1.62e300p-1f
-#define CRNN_LN2_LO_s 0x1.2fefa2p-17f
-#define CRNN_LOG2E_s 0x1.715476p0f
+#define CRNN_SHIFTER_s 12582912.0f /* 0x1.8p23 */
+#define CRNN_LN2_HI_s 0.6931381f /* 0x1.62e300p-1 */
+#define CRNN_LN2_LO_s 9.058001e-06f /* 0x1.2fefa2p-17 */
+#define CRNN_LOG2E_s 1.442695f /* 0x1.715476p0 */
 /* expm1(r) = r + r^2 * series(r), Taylor to r^8: truncation below 2^-26 relative */
 #define CRNN_EXPM1_SERIES_s(r)                                                          \
     CRNN_H(float, r, CRNN_F2, CRNN_H(float, r, CRNN_F3, CRNN_H(float, r, CRNN_F4,        \
