@@ -53,16 +53,19 @@ class CellCache:
 
     def check(self, cache, name):
         """cache itself if it is a tuple (or list) of the right length, else an error naming it."""
+        if isinstance(cache, (tuple, list)) and len(cache) == len(self.fields):
+            return cache  # the common case, without building the message
         form = f"{name} must be the cache tuple ({', '.join(self.fields)}) of {self.maker}"
         if not isinstance(cache, (tuple, list)):
             raise TypeError(f"{form}, got {type(cache).__name__}")
-        if len(cache) != len(self.fields):
-            raise ValueError(f"{form}, got a {type(cache).__name__} of length {len(cache)}")
-        return cache
+        raise ValueError(f"{form}, got a {type(cache).__name__} of length {len(cache)}")
 
     def field(self, cache, name, index):
         """cache[index] as a real array, named like "cache[2] (xt)"."""
-        return as_array(f"{name}[{index}] ({self.fields[index]})", cache[index])
+        value = cache[index]
+        if type(value) is np.ndarray and value.dtype.kind in "biuf":
+            return value  # the common case, without building the name
+        return as_array(f"{name}[{index}] ({self.fields[index]})", value)
 
     def da_next(self, cache, da_next):
         """da_next as a real array, checked against the a_next of cache (checked by form)."""
@@ -112,7 +115,8 @@ class CellCache:
     def xt_of(self, cache, name):
         """The xt of a checked cache, as a 2-D real array (its n_x sizes the pass)."""
         xt = self.field(cache, name, self.xt)
-        expect_ndim(f"{name}[{self.xt}] (xt)", xt, "(n_x, m)")
+        if xt.ndim != 2:
+            expect_ndim(f"{name}[{self.xt}] (xt)", xt, "(n_x, m)")
         return xt
 
     def arrays(self, cache, name, n_a, m, n_x, da_name):
