@@ -1,6 +1,7 @@
-"""Benchmark crnn's RNN forward + backward; the same as ``python -m crnn bench``.
+"""Benchmark crnn's RNN and LSTM forward + backward; the same as ``python -m crnn bench``.
 
     python benchmarks/bench_rnn.py --sizes tiny,small --dtype float64 --repeats 7
+    python benchmarks/bench_rnn.py --cell lstm --sizes medium
 """
 import sys
 

@@ -1,10 +1,17 @@
 """The benchmark runs end to end at the tiny size and writes its JSON."""
 import json
+import sys
 
 import pytest
 
 from crnn.__main__ import main
-from crnn.bench import SIZES, gemm_floor
+from crnn.bench import SIZES, floor_gemms, gemm_floor
+
+#: the gradients each cell's contenders are checked on
+GRADIENTS = {
+    "rnn": {"dx", "da0", "dWax", "dWaa", "dba"},
+    "lstm": {"dx", "da0", "dc0", *(f"d{w}{g}" for w in "Wb" for g in "fico")},
+}
 
 
 def _run(tmp_path, capsys, *extra):
@@ -15,11 +22,26 @@ def _run(tmp_path, capsys, *extra):
     return json.loads(path.read_text()), table
 
 
-def test_bench_json_structure(tmp_path, capsys):
-    report, table = _run(tmp_path, capsys, "--no-torch", "--dtype", "float64,float32")
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_bench_json_structure(tmp_path, capsys, monkeypatch, cell):
+    # the contenders' gradient dicts, recorded to check that every gradient is compared
+    import crnn.bench
+
+    seen = []
+    errors = crnn.bench._errors
+
+    def recording(out, want):
+        seen.append((set(out[2]), set(want[2])))
+        return errors(out, want)
+
+    monkeypatch.setattr(crnn.bench, "_errors", recording)
+    report, table = _run(tmp_path, capsys, "--no-torch", "--dtype", "float64,float32",
+                         "--cell", cell)
     assert report["repeats"] == 1 and report["torch"] is None
-    assert [(r["size"], r["dtype"]) for r in report["results"]] == [
-        ("tiny", "float64"), ("tiny", "float32")
+    assert report["cells"] == [cell] and set(report["work"]) == {cell}
+    assert seen and all(names == (GRADIENTS[cell],) * 2 for names in seen)
+    assert [(r["cell"], r["size"], r["dtype"]) for r in report["results"]] == [
+        (cell, "tiny", "float64"), (cell, "tiny", "float32")
     ]
     for res in report["results"]:
         assert tuple(res["shape"].values()) == SIZES["tiny"]
@@ -32,25 +54,40 @@ def test_bench_json_structure(tmp_path, capsys):
             assert entry["max_rel_error_vs_reference"] <= 1e-4
         assert res["contenders"]["crnn"]["median_time_over_crnn"] == 1.0
         assert res["crnn_over_floor"] > 0
-    assert "tiny" in table and "float32" in table
+    assert "tiny" in table and "float32" in table and f"{cell.upper()} work:" in table
 
 
 def test_bench_with_torch_and_threads(tmp_path, capsys):
     pytest.importorskip("torch")
     pytest.importorskip("threadpoolctl")
-    report, table = _run(tmp_path, capsys, "--dtype", "float64", "--threads", "1")
+    report, table = _run(tmp_path, capsys, "--dtype", "float64", "--threads", "1",
+                         "--cell", "lstm,rnn")
     assert report["threads"] == 1 and report["torch_threads"] == 1
     assert all(lib["num_threads"] == 1 for lib in report["blas"])
-    torch_entry = report["results"][0]["contenders"]["torch"]
-    # the same work as the course code: the same states, predictions and gradients
-    assert torch_entry["max_rel_error_vs_reference"] <= 1e-10
-    assert "vs torch" in table
+    assert [r["cell"] for r in report["results"]] == ["lstm", "rnn"]
+    for res in report["results"]:
+        # the same work as the course code: the same states, predictions and gradients
+        assert res["contenders"]["torch"]["max_rel_error_vs_reference"] <= 1e-10
+    assert table.count("vs torch") == 2
+
+
+def test_bench_without_torch_runs_both_cells(tmp_path, capsys, monkeypatch):
+    # torch that cannot be imported: the benchmark leaves it out, it does not fail
+    monkeypatch.setitem(sys.modules, "torch", None)
+    report, table = _run(tmp_path, capsys, "--dtype", "float32")
+    assert report["torch"] is None and report["cells"] == ["rnn", "lstm"]
+    assert [r["cell"] for r in report["results"]] == ["rnn", "lstm"]
+    assert all(set(r["contenders"]) == {"crnn", "reference"} for r in report["results"])
+    assert "not installed" in table and "vs torch" not in table
 
 
 def test_bench_rejects_unknown_sizes(capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--sizes", "huge"])
     assert "choose from tiny, small, medium, large" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["bench", "--cell", "gru"])
+    assert "choose from rnn, lstm" in capsys.readouterr().err
 
 
 def test_gemm_floor_counts_every_product():
@@ -58,6 +95,24 @@ def test_gemm_floor_counts_every_product():
     assert seconds > 0
     assert [r["calls"] for r in rows] == [1, 4, 1, 4, 1, 1, 1]
     assert all(r["gflops_per_s"] > 0 for r in rows)
+    seconds, rows = gemm_floor(3, 5, 2, 10, 4, "float32", cell="lstm")
+    assert seconds > 0 and [r["calls"] for r in rows] == [1, 4, 1, 4, 1, 1, 1]
+
+
+def test_lstm_floor_is_the_kernels_products():
+    # _lstm.pyx: the four gates are one product of the packed W (4n_a rows)
+    n_x, n_a, n_y, m, T = 3, 5, 2, 10, 4
+    shapes = [(ta, tb, M, N, K, calls) for _, ta, tb, M, N, K, calls
+              in floor_gemms(n_x, n_a, n_y, m, T, "lstm")]
+    assert shapes == [
+        ("T", "N", 20, 40, 3, 1),  # gates input part, every step at once
+        ("T", "N", 20, 10, 5, 4),  # gates recurrent part, per step
+        ("T", "N", 2, 40, 5, 1),  # output layer
+        ("N", "N", 5, 10, 20, 4),  # flow into a_prev, per step
+        ("N", "N", 3, 40, 20, 1),  # dx
+        ("N", "T", 3, 20, 40, 1),  # dW input part
+        ("N", "T", 5, 20, 40, 1),  # dW recurrent part
+    ]
 
 
 @pytest.mark.parametrize("trans_a, trans_b", [("N", "N"), ("T", "N"), ("N", "T"), ("T", "T")])

@@ -6,8 +6,9 @@
                                 and sample new ones
     python -m crnn check        compare every output and gradient with crnn.reference,
                                 and time crnn against it
-    python -m crnn bench        time forward + backward against the numpy course code,
-                                PyTorch (if installed) and this machine's GEMM-bound floor
+    python -m crnn bench        time forward + backward of the RNN and the LSTM against the
+                                numpy course code, PyTorch (if installed) and this
+                                machine's GEMM-bound floor
 """
 import argparse
 import sys
@@ -43,7 +44,7 @@ def _names(choices):
 
 
 def main(argv=None):
-    from crnn.bench import DTYPES, SIZES
+    from crnn.bench import CELLS, DTYPES, SIZES
 
     parser = argparse.ArgumentParser(prog="python -m crnn", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -72,6 +73,10 @@ def main(argv=None):
     bench.add_argument("--json", metavar="PATH", help="also write the full results as JSON")
     bench.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     bench.add_argument("--seed", type=int, default=0, help="seed of the random data (default 0)")
+    bench.add_argument(
+        "--cell", type=_names(CELLS), default=list(CELLS),
+        help="the recurrent cells, rnn, lstm or both comma-separated (default both, rnn first)",
+    )
     demo = sub.add_parser("demo", help="train a name tagger (or, with 'names', a name generator)")
     demo.add_argument("task", nargs="?", choices=("tagger", "names"), default="tagger",
                       help="'tagger' (default): tag person names; 'names': sample new first names")
@@ -97,7 +102,7 @@ def main(argv=None):
 
         return run_bench(
             args.sizes, args.dtype, args.repeats, args.threads, args.json,
-            torch=not args.no_torch, seed=args.seed,
+            torch=not args.no_torch, seed=args.seed, cells=args.cell,
         )
     if args.command is None:
         args = parser.parse_args(["demo"])

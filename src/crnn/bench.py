@@ -1,10 +1,11 @@
 """The benchmark behind ``python -m crnn bench``: crnn against the numpy course code,
 PyTorch (when it is installed) and the GEMM-bound floor of this machine.
 
-The workload is the course's training step of the hidden path: ``rnn_forward`` then
-``rnn_backward`` with a given upstream gradient ``da``. The contenders run round by round
-in one process, in a rotating order, so that every round gives a ratio measured under the
-same load; the table shows medians over the rounds.
+The workload is the course's training step of the hidden path, for the vanilla RNN and
+the LSTM: ``rnn_forward`` then ``rnn_backward`` (or ``lstm_forward`` then
+``lstm_backward``) with a given upstream gradient ``da``. The contenders run round by
+round in one process, in a rotating order, so that every round gives a ratio measured
+under the same load; the table shows medians over the rounds.
 """
 import math
 import os
@@ -12,14 +13,15 @@ import platform
 import sys
 import time
 from contextlib import ExitStack, contextmanager, nullcontext
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 import crnn
 from crnn import _gemmtime, reference
-from crnn.testing import max_rel_error, random_rnn_problem
+from crnn.testing import max_rel_error, random_lstm_problem, random_rnn_problem
 
-__all__ = ["SIZES", "WORK", "gemm_floor", "run_bench", "format_table"]
+__all__ = ["SIZES", "CELLS", "gemm_floor", "floor_gemms", "run_bench", "format_table"]
 
 #: name -> (n_x, n_a, n_y, m, T_x)
 SIZES = {
@@ -31,16 +33,93 @@ SIZES = {
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
-#: What every contender computes in one timed call.
-WORK = (
-    "one timed call = forward over all T_x steps (hidden states a, softmax predictions y) "
-    "then backward of the hidden path with the same upstream gradient da (dx, da0, dWax, "
-    "dWaa, dba; the output layer is not differentiated, as in the course). PyTorch: "
-    "nn.RNN(tanh) with weight_ih=Wax, weight_hh=Waa, bias_ih=ba (bias_hh zero and frozen), "
-    "Linear(Wya, by, frozen) + softmax per step, out.backward(da); data already in its "
-    "(T, m, n) layout, conversions untimed. Every contender's outputs are checked against "
-    "the numpy course code once, untimed."
+_CHECKED = (
+    "data already in its (T, m, n) layout, conversions untimed. Every contender's outputs "
+    "(a, y and every gradient) are checked against the numpy course code once, untimed."
 )
+
+#: PyTorch's gate order in nn.LSTM's stacked weights, as the course's gate names
+#: (PyTorch's i, f, g, o = the course's update, forget, candidate, output gates).
+_TORCH_LSTM_GATES = ("i", "f", "c", "o")
+
+
+def _rnn_torch_weights(parameters, n_a):
+    """The course RNN's (weight_ih, weight_hh, bias_ih) for nn.RNN."""
+    return parameters["Wax"], parameters["Waa"], parameters["ba"].reshape(n_a)
+
+
+def _rnn_course_grads(d_ih, d_hh, d_b, n_a):
+    """nn.RNN's weight gradients as the course's dWax, dWaa, dba."""
+    return {"dWax": d_ih, "dWaa": d_hh, "dba": d_b[:, None]}
+
+
+def _lstm_torch_weights(parameters, n_a):
+    """The course LSTM's (weight_ih, weight_hh, bias_ih) for nn.LSTM: gates stacked
+    i, f, g, o; each W applies to [a_prev; x_t], so its first n_a columns are hh."""
+    W = np.concatenate([parameters["W" + g] for g in _TORCH_LSTM_GATES])
+    b = np.concatenate([parameters["b" + g] for g in _TORCH_LSTM_GATES])
+    return W[:, n_a:], W[:, :n_a], b.reshape(4 * n_a)
+
+
+def _lstm_course_grads(d_ih, d_hh, d_b, n_a):
+    """nn.LSTM's stacked weight gradients as the course's dW* (n_a, n_a+n_x) and db*."""
+    grads = {}
+    for k, gate in enumerate(_TORCH_LSTM_GATES):
+        rows = slice(k * n_a, (k + 1) * n_a)
+        grads["dW" + gate] = np.concatenate((d_hh[rows], d_ih[rows]), axis=1)
+        grads["db" + gate] = d_b[rows, None]
+    return grads
+
+
+class Cell(NamedTuple):
+    """What the benchmark needs to know of one recurrent cell."""
+
+    forward: str  #: name of the course's sequence forward in crnn and crnn.reference
+    backward: str  #: name of its backward
+    problem: Callable  #: crnn.testing's random problem of this cell
+    output_weight: str  #: key of the output layer's weight
+    gates: int  #: gates computed by one product (the rows of W are gates·n_a)
+    gemm_names: tuple  #: the names of floor_gemms' seven products
+    torch_layer: str  #: torch.nn class, built as (n_x, n_a, **torch_kwargs)
+    torch_kwargs: dict
+    torch_weights: Callable  #: (parameters, n_a) -> (weight_ih, weight_hh, bias_ih)
+    course_grads: Callable  #: (d_ih, d_hh, d_bias_ih, n_a) -> course gradient dict
+    work: str  #: what one timed call computes
+
+
+CELLS = {
+    "rnn": Cell(
+        forward="rnn_forward", backward="rnn_backward", problem=random_rnn_problem,
+        output_weight="Wya", gates=1,
+        gemm_names=("Wax·X", "Waa·a_prev per step", "Wya·A", "Waa.T·dz per step",
+                    "dX = Wax.T·dZ", "dWax = dZ·X.T", "dWaa = dZ·A_prev.T"),
+        torch_layer="RNN", torch_kwargs={"nonlinearity": "tanh"},
+        torch_weights=_rnn_torch_weights, course_grads=_rnn_course_grads,
+        work="one timed call = forward over all T_x steps (hidden states a, softmax predictions "
+        "y) then backward of the hidden path with the same upstream gradient da (dx, da0, "
+        "dWax, dWaa, dba; the output layer is not differentiated, as in the course). "
+        "PyTorch: nn.RNN(tanh) with weight_ih=Wax, weight_hh=Waa, bias_ih=ba (bias_hh zero "
+        "and frozen), Linear(Wya, by, frozen) + softmax per step, out.backward(da); "
+        + _CHECKED,
+    ),
+    "lstm": Cell(
+        forward="lstm_forward", backward="lstm_backward", problem=random_lstm_problem,
+        output_weight="Wy", gates=4,
+        gemm_names=("W[:, n_a:]·X", "W[:, :n_a]·a_prev per step", "Wy·A",
+                    "W[:, :n_a].T·dg per step", "dX = W[:, n_a:].T·dG",
+                    "dW[:, n_a:] = dG·X.T", "dW[:, :n_a] = dG·A_prev.T"),
+        torch_layer="LSTM", torch_kwargs={},
+        torch_weights=_lstm_torch_weights, course_grads=_lstm_course_grads,
+        work="one timed call = lstm_forward over all T_x steps from c0 = 0 (hidden states a, "
+        "cell states c, softmax predictions y) then lstm_backward with the same upstream "
+        "gradient da (dx, da0, dc0, dWf, dWi, dWc, dWo, dbf, dbi, dbc, dbo; the output "
+        "layer is not differentiated, as in the course); W = [Wf; Wi; Wc; Wo] applied to "
+        "[a_prev; x_t]. PyTorch: nn.LSTM with weight_ih = the x columns and weight_hh = "
+        "the a_prev columns of [Wi; Wf; Wc; Wo] (its gate order i, f, g, o), bias_ih = "
+        "[bi; bf; bc; bo] (bias_hh zero and frozen), c0 = 0, Linear(Wy, by, frozen) + "
+        "softmax per step, out.backward(da); " + _CHECKED,
+    ),
+}
 
 #: Seconds one contender's share of a round should last at least (fast calls repeat).
 ROUND_SECONDS = 0.02
@@ -49,13 +128,15 @@ ROUND_SECONDS = 0.02
 # --- the contenders ------------------------------------------------------------------
 
 
-def _course_step(module):
+def _course_step(module, cell):
     """forward + backward through a module with the course's API (crnn, reference)."""
+    forward, backward = getattr(module, cell.forward), getattr(module, cell.backward)
 
     def make(x, a0, parameters, da):
         def run():
-            a, y, caches = module.rnn_forward(x, a0, parameters)
-            g = module.rnn_backward(da, caches)
+            # the RNN returns (a, y, caches), the LSTM (a, y, c, caches)
+            a, y, *_, caches = forward(x, a0, parameters)
+            g = backward(da, caches)
             return a, y, g
 
         return run
@@ -63,56 +144,56 @@ def _course_step(module):
     return make
 
 
-def _torch_step(torch):
-    """The same work as autograd does it: nn.RNN + Linear + softmax, backward of a."""
+def _torch_step(torch, cell):
+    """The same work as autograd does it: nn.RNN or nn.LSTM + Linear + softmax, backward of a."""
 
     def make(x, a0, parameters, da):
         tdtype = torch.float64 if x.dtype == np.float64 else torch.float32
         n_x, m, T = x.shape
-        n_a, n_y = a0.shape[0], parameters["Wya"].shape[0]
+        n_a, n_y = a0.shape[0], parameters[cell.output_weight].shape[0]
 
         def tensor(arr):
             return torch.from_numpy(np.ascontiguousarray(arr))
 
-        rnn = torch.nn.RNN(n_x, n_a, nonlinearity="tanh", bias=True, dtype=tdtype)
+        layer = getattr(torch.nn, cell.torch_layer)(n_x, n_a, bias=True, dtype=tdtype,
+                                                    **cell.torch_kwargs)
         out_layer = torch.nn.Linear(n_a, n_y, dtype=tdtype)
+        w_ih, w_hh, b_ih = cell.torch_weights(parameters, n_a)
         with torch.no_grad():
-            rnn.weight_ih_l0.copy_(tensor(parameters["Wax"]))
-            rnn.weight_hh_l0.copy_(tensor(parameters["Waa"]))
-            rnn.bias_ih_l0.copy_(tensor(parameters["ba"].reshape(n_a)))
-            rnn.bias_hh_l0.zero_()
-            out_layer.weight.copy_(tensor(parameters["Wya"]))
+            layer.weight_ih_l0.copy_(tensor(w_ih))
+            layer.weight_hh_l0.copy_(tensor(w_hh))
+            layer.bias_ih_l0.copy_(tensor(b_ih))
+            layer.bias_hh_l0.zero_()
+            out_layer.weight.copy_(tensor(parameters[cell.output_weight]))
             out_layer.bias.copy_(tensor(parameters["by"].reshape(n_y)))
-        rnn.bias_hh_l0.requires_grad_(False)
+        layer.bias_hh_l0.requires_grad_(False)
         out_layer.requires_grad_(False)
         xs = tensor(x.transpose(2, 1, 0)).requires_grad_()  # (T, m, n_x)
         h0 = tensor(a0.T[None]).requires_grad_()  # (1, m, n_a)
         g = tensor(da.transpose(2, 1, 0))  # (T, m, n_a)
-        leaves = {
-            "dx": xs,
-            "da0": h0,
-            "dWax": rnn.weight_ih_l0,
-            "dWaa": rnn.weight_hh_l0,
-            "dba": rnn.bias_ih_l0,
-        }
+        leaves = {"dx": xs, "da0": h0}
+        state = h0
+        if cell.torch_layer == "LSTM":
+            # the course's LSTM starts from c0 = 0; its gradient is the course's dc0
+            leaves["dc0"] = torch.zeros_like(h0).requires_grad_()
+            state = (h0, leaves["dc0"])
+        weights = (layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0)
 
         def run():
-            for leaf in leaves.values():
+            for leaf in (*leaves.values(), *weights):
                 leaf.grad = None
-            out, _ = rnn(xs, h0)
+            out, _ = layer(xs, state)
             y = torch.softmax(out_layer(out), dim=-1)
             out.backward(g)
-            return out, y, leaves
+            return out, y
 
         def course_form(result):
             """The outputs of run() in the course's shapes, as numpy arrays."""
-            out, y, leaves = result
+            out, y = result
             grads = {
-                "dx": leaves["dx"].grad.numpy().transpose(2, 1, 0),
-                "da0": leaves["da0"].grad.numpy()[0].T,
-                "dWax": leaves["dWax"].grad.numpy(),
-                "dWaa": leaves["dWaa"].grad.numpy(),
-                "dba": leaves["dba"].grad.numpy()[:, None],
+                "dx": xs.grad.numpy().transpose(2, 1, 0),
+                **{k: leaves[k].grad.numpy()[0].T for k in leaves if k != "dx"},
+                **cell.course_grads(*(w.grad.numpy() for w in weights), n_a),
             }
             return (out.detach().numpy().transpose(2, 1, 0), y.detach().numpy().transpose(2, 1, 0),
                     grads)
@@ -134,22 +215,27 @@ def _import_torch():
 # --- the GEMM-bound floor ------------------------------------------------------------
 
 
-def floor_gemms(n_x, n_a, n_y, m, T):
+def floor_gemms(n_x, n_a, n_y, m, T, cell="rnn"):
     """The products forward + backward must compute, as crnn's kernels call them.
+
+    The LSTM's four gates are one product of the packed W (4n_a rows), as in
+    ``_lstm.pyx``; the RNN's one gate likewise of Wax and Waa.
 
     Returns a list of (what, trans_a, trans_b, M, N, K, calls): column-major
     C (M×N) = op(A) (M×K) · op(B) (K×N), done ``calls`` times.
     """
-    mT = m * T
-    return [
-        ("Wax·X", "T", "N", n_a, mT, n_x, 1),
-        ("Waa·a_prev per step", "T", "N", n_a, m, n_a, T),
-        ("Wya·A", "T", "N", n_y, mT, n_a, 1),
-        ("Waa.T·dz per step", "N", "N", n_a, m, n_a, T),
-        ("dX = Wax.T·dZ", "N", "N", n_x, mT, n_a, 1),
-        ("dWax = dZ·X.T", "N", "T", n_x, n_a, mT, 1),
-        ("dWaa = dZ·A_prev.T", "N", "T", n_a, n_a, mT, 1),
+    spec = CELLS[cell]
+    mT, G = m * T, spec.gates * n_a
+    shapes = [
+        ("T", "N", G, mT, n_x, 1),
+        ("T", "N", G, m, n_a, T),
+        ("T", "N", n_y, mT, n_a, 1),
+        ("N", "N", n_a, m, G, T),
+        ("N", "N", n_x, mT, G, 1),
+        ("N", "T", n_x, G, mT, 1),
+        ("N", "T", n_a, G, mT, 1),
     ]
+    return [(what, *shape) for what, shape in zip(spec.gemm_names, shapes)]
 
 
 def _gemm_seconds(trans_a, trans_b, M, N, K, dtype, rng, tries=3, target=0.002):
@@ -174,8 +260,8 @@ def _gemm_seconds(trans_a, trans_b, M, N, K, dtype, rng, tries=3, target=0.002):
     return best
 
 
-def gemm_floor(n_x, n_a, n_y, m, T, dtype, seed=0, tries=3):
-    """The GEMM-bound floor of forward + backward on this machine, in seconds.
+def gemm_floor(n_x, n_a, n_y, m, T, dtype, seed=0, tries=3, cell="rnn"):
+    """The GEMM-bound floor of forward + backward of ``cell`` on this machine, in seconds.
 
     Every product the algorithm needs, at the best rate scipy's BLAS (the one crnn calls)
     reaches on that shape here (best of ``tries`` batches), summed. Returns (seconds,
@@ -184,7 +270,7 @@ def gemm_floor(n_x, n_a, n_y, m, T, dtype, seed=0, tries=3):
     rng = np.random.default_rng(seed)
     total = 0.0
     rows = []
-    for what, ta, tb, M, N, K, calls in floor_gemms(n_x, n_a, n_y, m, T):
+    for what, ta, tb, M, N, K, calls in floor_gemms(n_x, n_a, n_y, m, T, cell):
         if min(M, N, K, calls) < 1:
             continue
         seconds = _gemm_seconds(ta, tb, M, N, K, dtype, rng, tries)
@@ -228,29 +314,27 @@ def _errors(result, want):
     return max(errors.values())
 
 
-def _bench_case(name, dtype, contenders, repeats, progress, seed):
-    """Time every contender on one size and dtype; returns the result dict."""
+def _bench_case(cell, name, dtype, contenders, repeats, progress, seed):
+    """Time every contender on one cell, size and dtype; returns the result dict."""
     sizes = SIZES[name]
-    x, a0, parameters, da = random_rnn_problem(*sizes, dtype=dtype, seed=seed)
-    label = f"{name} {np.dtype(dtype).name}"
+    x, a0, parameters, da = CELLS[cell].problem(*sizes, dtype=dtype, seed=seed)
+    label = f"{cell} {name} {np.dtype(dtype).name}"
     runs = {}
+    want = _course_step(reference, CELLS[cell])(x, a0, parameters, da)()
     result = {
+        "cell": cell,
         "size": name,
         "shape": dict(zip(("n_x", "n_a", "n_y", "m", "T_x"), sizes)),
         "dtype": np.dtype(dtype).name,
         "floor_ms_per_round": [],
         "contenders": {},
     }
-    want = None
     for cname, make in contenders.items():
         progress(f"{label}: checking {cname}")
         run = make(x, a0, parameters, da)
         out = run()
         form = getattr(run, "course_form", None)
         out = form(out) if form else out
-        if want is None:
-            want = reference.rnn_forward(x, a0, parameters)
-            want = (want[0], want[1], reference.rnn_backward(da, want[2]))
         runs[cname] = run
         result["contenders"][cname] = {
             "calls_per_round": _calls_per_round(run),
@@ -266,7 +350,7 @@ def _bench_case(name, dtype, contenders, repeats, progress, seed):
         shift = r % len(names)
         for cname in names[shift:] + names[:shift]:
             if cname == "floor":
-                floor, gemms = gemm_floor(*sizes, dtype, seed=seed, tries=1)
+                floor, gemms = gemm_floor(*sizes, dtype, seed=seed, tries=1, cell=cell)
                 result["floor_ms_per_round"].append(floor * 1e3)
                 result.setdefault("floor_gemms", gemms)
                 continue
@@ -310,7 +394,7 @@ def _blas_info():
 
 
 def run_bench(sizes=("tiny", "small", "medium", "large"), dtypes=("float64", "float32"),
-              repeats=5, threads=None, torch=True, seed=0, progress=None):
+              repeats=5, threads=None, torch=True, seed=0, progress=None, cells=("rnn", "lstm")):
     """Run the benchmark.
 
     Arguments:
@@ -321,22 +405,28 @@ def run_bench(sizes=("tiny", "small", "medium", "large"), dtypes=("float64", "fl
     torch -- include PyTorch when it can be imported
     seed -- seed of the random problems
     progress -- callable taking a progress message, or None
+    cells -- names from CELLS, benchmarked in this order
 
     Returns:
-    report -- dict of the machine, the libraries and one result per size and dtype
+    report -- dict of the machine, the libraries and one result per cell, size and dtype
     """
     progress = progress or (lambda message: None)
-    unknown = [s for s in sizes if s not in SIZES] + [d for d in dtypes if d not in DTYPES]
+    unknown = ([c for c in cells if c not in CELLS] + [s for s in sizes if s not in SIZES]
+               + [d for d in dtypes if d not in DTYPES])
     if unknown:
         raise ValueError(
-            f"unknown size or dtype {unknown}; sizes are {list(SIZES)}, dtypes {list(DTYPES)}"
+            f"unknown cell, size or dtype {unknown}; cells are {list(CELLS)}, sizes "
+            f"{list(SIZES)}, dtypes {list(DTYPES)}"
         )
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     torch_mod = _import_torch() if torch else None
-    contenders = {"crnn": _course_step(crnn), "reference": _course_step(reference)}
-    if torch_mod is not None:
-        contenders["torch"] = _torch_step(torch_mod)
+    contenders = {}
+    for cell in cells:
+        contenders[cell] = {"crnn": _course_step(crnn, CELLS[cell]),
+                            "reference": _course_step(reference, CELLS[cell])}
+        if torch_mod is not None:
+            contenders[cell]["torch"] = _torch_step(torch_mod, CELLS[cell])
     with ExitStack() as stack:
         if threads is not None:
             try:
@@ -358,9 +448,11 @@ def run_bench(sizes=("tiny", "small", "medium", "large"), dtypes=("float64", "fl
             "torch_threads": torch_mod.get_num_threads() if torch_mod else None,
             "blas": _blas_info(),
             "repeats": repeats,
-            "work": WORK,
+            "cells": list(cells),
+            "work": {cell: CELLS[cell].work for cell in cells},
             "results": [
-                _bench_case(name, DTYPES[d], contenders, repeats, progress, seed)
+                _bench_case(cell, name, DTYPES[d], contenders[cell], repeats, progress, seed)
+                for cell in cells
                 for name in sizes
                 for d in dtypes
             ],
@@ -384,7 +476,7 @@ def _torch_threads(torch, threads):
 
 
 def format_table(report):
-    """The report as text: libraries, then one row per size and dtype."""
+    """The report as text: libraries, then per cell its work and one row per size and dtype."""
     lines = [
         f"crnn {report['crnn_version']}, numpy {report['numpy']}, scipy {report['scipy']}, "
         f"PyTorch {report['torch'] or 'not installed'}; Python {report['python']}, "
@@ -403,7 +495,6 @@ def format_table(report):
     env = ", ".join(f"{k}={v}" for k, v in report["env"].items() if v is not None)
     if env:
         lines.append(f"environment: {env}")
-    lines.append(f"work: {report['work']}")
     lines.append(
         f"median ms over {report['repeats']} rounds; speed-up = the other's time / crnn's, "
         "per round, median; floor = GEMM-bound floor on this machine, measured in every "
@@ -414,27 +505,33 @@ def format_table(report):
     head += f"{'torch':>10}" if has_torch else ""
     head += f"{'floor':>9}{'vs numpy':>10}" + (f"{'vs torch':>10}" if has_torch else "")
     head += f"{'crnn/floor':>11}  peak MiB crnn / numpy"
-    lines += ["", head]
-    for res in report["results"]:
-        c = res["contenders"]
-        row = f"{res['size']:<7}{res['dtype']:<8}"
-        row += "".join(f"{c[k]['median_ms']:>10.3f}" for k in c)
-        row += f"{res['floor_ms']:>9.3f}"
-        row += "".join(f"{c[k]['median_time_over_crnn']:>9.2f}x" for k in c if k != "crnn")
-        row += f"{res['crnn_over_floor']:>10.2f}x"
-        peaks = [c[k]["peak_traced_bytes"] / 2**20 for k in ("crnn", "reference")]
-        row += f"  {peaks[0]:.3g} / {peaks[1]:.3g}"
-        lines.append(row)
-    worst = max(
-        (v["max_rel_error_vs_reference"], f"{k} at {r['size']} {r['dtype']}")
-        for r in report["results"]
-        for k, v in r["contenders"].items()
-    )
-    lines.append(f"\nlargest difference from the numpy course code: {worst[0]:.1e} ({worst[1]})")
+    for cell in report["cells"]:
+        results = [r for r in report["results"] if r["cell"] == cell]
+        lines += ["", f"{cell.upper()} work: {report['work'][cell]}", "", head]
+        lines += [_table_row(res) for res in results]
+        worst = max(
+            (v["max_rel_error_vs_reference"], f"{k} at {r['size']} {r['dtype']}")
+            for r in results
+            for k, v in r["contenders"].items()
+        )
+        lines.append(f"largest difference of the {cell.upper()} from the numpy course code: "
+                     f"{worst[0]:.1e} ({worst[1]})")
     return "\n".join(lines)
 
 
-def main(sizes, dtypes, repeats, threads, json_path, torch=True, seed=0):
+def _table_row(res):
+    """One size and dtype of the table."""
+    c = res["contenders"]
+    row = f"{res['size']:<7}{res['dtype']:<8}"
+    row += "".join(f"{c[k]['median_ms']:>10.3f}" for k in c)
+    row += f"{res['floor_ms']:>9.3f}"
+    row += "".join(f"{c[k]['median_time_over_crnn']:>9.2f}x" for k in c if k != "crnn")
+    row += f"{res['crnn_over_floor']:>10.2f}x"
+    peaks = [c[k]["peak_traced_bytes"] / 2**20 for k in ("crnn", "reference")]
+    return row + f"  {peaks[0]:.3g} / {peaks[1]:.3g}"
+
+
+def main(sizes, dtypes, repeats, threads, json_path, torch=True, seed=0, cells=("rnn", "lstm")):
     """Run the benchmark, print the table, optionally write the JSON; returns 0."""
     import json
 
@@ -442,7 +539,7 @@ def main(sizes, dtypes, repeats, threads, json_path, torch=True, seed=0):
         sys.stderr.write(f"[bench] {message}\n")
         sys.stderr.flush()
 
-    report = run_bench(sizes, dtypes, repeats, threads, torch, seed, progress)
+    report = run_bench(sizes, dtypes, repeats, threads, torch, seed, progress, cells)
     print(format_table(report))
     if json_path:
         with open(json_path, "w") as f:
