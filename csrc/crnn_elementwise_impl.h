@@ -1,61 +1,9 @@
 /*
  * The template of crnn's elementwise loops, instantiated for double and float by
- * crnn_instantiate.h, which defines CRNN_T, CRNN_SFX and CRNN_FN; CRNN_FMT(NAME) is the
- * constant NAME of CRNN_T's format (crnn_elementwise.c): its unsigned integer of the
- * same size, fabs, copysign, and the constants of exp and tanh.
- *
- * exp and tanh are branch-free, so that the loops vectorise: y = k·ln2 + r with
- * |r| <= ln2/2, expm1(r) by its Taylor series, 2^k built in the exponent bits.
+ * crnn_instantiate.h, which defines CRNN_T, CRNN_SFX and CRNN_FN. The loops use crnn's
+ * branch-free tanh and exp (crnn_fastmath_impl.h), so that they vectorise.
  */
-/* 2^k for an integer-valued k with -CRNN_FMT(EXP_BIAS) < k <= CRNN_FMT(EXP_BIAS). */
-CRNN_INLINE CRNN_T CRNN_FN(crnn_pow2)(CRNN_T k)
-{
-    CRNN_T shifted = k + CRNN_FMT(SHIFTER); /* k sits in the low bits of the mantissa */
-    CRNN_FMT(UINT) bits;
-    memcpy(&bits, &shifted, sizeof bits);
-    bits = (bits + CRNN_FMT(EXP_BIAS)) << CRNN_FMT(MANT_BITS);
-    memcpy(&shifted, &bits, sizeof bits);
-    return shifted;
-}
-
-/* Split y into k·ln2 + r, |r| <= ln2/2, and return expm1(r); *k receives k. */
-CRNN_INLINE CRNN_T CRNN_FN(crnn_expm1_reduced)(CRNN_T y, CRNN_T *k)
-{
-    CRNN_T kd = (y * CRNN_FMT(LOG2E) + CRNN_FMT(SHIFTER)) - CRNN_FMT(SHIFTER);
-    CRNN_T r = (y - kd * CRNN_FMT(LN2_HI)) - kd * CRNN_FMT(LN2_LO);
-    *k = kd;
-    /* r + r^2 (1/2! + r (1/3! + ... )), Horner's scheme written out for vectorisers */
-    return r + r * r * CRNN_FMT(EXPM1_SERIES)(r);
-}
-
-/*
- * tanh(x) = sign(x) · -e / (2 + e) with e = expm1(-2|x|), exact to a few ulp.
- * It saturates to ±1 past CRNN_FMT(TANH_SATURATE), keeps the sign of ±0, and a NaN passes
- * through (the clamp compares so that NaN is kept).
- */
-CRNN_INLINE CRNN_T CRNN_FN(crnn_tanh)(CRNN_T x)
-{
-    CRNN_T ax = CRNN_FMT(FABS)(x);
-    CRNN_T k, p, s, e;
-    ax = ax > CRNN_FMT(TANH_SATURATE) ? CRNN_FMT(TANH_SATURATE) : ax;
-    p = CRNN_FN(crnn_expm1_reduced)(-2 * ax, &k);
-    s = CRNN_FN(crnn_pow2)(k);
-    e = s * p + (s - 1);
-    return CRNN_FMT(COPYSIGN)(-e / (2 + e), x);
-}
-
-/*
- * exp(y) for y <= 0 (the softmax's shifted logits); underflows to 0 smoothly, 2^k
- * applied in two halves so that each stays a normal number. NaN passes through.
- */
-CRNN_INLINE CRNN_T CRNN_FN(crnn_exp_nonpositive)(CRNN_T y)
-{
-    CRNN_T k, p, half;
-    y = y < CRNN_FMT(EXP_MIN) ? CRNN_FMT(EXP_MIN) : y;
-    p = CRNN_FN(crnn_expm1_reduced)(y, &k);
-    half = (k * (CRNN_T)0.5 + CRNN_FMT(SHIFTER)) - CRNN_FMT(SHIFTER);
-    return ((p + 1) * CRNN_FN(crnn_pow2)(half)) * CRNN_FN(crnn_pow2)(k - half);
-}
+#include "crnn_fastmath_impl.h"
 
 /* z[i, j] = tanh(z[i, j] + b[i]) for the (n, ncols) block z, columns ld apart. */
 CRNN_CLONES

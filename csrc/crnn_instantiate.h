@@ -4,9 +4,9 @@
  * Include it with CRNN_TEMPLATE defined as the template's header, in quotes:
  *     #define CRNN_TEMPLATE "crnn_lstm_impl.h"
  *     #include "crnn_instantiate.h"
- * The template is included twice, seeing CRNN_T (the type), CRNN_SFX (the suffix of the
- * function names, d or s), CRNN_TANH and CRNN_EXP (libm's functions of that precision),
- * and names its functions CRNN_FN(name), which appends the suffix: name_d, name_s.
+ * The template is included twice, seeing CRNN_T (the type) and CRNN_SFX (the suffix of
+ * the function names, d or s), and names its functions CRNN_FN(name), which appends the
+ * suffix: name_d, name_s.
  */
 #include <math.h>
 
@@ -16,23 +16,15 @@
 
 #define CRNN_T double
 #define CRNN_SFX d
-#define CRNN_TANH tanh
-#define CRNN_EXP exp
 #include CRNN_TEMPLATE
 #undef CRNN_T
 #undef CRNN_SFX
-#undef CRNN_TANH
-#undef CRNN_EXP
 
 #define CRNN_T float
 #define CRNN_SFX s
-#define CRNN_TANH tanhf
-#define CRNN_EXP expf
 #include CRNN_TEMPLATE
 #undef CRNN_T
 #undef CRNN_SFX
-#undef CRNN_TANH
-#undef CRNN_EXP
 
 #undef CRNN_FN
 #undef CRNN_CAT

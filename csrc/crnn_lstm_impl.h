@@ -1,21 +1,9 @@
 /*
  * The template of crnn's LSTM gate loops, instantiated for double and float by
- * crnn_instantiate.h, which defines CRNN_T, CRNN_SFX, CRNN_TANH, CRNN_EXP and CRNN_FN.
+ * crnn_instantiate.h, which defines CRNN_T, CRNN_SFX and CRNN_FN. The gates use crnn's
+ * branch-free sigmoid and tanh (crnn_fastmath_impl.h), so that the loops vectorise.
  */
-
-/*
- * 1 / (1 + exp(-z)), stably: exp is only taken of a non-positive number, so it never
- * overflows, and the result of a large negative z is a tiny number rather than 0/inf.
- */
-static CRNN_T CRNN_FN(crnn_sigmoid)(CRNN_T z)
-{
-    CRNN_T e;
-    if (z >= 0) {
-        return (CRNN_T)1 / ((CRNN_T)1 + CRNN_EXP(-z));
-    }
-    e = CRNN_EXP(z);
-    return e / ((CRNN_T)1 + e);
-}
+#include "crnn_fastmath_impl.h"
 
 /*
  * One step of the LSTM cell, given z = W·[a_prev; xt] in the (4n, ncols) block g:
@@ -24,6 +12,7 @@ static CRNN_T CRNN_FN(crnn_sigmoid)(CRNN_T z)
  * The gates overwrite their pre-activations in g (the backward pass reads them);
  * b is the packed (4n) bias. c_prev may not alias c or a.
  */
+CRNN_CLONES
 void CRNN_FN(crnn_lstm_gates)(CRNN_T *g, const CRNN_T *b, const CRNN_T *c_prev, CRNN_T *c,
                               CRNN_T *a, ptrdiff_t n, ptrdiff_t ncols)
 {
@@ -39,7 +28,7 @@ void CRNN_FN(crnn_lstm_gates)(CRNN_T *g, const CRNN_T *b, const CRNN_T *c_prev, 
         for (i = 0; i < n; ++i) {
             CRNN_T ft = CRNN_FN(crnn_sigmoid)(gf[i] + b[i]);
             CRNN_T it = CRNN_FN(crnn_sigmoid)(gi[i] + b[n + i]);
-            CRNN_T cct = CRNN_TANH(gc[i] + b[2 * n + i]);
+            CRNN_T cct = CRNN_FN(crnn_tanh)(gc[i] + b[2 * n + i]);
             CRNN_T ot = CRNN_FN(crnn_sigmoid)(go[i] + b[3 * n + i]);
             CRNN_T cn = ft * cp[i] + it * cct;
             gf[i] = ft;
@@ -47,7 +36,7 @@ void CRNN_FN(crnn_lstm_gates)(CRNN_T *g, const CRNN_T *b, const CRNN_T *c_prev, 
             gc[i] = cct;
             go[i] = ot;
             cj[i] = cn;
-            aj[i] = ot * CRNN_TANH(cn);
+            aj[i] = ot * CRNN_FN(crnn_tanh)(cn);
         }
     }
 }
@@ -61,6 +50,7 @@ void CRNN_FN(crnn_lstm_gates)(CRNN_T *g, const CRNN_T *b, const CRNN_T *c_prev, 
  *          (the gradients of the gates' pre-activations, a (4n, ncols) block)
  *   dc  <- dc * ft  (dc_prev, in place)
  */
+CRNN_CLONES
 void CRNN_FN(crnn_lstm_gates_grad)(CRNN_T *dg, CRNN_T *dc, const CRNN_T *da,
                                    const CRNN_T *da_flow, const CRNN_T *g, const CRNN_T *c,
                                    const CRNN_T *c_prev, ptrdiff_t n, ptrdiff_t ncols)
@@ -76,7 +66,7 @@ void CRNN_FN(crnn_lstm_gates_grad)(CRNN_T *dg, CRNN_T *dc, const CRNN_T *da,
         const CRNN_T *cp = c_prev + n * j;
         for (i = 0; i < n; ++i) {
             CRNN_T ft = gf[i], it = gf[n + i], cct = gf[2 * n + i], ot = gf[3 * n + i];
-            CRNN_T tc = CRNN_TANH(cj[i]);
+            CRNN_T tc = CRNN_FN(crnn_tanh)(cj[i]);
             CRNN_T dan = daj[i] + dfj[i];
             CRNN_T dcn = dcj[i] + ot * ((CRNN_T)1 - tc * tc) * dan;
             df[i] = dcn * cp[i] * ft * ((CRNN_T)1 - ft);

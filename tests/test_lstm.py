@@ -892,3 +892,17 @@ def test_the_time_loops_release_the_gil():
 
     # beside kernels that released the GIL it counts at about 0.5 to 0.8 of its solo rate
     assert counting_rate(lstm) / solo > 0.2
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_saturated_gates_match_the_reference(dtype):
+    """Gate pre-activations far past where sigmoid and tanh saturate, both signs."""
+    x, a0, parameters, _ = random_lstm_problem(3, 4, 2, 5, 3, dtype=dtype, seed=8)
+    for key, value in (("bf", -800), ("bi", 800), ("bc", -90), ("bo", 30)):
+        parameters[key] = parameters[key] + dtype(value)
+    a, y, c, _ = crnn.lstm_forward(x, a0, parameters)
+    with np.errstate(over="ignore"):  # the course's sigmoid overflows exp on the way to 0
+        a_ref, y_ref, c_ref, _ = reference.lstm_forward(x, a0, parameters)
+    assert np.all(np.isfinite(a)) and np.all(np.isfinite(c))
+    for got, want, name in ((a, a_ref, "a"), (y, y_ref, "y"), (c, c_ref, "c")):
+        assert_close(got, want, dtype, name)
