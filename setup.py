@@ -38,8 +38,10 @@ macros = [
 ]
 
 # the C loops each extension compiles in: both kernels cimport crnn/_elementwise.pxd,
-# whose loops csrc/crnn_elementwise.c holds; _gemmtime is the benchmark's GEMM timer
+# whose loops csrc/crnn_elementwise.c holds, and crnn/_arrays.pxd, the checks of their
+# arrays that _arrays holds; _gemmtime is the benchmark's GEMM timer
 c_sources = {
+    "_arrays": [],
     "_rnn": ["csrc/crnn_elementwise.c"],
     "_lstm": ["csrc/crnn_lstm.c", "csrc/crnn_elementwise.c"],
     "_gemmtime": [],
@@ -48,7 +50,7 @@ extensions = [
     Extension(
         f"crnn.{name}",
         sources=[f"src/crnn/{name}.pyx", *sources],
-        # numpy's headers: the RNN kernels take ndarrays (cheaper to accept than memoryviews)
+        # numpy's headers: the kernels take ndarrays (cheaper to accept than memoryviews)
         include_dirs=["csrc", numpy.get_include()],
         define_macros=macros,
         extra_compile_args=compile_args,

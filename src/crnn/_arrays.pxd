@@ -1,0 +1,38 @@
+# cython: language_level=3
+"""The kernels' checks of the arrays they are handed, shared by ``_rnn`` and ``_lstm``.
+
+Entry points take ndarrays rather than typed memoryviews (acquiring a dozen memoryviews
+costs more than a course-sized computation), convert an input only when BLAS cannot read
+it in place, and check the rest with numpy's C macros (``_arrays.pyx``).
+
+The sequence layout: a sequence of T steps of (n, m) blocks is one column-major
+``(n, m·T)`` matrix whose column ``j·T + t`` is batch column j of step t, the order of
+numpy's C-order reshape ``arr.reshape(n, m*T)``. crnn's own buffers hold it with unit
+stride down a column, as ``np.empty((m, T, n)).transpose(2, 0, 1)``: step t is then the
+block starting at column t with columns ``n·T`` apart.
+"""
+cimport numpy as cnp
+
+from crnn._blas cimport blas_int
+
+
+cdef struct Operand:
+    # a matrix M (rows×cols) in memory: op(data) = M with op given by ``trans``
+    void *data
+    blas_int ld
+    char trans      # 'N': Fortran-ordered, M itself; 'T': C-ordered, read as Mᵀ's transpose
+    char flip       # the op that reads Mᵀ instead
+
+
+cdef int operand(object arr, int typenum, Py_ssize_t rows, Py_ssize_t cols, str name,
+                 Operand *out, bint writable, bint fortran_only) except -1
+cdef void *vector(object arr, int typenum, Py_ssize_t n, str name) except NULL
+cdef cnp.ndarray checked(object arr, int typenum, int ndim, str name, bint writable)
+cdef int kernel_type(object arr) except -1
+cdef object blas_ready(object arr, int typenum)
+cdef object aligned_ready(object arr, int typenum)
+cdef object layout_ready(object seq, int typenum)
+cdef void *sequence(object seq, int typenum, Py_ssize_t n, Py_ssize_t m, Py_ssize_t T,
+                    str name, bint writable) except NULL
+cdef void *strided(object arr, int typenum, str name, Py_ssize_t *shape,
+                   Py_ssize_t *strides) except NULL

@@ -1,0 +1,130 @@
+# cython: language_level=3
+"""The kernels' checks of the arrays they are handed (see ``_arrays.pxd``)."""
+import numpy as np
+
+cimport numpy as cnp
+
+cnp.import_array()
+
+
+# --- operands: an ndarray as a column-major matrix -----------------------------------
+
+cdef int operand(object arr, int typenum, Py_ssize_t rows, Py_ssize_t cols, str name,
+                 Operand *out, bint writable, bint fortran_only) except -1:
+    """Check arr (a 2-D aligned ndarray of typenum, rows×cols, C- or Fortran-contiguous)
+    and describe it for BLAS; ValueError or TypeError otherwise."""
+    cdef cnp.ndarray a = checked(arr, typenum, 2, name, writable)
+    if a.shape[0] != rows or a.shape[1] != cols:
+        raise ValueError(f"{name} must have shape ({rows}, {cols}), got {arr.shape}")
+    out.data = cnp.PyArray_DATA(a)
+    if cnp.PyArray_IS_F_CONTIGUOUS(a):
+        out.ld, out.trans, out.flip = max(rows, 1), c'N', c'T'
+    elif cnp.PyArray_IS_C_CONTIGUOUS(a) and not fortran_only:
+        out.ld, out.trans, out.flip = max(cols, 1), c'T', c'N'
+    else:
+        raise ValueError(f"{name} must be {'Fortran' if fortran_only else 'C or Fortran'}"
+                         "-contiguous")
+    return 0
+
+
+cdef void *vector(object arr, int typenum, Py_ssize_t n, str name) except NULL:
+    """The data of arr, a contiguous aligned 1-D ndarray of typenum and length n."""
+    cdef cnp.ndarray a = checked(arr, typenum, 1, name, False)
+    if a.shape[0] != n or not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        raise ValueError(f"{name} must be contiguous of shape ({n},), got {arr.shape}")
+    return cnp.PyArray_DATA(a)
+
+
+cdef cnp.ndarray checked(object arr, int typenum, int ndim, str name, bint writable):
+    """arr as an ndarray, if it has ndim dimensions, dtype typenum, and is aligned
+    (and writable if asked); TypeError or ValueError otherwise."""
+    if not cnp.PyArray_Check(arr):
+        raise TypeError(f"{name} must be a numpy array, got {type(arr).__name__}")
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    if cnp.PyArray_TYPE(a) != typenum or not cnp.PyArray_ISALIGNED(a) or (
+        writable and not cnp.PyArray_ISWRITEABLE(a)
+    ):
+        raise TypeError(f"{name} must be an aligned{' writable' if writable else ''} "
+                        f"array of the kernel's dtype, got {arr.dtype}")
+    if cnp.PyArray_NDIM(a) != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    return a
+
+
+cdef int kernel_type(object arr) except -1:
+    """NPY_DOUBLE or NPY_FLOAT, the dtype of the output arr that selects the kernel."""
+    if cnp.PyArray_Check(arr):
+        typenum = cnp.PyArray_TYPE(<cnp.ndarray>arr)
+        if typenum == cnp.NPY_DOUBLE or typenum == cnp.NPY_FLOAT:
+            return typenum
+    raise TypeError(f"the kernels compute in float64 or float32 arrays, got {type(arr)}")
+
+
+cdef inline object dtype_of(int typenum):
+    return np.float64 if typenum == cnp.NPY_DOUBLE else np.float32
+
+
+cdef inline bint of_type(object arr, int typenum):
+    return (cnp.PyArray_Check(arr) and cnp.PyArray_TYPE(<cnp.ndarray>arr) == typenum
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>arr))
+
+
+cdef object blas_ready(object arr, int typenum):
+    """arr itself if BLAS can read it in place (an aligned ndarray of typenum, C- or
+    Fortran-contiguous), else an aligned C-ordered copy: the one conversion of an input."""
+    if of_type(arr, typenum) and (cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>arr) or
+                                  cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>arr)):
+        return arr
+    return np.require(arr, dtype_of(typenum), ("C", "A"))
+
+
+cdef object aligned_ready(object arr, int typenum):
+    """arr itself if it is an aligned ndarray of typenum (any strides), else a copy."""
+    return arr if of_type(arr, typenum) else np.require(arr, dtype_of(typenum), "A")
+
+
+# --- sequences: (n, m, T) arrays -----------------------------------------------------
+
+cdef bint in_layout(object seq, int typenum):
+    """Whether seq is an aligned (n, m, T) ndarray of typenum in the kernels' layout:
+    strides (1, n·T, n) elements (any stride along a dimension of size 1)."""
+    if not of_type(seq, typenum) or cnp.PyArray_NDIM(<cnp.ndarray>seq) != 3:
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>seq
+    cdef Py_ssize_t n = a.shape[0], m = a.shape[1], T = a.shape[2]
+    cdef Py_ssize_t s = cnp.PyArray_ITEMSIZE(a)
+    return ((n <= 1 or a.strides[0] == s) and (T <= 1 or a.strides[2] == s * n)
+            and (m <= 1 or a.strides[1] == s * n * T))
+
+
+cdef object layout_ready(object seq, int typenum):
+    """seq (n, m, T) itself if it is in the kernels' layout, else a copy into it."""
+    if in_layout(seq, typenum):
+        return seq
+    return np.require(seq.transpose(1, 2, 0), dtype_of(typenum), ("C", "A")).transpose(2, 0, 1)
+
+
+cdef void *sequence(object seq, int typenum, Py_ssize_t n, Py_ssize_t m, Py_ssize_t T,
+                    str name, bint writable) except NULL:
+    """The data of seq, an (n, m, T) array in the kernels' layout (the (n, m·T) matrix
+    of ``_arrays.pxd``); TypeError or ValueError otherwise."""
+    cdef cnp.ndarray a = checked(seq, typenum, 3, name, writable)
+    if a.shape[0] != n or a.shape[1] != m or a.shape[2] != T or not in_layout(seq, typenum):
+        raise ValueError(f"{name} must be ({n}, {m}, {T}) in the kernels' layout, got "
+                         f"shape {seq.shape} and strides {seq.strides}")
+    return cnp.PyArray_DATA(a)
+
+
+cdef void *strided(object arr, int typenum, str name, Py_ssize_t *shape,
+                   Py_ssize_t *strides) except NULL:
+    """The data of arr, an aligned 3-D ndarray of typenum with any strides: ``shape``
+    receives its shape and ``strides`` its strides in elements; TypeError or ValueError
+    otherwise."""
+    cdef cnp.ndarray a = checked(arr, typenum, 3, name, False)
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(a), k
+    for k in range(3):
+        shape[k] = a.shape[k]
+        strides[k] = a.strides[k] // itemsize
+        if strides[k] * itemsize != a.strides[k]:
+            raise ValueError(f"{name} must have whole-element strides, got {arr.strides}")
+    return cnp.PyArray_DATA(a)
