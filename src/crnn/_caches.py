@@ -183,16 +183,16 @@ def no_steps(da, x):
     return n_x, compute_dtype(da, xs)
 
 
-def stack_steps(blocks, dtype, order="F"):
-    """The (n, m) block of every step, stacked into one (n, m, T) array of dtype.
+def new_sequence(n, m, T, dtype):
+    """An empty (n, m, T) array in the kernels' layout (see ``crnn._arrays``): its
+    C-order reshape to (n, m·T) is a Fortran-ordered view, column j·T + t holding batch
+    column j of step t."""
+    return np.empty((m, T, n), dtype).transpose(2, 0, 1)
 
-    order -- the order of the columns of its (n, m·T) matrix, the kernels' layout:
-             "F" (the LSTM's) a Fortran-ordered array, step t in columns t·m .. t·m+m-1;
-             "C" (the RNN's) column j·T + t for batch column j of step t, so that the
-             C-order reshape to (n, m·T) is a Fortran-ordered view
-    """
-    # stacking the transposes (m, n) along axis 0 gives a C-ordered (T, m, n), along
-    # axis 1 an (m, T, n): transposed, the (n, m, T) the kernels want, in one copy
-    if order == "F":
-        return np.stack([block.T for block in blocks], dtype=dtype).T
+
+def stack_steps(blocks, dtype):
+    """The (n, m) block of every step, stacked into one (n, m, T) array of dtype in the
+    kernels' layout (see new_sequence)."""
+    # stacking the transposes (m, n) along axis 1 gives a C-ordered (m, T, n):
+    # transposed, the (n, m, T) the kernels want, in one copy
     return np.stack([block.T for block in blocks], axis=1, dtype=dtype).transpose(2, 0, 1)

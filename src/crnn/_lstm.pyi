@@ -1,9 +1,10 @@
 """Types of the compiled module crnn._lstm (src/crnn/_lstm.pyx).
 
-Every argument is a float32 or float64 array, all of one dtype (Cython's fused
-``floating``); states, gates and their gradients are Fortran-ordered 2-D, the packed
-weights ``W`` (4·n_a, n_a+n_x) and ``dW`` C-ordered. The kernels return nothing: they
-fill the output arrays they are given.
+The outputs (gates, a, c, y; dgates, dx, da0, dc0, dW, db) set the dtype, float32 or
+float64, and must have the layout each kernel documents; the inputs are read in place
+when they are of that dtype, aligned and C- or Fortran-contiguous (da: any strides; the
+sequences of the backward pass: the kernels' layout), else converted once. The kernels
+return nothing: they fill the output arrays they are given.
 """
 from typing import TypeAlias, TypeVar
 
@@ -20,7 +21,7 @@ def lstm_forward_kernel(
     gates: _A[_F], a: _A[_F], c: _A[_F], y: _A[_F],
 ) -> None: ...
 def lstm_backward_kernel(
-    da: _A[_F], gates: _A[_F], c: _A[_F], c_prev0: _A[_F], c_prev_rest: _A[_F],
-    a_prev0: _A[_F], a_prev_rest: _A[_F], x: _A[_F], W: _A[_F], dgates: _A[_F],
-    dx: _A[_F], da0: _A[_F], dc0: _A[_F], dW: _A[_F], db: _A[_F],
+    da: _A[_F], gates: _A[_F], c: _A[_F], c0: _A[_F], c_prev: _A[_F] | None, a: _A[_F],
+    a0: _A[_F], a_prev: _A[_F] | None, x: _A[_F], W: _A[_F], dgates: _A[_F], dx: _A[_F],
+    da0: _A[_F], dc0: _A[_F], dW: _A[_F], db: _A[_F],
 ) -> None: ...

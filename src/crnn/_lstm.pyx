@@ -1,179 +1,289 @@
 # cython: language_level=3
 """The LSTM kernels: forward and backward over a whole sequence.
 
-Buffers are column-major and, unlike ``_rnn.pyx``'s, Fortran-ordered: an ``(n, m, T)``
-array is the ``(n, m·T)`` matrix whose columns ``t·m .. t·m+m-1`` are step t.
+Sequences are in the kernels' layout of ``_arrays.pxd``, like ``_rnn.pyx``'s: the
+``(n, m·T)`` matrix whose column ``j·T + t`` is batch column j of step t, so the
+course's C-ordered ``x`` and ``da`` are read in place, and crnn's buffers hold step t
+from column t with columns ``n·T`` apart.
 
 The four gates share one packed weight ``W = [Wf; Wi; Wc; Wo]`` of shape
-``(4·n_a, n_a+n_x)``, C-ordered, so one product fills every gate: read column-major it
-is ``W.T`` with leading dimension ``n_a+n_x``, whose first ``n_a`` rows are the
-recurrent part ``W[:, :n_a].T`` and whose rows from ``n_a`` on (pointer ``W + n_a``)
-are the input part ``W[:, n_a:].T``. The gates of a step are a ``(4·n_a, m)`` block:
-forget, update, candidate, output, ``n_a`` rows each (``csrc/crnn_lstm.h``).
+``(4·n_a, n_a+n_x)``, so one product fills every gate: its first ``n_a`` columns are
+the recurrent part ``W[:, :n_a]`` and the rest the input part ``W[:, n_a:]``. The gates
+of a step are a ``(4·n_a, m)`` block: forget, update, candidate, output, ``n_a`` rows
+each (``csrc/crnn_lstm.h``).
 
-The Python layer (``crnn.lstm``) validates, converts, packs and allocates; the time
-loops here run in one ``with nogil:`` block with no Python object in it.
+The Python layer (``crnn.lstm``) validates, packs and allocates; the entry points here
+convert an input only when BLAS cannot read it in place and check what they are handed,
+then run the time loop in one ``with nogil:`` block with no Python object in it.
 """
+cimport numpy as cnp
 from cython cimport floating
 from libc.stddef cimport ptrdiff_t
+from libc.string cimport memset
 
+from crnn._arrays cimport (
+    Operand, aligned_ready, blas_ready, kernel_type, layout_ready, operand, sequence,
+    strided, vector,
+)
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax, row_sums
 
+cnp.import_array()
+
 
 cdef extern from "crnn_lstm.h" nogil:
-    void crnn_lstm_gates_d(double *g, const double *b, const double *c_prev, double *c,
-                           double *a, ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_lstm_gates_s(float *g, const float *b, const float *c_prev, float *c,
-                           float *a, ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_lstm_gates_grad_d(double *dg, double *dc, const double *da,
-                                const double *da_flow, const double *g, const double *c,
-                                const double *c_prev, ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_lstm_gates_grad_s(float *dg, float *dc, const float *da,
-                                const float *da_flow, const float *g, const float *c,
-                                const float *c_prev, ptrdiff_t n, ptrdiff_t ncols)
+    void crnn_lstm_gates_d(double *g, ptrdiff_t ldg, const double *b, const double *c_prev,
+                           ptrdiff_t ldp, double *c, double *a, ptrdiff_t ld, ptrdiff_t n,
+                           ptrdiff_t ncols)
+    void crnn_lstm_gates_s(float *g, ptrdiff_t ldg, const float *b, const float *c_prev,
+                           ptrdiff_t ldp, float *c, float *a, ptrdiff_t ld, ptrdiff_t n,
+                           ptrdiff_t ncols)
+    void crnn_lstm_gates_grad_d(double *dg, const double *g, ptrdiff_t ldg, double *dc,
+                                double *flow, const double *da, ptrdiff_t das0,
+                                ptrdiff_t das1, const double *c, ptrdiff_t ldc,
+                                const double *c_prev, ptrdiff_t ldp, ptrdiff_t n,
+                                ptrdiff_t ncols)
+    void crnn_lstm_gates_grad_s(float *dg, const float *g, ptrdiff_t ldg, float *dc,
+                                float *flow, const float *da, ptrdiff_t das0,
+                                ptrdiff_t das1, const float *c, ptrdiff_t ldc,
+                                const float *c_prev, ptrdiff_t ldp, ptrdiff_t n,
+                                ptrdiff_t ncols)
 
 
-cdef inline void lstm_gates(floating *g, const floating *b, const floating *c_prev,
-                            floating *c, floating *a, Py_ssize_t n,
-                            Py_ssize_t ncols) noexcept nogil:
+cdef inline void lstm_gates(floating *g, Py_ssize_t ldg, const floating *b,
+                            const floating *c_prev, Py_ssize_t ldp, floating *c, floating *a,
+                            Py_ssize_t ld, Py_ssize_t n, Py_ssize_t ncols) noexcept nogil:
     if floating is double:
-        crnn_lstm_gates_d(g, b, c_prev, c, a, n, ncols)
+        crnn_lstm_gates_d(g, ldg, b, c_prev, ldp, c, a, ld, n, ncols)
     else:
-        crnn_lstm_gates_s(g, b, c_prev, c, a, n, ncols)
+        crnn_lstm_gates_s(g, ldg, b, c_prev, ldp, c, a, ld, n, ncols)
 
 
-cdef inline void lstm_gates_grad(floating *dg, floating *dc, const floating *da,
-                                 const floating *da_flow, const floating *g,
-                                 const floating *c, const floating *c_prev, Py_ssize_t n,
-                                 Py_ssize_t ncols) noexcept nogil:
+cdef inline void lstm_gates_grad(floating *dg, const floating *g, Py_ssize_t ldg,
+                                 floating *dc, floating *flow, const floating *da,
+                                 Py_ssize_t das0, Py_ssize_t das1, const floating *c,
+                                 Py_ssize_t ldc, const floating *c_prev, Py_ssize_t ldp,
+                                 Py_ssize_t n, Py_ssize_t ncols) noexcept nogil:
     if floating is double:
-        crnn_lstm_gates_grad_d(dg, dc, da, da_flow, g, c, c_prev, n, ncols)
+        crnn_lstm_gates_grad_d(dg, g, ldg, dc, flow, da, das0, das1, c, ldc, c_prev, ldp,
+                               n, ncols)
     else:
-        crnn_lstm_gates_grad_s(dg, dc, da, da_flow, g, c, c_prev, n, ncols)
+        crnn_lstm_gates_grad_s(dg, g, ldg, dc, flow, da, das0, das1, c, ldc, c_prev, ldp,
+                               n, ncols)
+
+
+cdef inline const floating *input_part(const floating *W, Operand oW,
+                                       blas_int n_a) noexcept nogil:
+    """W[:, n_a:], the input part of the packed weight W (oW its operand)."""
+    return W + (n_a if oW.trans == c'T' else n_a * <Py_ssize_t>oW.ld)
 
 
 # --- the time loops ------------------------------------------------------------------
 
 cdef void forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m, blas_int T,
-                       const floating *x, const floating *a0, const floating *c0,
-                       const floating *W, const floating *b, const floating *Wy,
-                       const floating *by, floating *gates, floating *a, floating *c,
+                       Operand x, Operand a0, const floating *c0, Operand oW,
+                       const floating *b, Operand Wy, const floating *by,
+                       floating *gates, floating *a, floating *c,
                        floating *y) noexcept nogil:
-    """gates_t = W·[a_{t-1}; x_t] + b through the gate functions, c_t, a_t; y_t = softmax(Wy·a_t + by)."""
-    cdef blas_int n4 = 4 * n_a, ldw = n_a + n_x, mT = m * T
-    cdef Py_ssize_t step = <Py_ssize_t>n_a * m
+    """gates_t = W·[a_{t-1}; x_t] + b through the gate functions, c_t, a_t;
+    y_t = softmax(Wy·a_t + by).
+
+    gates (4n_a×m·T), a, c (n_a×m·T) and y (n_y×m·T) are crnn's buffers: step t starts
+    at column t, its columns 4n_a·T (n_a·T) apart; c0 is Fortran-ordered (n_a×m).
+    """
+    cdef blas_int n4 = 4 * n_a, mT = m * T
+    cdef blas_int ldg = n4 * T, ld = n_a * T
     cdef Py_ssize_t t
-    cdef const floating *a_prev = a0
+    cdef const floating *W = <const floating *>oW.data
+    cdef const floating *a_prev = <const floating *>a0.data
     cdef const floating *c_prev = c0
+    cdef blas_int ld_a = a0.ld, ld_c = n_a
+    cdef char op_prev = a0.trans
     cdef floating *g_t
     if n_a > 0:
         # G (4n_a×m·T) = W[:, n_a:] (4n_a×n_x) · X (n_x×m·T): the input part of every
         # gate at every step at once
-        gemm(c'T', c'N', n4, mT, n_x, 1, W + n_a, ldw, x, n_x, 0, gates, n4)
+        gemm(oW.trans, x.trans, n4, mT, n_x, 1, input_part(W, oW, n_a), oW.ld,
+             <const floating *>x.data, x.ld, 0, gates, n4)
         for t in range(T):
-            g_t = gates + 4 * t * step
+            g_t = gates + t * n4
             # g_t (4n_a×m) += W[:, :n_a] (4n_a×n_a) · a_prev (n_a×m)
-            gemm(c'T', c'N', n4, m, n_a, 1, W, ldw, a_prev, n_a, 1, g_t, n4)
-            lstm_gates(g_t, b, c_prev, c + t * step, a + t * step, n_a, m)
-            a_prev = a + t * step
-            c_prev = c + t * step
+            gemm(oW.trans, op_prev, n4, m, n_a, 1, W, oW.ld, a_prev, ld_a, 1, g_t, ldg)
+            lstm_gates(g_t, ldg, b, c_prev, ld_c, c + t * n_a, a + t * n_a, ld, n_a, m)
+            a_prev, ld_a, op_prev = a + t * n_a, ld, c'N'
+            c_prev, ld_c = c + t * n_a, ld
     # Y (n_y×m·T) = Wy (n_y×n_a) · A (n_a×m·T), then a softmax per column
-    gemm(c'T', c'N', n_y, mT, n_a, 1, Wy, n_a, a, n_a, 0, y, n_y)
+    gemm(Wy.trans, c'N', n_y, mT, n_a, 1, <const floating *>Wy.data, Wy.ld, a, n_a,
+         0, y, n_y)
     bias_softmax(y, by, n_y, mT)
 
 
 cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
-                        const floating *da, const floating *gates, const floating *c,
-                        const floating *c_prev0, const floating *c_prev_rest,
-                        const floating *a_prev0, const floating *a_prev_rest,
-                        const floating *x, const floating *W, floating *dgates,
+                        const floating *da, Py_ssize_t ds0, Py_ssize_t ds1, Py_ssize_t ds2,
+                        const floating *gates, const floating *c, const floating *c0,
+                        const floating *c_prev, const floating *a, Operand a0,
+                        const floating *a_prev, Operand x, Operand oW, floating *dgates,
                         floating *dx, floating *da0, floating *dc0, floating *dW,
-                        floating *db) noexcept nogil:
+                        blas_int ldw, floating *db) noexcept nogil:
     """Back through the sequence: dgates_t is the gradient of step t's gate pre-activations.
 
-    da0 and dc0 carry the flows between steps: on entry da0 holds zeros and dc0 the
-    dc_next of the last step; on exit they hold the gradients reaching a0 and c0. The
-    weight gradients are sums over steps, each one product over the whole sequence.
-    Needs n_a, m, T >= 1.
+    da is read with its own element strides; gates, c, dgates and dx are crnn's
+    buffers, as are c_prev and a_prev, the states before every step, or NULL when they
+    are c0 (a0) then c (a) shifted by one step. da0 and dc0 (n_a×m) carry the flows
+    between steps: on entry dc0 holds the dc_next of the last step; on exit they hold
+    the gradients reaching a0 and c0. The weight gradients are sums over steps, each one
+    product over the whole sequence; dW is C-ordered with rows ldw apart. Needs
+    n_a, m, T >= 1.
     """
-    cdef blas_int n4 = 4 * n_a, ldw = n_a + n_x, mT = m * T
-    cdef Py_ssize_t step = <Py_ssize_t>n_a * m
-    cdef Py_ssize_t t
+    cdef blas_int n4 = 4 * n_a, mT = m * T
+    cdef blas_int ldg = n4 * T, ld = n_a * T
+    cdef Py_ssize_t t, j
+    cdef const floating *W = <const floating *>oW.data
+    cdef const floating *Wx = input_part(W, oW, n_a)
     cdef floating *dg_t
+    memset(da0, 0, n_a * m * sizeof(floating))
     for t in range(T - 1, -1, -1):
-        dg_t = dgates + 4 * t * step
-        lstm_gates_grad(dg_t, dc0, da + t * step, da0, gates + 4 * t * step, c + t * step,
-                        c_prev_rest + (t - 1) * step if t else c_prev0, n_a, m)
+        dg_t = dgates + t * n4
+        if c_prev != NULL:
+            lstm_gates_grad(dg_t, gates + t * n4, ldg, dc0, da0, da + t * ds2, ds0, ds1,
+                            c + t * n_a, ld, c_prev + t * n_a, ld, n_a, m)
+        elif t:
+            lstm_gates_grad(dg_t, gates + t * n4, ldg, dc0, da0, da + t * ds2, ds0, ds1,
+                            c + t * n_a, ld, c + (t - 1) * n_a, ld, n_a, m)
+        else:
+            lstm_gates_grad(dg_t, gates, ldg, dc0, da0, da, ds0, ds1, c, ld, c0, n_a, n_a,
+                            m)
         # da0 (n_a×m) = W[:, :n_a].T (n_a×4n_a) · dg_t (4n_a×m): the flow into a_{t-1}
-        gemm(c'N', c'N', n_a, m, n4, 1, W, ldw, dg_t, n4, 0, da0, n_a)
+        gemm(oW.flip, c'N', n_a, m, n4, 1, W, oW.ld, dg_t, ldg, 0, da0, n_a)
     # dX (n_x×m·T) = W[:, n_a:].T (n_x×4n_a) · dG (4n_a×m·T)
-    gemm(c'N', c'N', n_x, mT, n4, 1, W + n_a, ldw, dgates, n4, 0, dx, n_x)
-    # dW[:, :n_a].T (n_a×4n_a) = a0 (n_a×m) · dg_0.T (m×4n_a); C-ordered dW is
-    # column-major dW.T, with leading dimension n_a+n_x
-    gemm(c'N', c'T', n_a, n4, m, 1, a_prev0, n_a, dgates, n4, 0, dW, ldw)
-    # dW[:, :n_a].T (n_a×4n_a) += A_prev (n_a×m·(T-1)) · dG_{1..T-1}.T (m·(T-1)×4n_a)
-    gemm(c'N', c'T', n_a, n4, mT - m, 1, a_prev_rest, n_a, dgates + 4 * step, n4,
-         1, dW, ldw)
-    # dW[:, n_a:].T (n_x×4n_a) = X (n_x×m·T) · dG.T (m·T×4n_a)
-    gemm(c'N', c'T', n_x, n4, mT, 1, x, n_x, dgates, n4, 0, dW + n_a, ldw)
+    gemm(oW.flip, c'N', n_x, mT, n4, 1, Wx, oW.ld, dgates, n4, 0, dx, n_x)
+    # dW[:, n_a:].T (n_x×4n_a) = X (n_x×m·T) · dG.T (m·T×4n_a); C-ordered dW is
+    # column-major dW.T
+    gemm(x.trans, c'T', n_x, n4, mT, 1, <const floating *>x.data, x.ld, dgates, n4,
+         0, dW + n_a, ldw)
     # db (4n_a) = dG (4n_a×m·T) summed over its columns
     row_sums(dgates, n4, mT, db)
+    if a_prev != NULL:
+        # dW[:, :n_a].T (n_a×4n_a) = A_prev (n_a×m·T) · dG.T (m·T×4n_a)
+        gemm(c'N', c'T', n_a, n4, mT, 1, a_prev, n_a, dgates, n4, 0, dW, ldw)
+        return
+    # dW[:, :n_a].T (n_a×4n_a) = a0 (n_a×m) · dg_0.T (m×4n_a)
+    gemm(a0.trans, c'T', n_a, n4, m, 1, <const floating *>a0.data, a0.ld, dgates, ldg,
+         0, dW, ldw)
+    if T > 1:
+        # column k of A pairs with column k+1 of dG: a_{t-1} with dg_t, except where
+        # k+1 is step 0 of the next batch column; those dg_0 (used above) become zeros
+        for j in range(m):
+            memset(dgates + j * <Py_ssize_t>ldg, 0, n4 * sizeof(floating))
+        # dW[:, :n_a].T (n_a×4n_a) += A (n_a×m·T-1) · dG[:, 1:].T (m·T-1×4n_a)
+        gemm(c'N', c'T', n_a, n4, mT - 1, 1, a, n_a, dgates + n4, n4, 1, dW, ldw)
 
 
-# --- entry points: memoryviews in, pointers to the loops -----------------------------
+# --- entry points: arrays in, pointers to the loops ----------------------------------
 
-def lstm_forward_kernel(const floating[::1, :] x, const floating[::1, :] a0,
-                        const floating[::1, :] c0, const floating[:, ::1] W,
-                        const floating[::1] b, const floating[:, ::1] Wy,
-                        const floating[::1] by, floating[::1, :] gates,
-                        floating[::1, :] a, floating[::1, :] c, floating[::1, :] y):
-    """Fill ``gates`` (4n_a, m·T), ``a``, ``c`` (n_a, m·T) and ``y`` (n_y, m·T).
+def lstm_forward_kernel(x, a0, c0, W, b, Wy, by, gates, a, c, y):
+    """Fill ``gates`` (4n_a, m, T), ``a``, ``c`` (n_a, m, T) and ``y`` (n_y, m, T).
 
-    ``x`` is (n_x, m·T), ``a0`` and ``c0`` (n_a, m), ``W`` the packed (4n_a, n_a+n_x)
-    weight and ``b`` the packed (4n_a) bias. All sizes are checked by the caller to fit
-    ``blas_int``; m, T, n_y >= 1.
+    ``x`` is (n_x, m·T), ``a0`` (n_a, m), ``c0`` (n_a, m) Fortran-ordered, ``W`` the
+    packed (4n_a, n_a+n_x) weight and ``b`` the packed (4n_a) bias. The outputs, in the
+    kernels' layout, set the dtype (float64 or float32); the inputs are read in place
+    when they are aligned, of that dtype and C- or Fortran-contiguous, else converted
+    once. Biases are 1-D. Sizes are checked by the caller to fit ``blas_int``;
+    m, T, n_y >= 1.
     """
-    cdef blas_int n_x = x.shape[0], n_a = a0.shape[0], n_y = Wy.shape[0]
-    cdef blas_int m = a0.shape[1]
-    cdef blas_int T = x.shape[1] // m
-    cdef const floating *px = &x[0, 0] if n_x else NULL
-    cdef const floating *pa0 = &a0[0, 0] if n_a else NULL
-    cdef const floating *pc0 = &c0[0, 0] if n_a else NULL
-    cdef const floating *pW = &W[0, 0] if n_a else NULL
-    cdef const floating *pb = &b[0] if n_a else NULL
-    cdef const floating *pWy = &Wy[0, 0] if n_a else NULL
-    cdef floating *pg = &gates[0, 0] if n_a else NULL
-    cdef floating *pa = &a[0, 0] if n_a else NULL
-    cdef floating *pc = &c[0, 0] if n_a else NULL
+    cdef int typenum = kernel_type(a)
+    cdef Py_ssize_t n_a = a.shape[0], m = a.shape[1], T = a.shape[2], n_y = y.shape[0]
+    cdef Py_ssize_t n_x = x.shape[0], mT = m * T
+    if min(m, T, n_y) < 1:
+        raise ValueError(f"a {a.shape} and y {y.shape} must have m, T, n_y >= 1")
+    cdef Operand ox, oa0, oc0, oW, oWy
+    x, a0, W = blas_ready(x, typenum), blas_ready(a0, typenum), blas_ready(W, typenum)
+    Wy, b, by = blas_ready(Wy, typenum), blas_ready(b, typenum), blas_ready(by, typenum)
+    operand(x, typenum, n_x, mT, "x", &ox, False, False)
+    operand(a0, typenum, n_a, m, "a0", &oa0, False, False)
+    operand(c0, typenum, n_a, m, "c0", &oc0, False, True)
+    operand(W, typenum, 4 * n_a, n_a + n_x, "W", &oW, False, False)
+    operand(Wy, typenum, n_y, n_a, "Wy", &oWy, False, False)
+    cdef void *pb = vector(b, typenum, 4 * n_a, "b")
+    cdef void *pby = vector(by, typenum, n_y, "by")
+    cdef void *pg = sequence(gates, typenum, 4 * n_a, m, T, "gates", True)
+    cdef void *pa = sequence(a, typenum, n_a, m, T, "a", True)
+    cdef void *pc = sequence(c, typenum, n_a, m, T, "c", True)
+    cdef void *py = sequence(y, typenum, n_y, m, T, "y", True)
     with nogil:
-        forward_loop(n_x, n_a, n_y, m, T, px, pa0, pc0, pW, pb, pWy, &by[0], pg, pa, pc,
-                     &y[0, 0])
+        if typenum == cnp.NPY_DOUBLE:
+            forward_loop[double](n_x, n_a, n_y, m, T, ox, oa0, <double *>oc0.data, oW,
+                                 <double *>pb, oWy, <double *>pby, <double *>pg,
+                                 <double *>pa, <double *>pc, <double *>py)
+        else:
+            forward_loop[float](n_x, n_a, n_y, m, T, ox, oa0, <float *>oc0.data, oW,
+                                <float *>pb, oWy, <float *>pby, <float *>pg, <float *>pa,
+                                <float *>pc, <float *>py)
 
 
-def lstm_backward_kernel(const floating[::1, :] da, const floating[::1, :] gates,
-                         const floating[::1, :] c, const floating[::1, :] c_prev0,
-                         const floating[::1, :] c_prev_rest, const floating[::1, :] a_prev0,
-                         const floating[::1, :] a_prev_rest, const floating[::1, :] x,
-                         const floating[:, ::1] W, floating[::1, :] dgates,
-                         floating[::1, :] dx, floating[::1, :] da0, floating[::1, :] dc0,
-                         floating[:, ::1] dW, floating[::1] db):
-    """Fill the gradients from ``da`` (n_a, m·T) and the forward's arrays.
+def lstm_backward_kernel(da, gates, c, c0, c_prev, a, a0, a_prev, x, W, dgates, dx, da0,
+                         dc0, dW, db):
+    """Fill the gradients from ``da`` (n_a, m, T) and the forward's arrays.
 
-    ``gates`` (4n_a, m·T) and ``c`` (n_a, m·T) hold every step's gates and cell state;
-    ``c_prev0``/``a_prev0`` the states before step 0 and ``c_prev_rest``/``a_prev_rest``
-    (n_a, m·(T-1)) those before steps 1..T-1. ``da0`` must hold zeros and ``dc0`` the
-    gradient of the last cell state. ``dgates`` is work space of the gates' shape; ``dW``
-    (4n_a, n_a+n_x) and ``db`` (4n_a) are packed like ``W``. All sizes are checked by the
-    caller to fit ``blas_int``; n_a, m, T >= 1.
+    ``gates`` (4n_a, m, T) and ``c``, ``a`` (n_a, m, T) hold every step's gates and
+    states; ``c0`` (Fortran-ordered) and ``a0`` (n_a, m) the states before step 0;
+    ``c_prev`` and ``a_prev`` are None when the states before step t are c0 (a0) for
+    t = 0 and c_{t-1} (a_{t-1}) after, else the (n_a, m, T) states before every step;
+    ``x`` is (n_x, m·T). The inputs are read in place when they can be (da with any
+    strides, the sequences in the kernels' layout, the others C- or
+    Fortran-contiguous), else converted once. ``dgates`` is (4n_a, m·T)
+    Fortran-ordered work space, and sets the dtype; dx (n_x, m, T) is in the kernels'
+    layout, ``da0`` and ``dc0`` (n_a, m) Fortran-ordered, dc0 holding the gradient of
+    the last cell state; ``dW`` (4n_a, n_a+n_x) C-ordered and ``db`` (4n_a) are packed
+    like ``W``. Sizes are checked by the caller to fit ``blas_int``; n_a, m, T >= 1.
     """
-    cdef blas_int n_x = x.shape[0], n_a = a_prev0.shape[0], m = a_prev0.shape[1]
-    cdef blas_int T = da.shape[1] // m
-    cdef const floating *pcrest = &c_prev_rest[0, 0] if T > 1 else NULL
-    cdef const floating *parest = &a_prev_rest[0, 0] if T > 1 else NULL
-    cdef const floating *px = &x[0, 0] if n_x else NULL
-    cdef floating *pdx = &dx[0, 0] if n_x else NULL
+    cdef int typenum = kernel_type(dgates)
+    cdef Py_ssize_t dims[3]
+    cdef Py_ssize_t ds[3]
+    da = aligned_ready(da, typenum)
+    cdef void *pda = strided(da, typenum, "da", dims, ds)
+    cdef Py_ssize_t n_a = dims[0], m = dims[1], T = dims[2]
+    cdef Py_ssize_t n_x = x.shape[0], mT = m * T
+    if min(n_a, m, T) < 1:
+        raise ValueError(f"da {da.shape} must be non-empty")
+    cdef Operand oc0, oa0, ox, oW, odg, oda0, odc0, odW
+    gates, c, a = (layout_ready(gates, typenum), layout_ready(c, typenum),
+                   layout_ready(a, typenum))
+    a0, x, W = blas_ready(a0, typenum), blas_ready(x, typenum), blas_ready(W, typenum)
+    cdef void *pg = sequence(gates, typenum, 4 * n_a, m, T, "gates", False)
+    cdef void *pc = sequence(c, typenum, n_a, m, T, "c", False)
+    cdef void *pa = sequence(a, typenum, n_a, m, T, "a", False)
+    cdef void *pcprev = NULL
+    cdef void *paprev = NULL
+    if c_prev is not None:
+        c_prev = layout_ready(c_prev, typenum)
+        pcprev = sequence(c_prev, typenum, n_a, m, T, "c_prev", False)
+    if a_prev is not None:
+        a_prev = layout_ready(a_prev, typenum)
+        paprev = sequence(a_prev, typenum, n_a, m, T, "a_prev", False)
+    operand(c0, typenum, n_a, m, "c0", &oc0, False, True)
+    operand(a0, typenum, n_a, m, "a0", &oa0, False, False)
+    operand(x, typenum, n_x, mT, "x", &ox, False, False)
+    operand(W, typenum, 4 * n_a, n_a + n_x, "W", &oW, False, False)
+    operand(dgates, typenum, 4 * n_a, mT, "dgates", &odg, True, True)
+    cdef void *pdx = sequence(dx, typenum, n_x, m, T, "dx", True)
+    operand(da0, typenum, n_a, m, "da0", &oda0, True, True)
+    operand(dc0, typenum, n_a, m, "dc0", &odc0, True, True)
+    # the C-ordered (4n_a, n_a+n_x) gradient is its Fortran-ordered transpose
+    operand(dW.T, typenum, n_a + n_x, 4 * n_a, "dW.T", &odW, True, True)
+    cdef void *pdb = vector(db, typenum, 4 * n_a, "db")
     with nogil:
-        backward_loop(n_x, n_a, m, T, &da[0, 0], &gates[0, 0], &c[0, 0], &c_prev0[0, 0],
-                      pcrest, &a_prev0[0, 0], parest, px, &W[0, 0], &dgates[0, 0], pdx,
-                      &da0[0, 0], &dc0[0, 0], &dW[0, 0], &db[0])
+        if typenum == cnp.NPY_DOUBLE:
+            backward_loop[double](n_x, n_a, m, T, <double *>pda, ds[0], ds[1], ds[2],
+                                  <double *>pg, <double *>pc, <double *>oc0.data,
+                                  <double *>pcprev, <double *>pa, oa0, <double *>paprev,
+                                  ox, oW, <double *>odg.data, <double *>pdx,
+                                  <double *>oda0.data, <double *>odc0.data,
+                                  <double *>odW.data, odW.ld, <double *>pdb)
+        else:
+            backward_loop[float](n_x, n_a, m, T, <float *>pda, ds[0], ds[1], ds[2],
+                                 <float *>pg, <float *>pc, <float *>oc0.data,
+                                 <float *>pcprev, <float *>pa, oa0, <float *>paprev,
+                                 ox, oW, <float *>odg.data, <float *>pdx,
+                                 <float *>oda0.data, <float *>odc0.data,
+                                 <float *>odW.data, odW.ld, <float *>pdb)

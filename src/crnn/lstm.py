@@ -17,13 +17,13 @@ from crnn._caches import (
     ForwardCaches,
     backward_inputs,
     forward_buffers,
+    new_sequence,
     no_steps,
     stack_steps,
 )
 from crnn._validate import (
     as_array,
     bias,
-    c_order,
     check_blas_sizes,
     check_parameters,
     compute_dtype,
@@ -73,9 +73,13 @@ def _pack(arrays, dtype):
     return np.concatenate(arrays, axis=0, out=packed)
 
 
-def _gate_views(gates, n_a, t):
-    """ft, it, cct, ot of step t: views into the (4n_a, m, T) gates."""
-    return tuple(gates[k * n_a : (k + 1) * n_a, :, t] for k in range(4))
+def _gate_views(gates, n_a):
+    """ft, it, cct, ot of every step, in step order: 4·T views into the (4n_a, m, T)
+    gates in the kernels' layout, made at C speed."""
+    _, m, T = gates.shape
+    # the gate axis splits into (4, n_a), and the step axis (stride 4n_a) merges with
+    # it, without a copy
+    return list(gates.reshape(4, n_a, m, T).transpose(3, 0, 1, 2).reshape(4 * T, n_a, m))
 
 
 # --- forward -------------------------------------------------------------------------
@@ -85,8 +89,8 @@ def _forward(x, x_name, a_prev, a_name, c_prev, c_name, parameters):
     """Validate, then run the forward kernel over x of shape (n_x, m, T), or (n_x, m)
     for one step.
 
-    c_prev None means zeros. Returns the Fortran-ordered arrays a, c (n_a, m, T),
-    y (n_y, m, T) and gates (4n_a, m, T), and the initial cell state used.
+    c_prev None means zeros. Returns the arrays a, c (n_a, m, T), y (n_y, m, T) and
+    gates (4n_a, m, T), in the kernels' layout, and the initial cell state used.
     """
     expect_ndim(a_name, a_prev, "(n_a, m)")
     if c_prev is not None:
@@ -119,24 +123,15 @@ def _forward(x, x_name, a_prev, a_name, c_prev, c_name, parameters):
     given = () if c_prev is None else (c_prev,)
     dtype = compute_dtype(x, a_prev, *given, *weights, *biases, Wy, by)
     c0 = np.zeros((n_a, m), dtype, order="F") if c_prev is None else fortran(c_prev, dtype)
-    gates = np.empty((4 * n_a, m, T), dtype, order="F")
-    a = np.empty((n_a, m, T), dtype, order="F")
-    c = np.empty((n_a, m, T), dtype, order="F")
-    y = np.empty((n_y, m, T), dtype, order="F")
+    gates = new_sequence(4 * n_a, m, T, dtype)
+    a = new_sequence(n_a, m, T, dtype)
+    c = new_sequence(n_a, m, T, dtype)
+    y = new_sequence(n_y, m, T, dtype)
     if m and T:
-        mT = m * T
+        # the kernel reads the inputs in place where it can, else converts each once
         _lstm.lstm_forward_kernel(
-            fortran(x, dtype).reshape(n_x, mT, order="F"),
-            fortran(a_prev, dtype),
-            c0,
-            _pack(weights, dtype),
-            _pack(biases, dtype),
-            c_order(Wy, dtype),
-            c_order(by, dtype),
-            gates.reshape(4 * n_a, mT, order="F"),
-            a.reshape(n_a, mT, order="F"),
-            c.reshape(n_a, mT, order="F"),
-            y.reshape(n_y, mT, order="F"),
+            x.reshape(n_x, m * T), a_prev, c0, _pack(weights, dtype), _pack(biases, dtype),
+            Wy, by, gates, a, c, y,
         )
     return a, c, y, gates, c0
 
@@ -170,7 +165,7 @@ def lstm_cell_forward(xt, a_prev, c_prev, parameters):
         parameters,
     )
     a_next, c_next = a[:, :, 0], c[:, :, 0]
-    cache = (a_next, c_next, a_prev, c_prev, *_gate_views(gates, a.shape[0], 0), xt, parameters)
+    cache = (a_next, c_next, a_prev, c_prev, *_gate_views(gates, a.shape[0]), xt, parameters)
     return a_next, c_next, y[:, :, 0], cache
 
 
@@ -194,19 +189,16 @@ def lstm_forward(x, a0, parameters, *, c0=None):
     expect_ndim("x", xa, "(n_x, m, T_x)")
     c0a = None if c0 is None else as_array("c0", c0)
     a, c, y, gates, c_start = _forward(xa, "x", as_array("a0", a0), "a0", c0a, "c0", parameters)
-    n_a = a.shape[0]
-    c_first = c_start if c0 is None else c0
+    # iterating over the step axis gives each step's view at C speed; a_prev (c_prev) of
+    # step t is the very view a_next (c_next) of step t-1, as in the course's loop
+    states, cells = list(a.transpose(2, 0, 1)), list(c.transpose(2, 0, 1))
+    gate_views = _gate_views(gates, a.shape[0])
+    states_prev = [a0, *states[:-1]]
+    cells_prev = [c_start if c0 is None else c0, *cells[:-1]]
     caches = [
-        (
-            a[:, :, t],
-            c[:, :, t],
-            a[:, :, t - 1] if t else a0,
-            c[:, :, t - 1] if t else c_first,
-            *_gate_views(gates, n_a, t),
-            xa[:, :, t],
-            parameters,
-        )
-        for t in range(xa.shape[2])
+        (states[t], cells[t], states_prev[t], cells_prev[t], *gate_views[4 * t : 4 * t + 4],
+         xt, parameters)
+        for t, xt in enumerate(xa.transpose(2, 0, 1))
     ]
     return a, y, c, (ForwardCaches(caches, a, c, gates, xa), x)
 
@@ -214,7 +206,7 @@ def lstm_forward(x, a0, parameters, *, c0=None):
 # --- backward ------------------------------------------------------------------------
 
 
-def _backward(da, dc_last, gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest, x, weights):
+def _backward(da, dc_last, gates, c, c0, c_prev, a, a0, a_prev, x, weights):
     """Run the backward kernel over T steps; the arguments are validated real arrays,
     their sizes checked against BLAS's limit.
 
@@ -222,9 +214,11 @@ def _backward(da, dc_last, gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest,
     da -- upstream gradient of every hidden state, (n_a, m, T)
     dc_last -- gradient of the last cell state, (n_a, m), or None for zeros
     gates -- ft, it, cct, ot of every step, stacked, (4n_a, m, T)
-    c -- the cell state c_t of every step, (n_a, m, T)
-    c_prev0, a_prev0 -- the states before step 0, (n_a, m)
-    c_prev_rest, a_prev_rest -- the states before steps 1..T-1, (n_a, m, T-1)
+    c, a -- the cell and hidden states c_t, a_t of every step, (n_a, m, T)
+    c0, a0 -- the states before step 0, (n_a, m)
+    c_prev, a_prev -- the states before every step, (n_a, m, T), or None when they are
+                      c0 (a0) then c (a) shifted by one step (the common case, which
+                      needs no copy)
     x -- the input of every step, (n_x, m, T)
     weights -- Wf, Wi, Wc, Wo, each (n_a, n_a + n_x)
 
@@ -234,13 +228,12 @@ def _backward(da, dc_last, gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest,
     """
     n_a, m, T = da.shape
     n_x = x.shape[0]
-    given = () if dc_last is None else (dc_last,)
-    dtype = compute_dtype(
-        da, *given, gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest, x, *weights
-    )
-    dx = np.empty((n_x, m, T), dtype, order="F")
-    # da0 and dc0 carry the flows between steps: zeros, and the last step's dc_next
-    da0 = np.zeros((n_a, m), dtype, order="F")
+    mT = m * T
+    optional = [arr for arr in (dc_last, c_prev, a_prev) if arr is not None]
+    dtype = compute_dtype(da, gates, c, c0, a, a0, x, *weights, *optional)
+    dx = new_sequence(n_x, m, T, dtype)
+    da0 = np.empty((n_a, m), dtype, order="F")
+    # dc0 carries the flow between steps: it starts as the last step's dc_next
     dc0 = (
         np.zeros((n_a, m), dtype, order="F")
         if dc_last is None
@@ -249,26 +242,14 @@ def _backward(da, dc_last, gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest,
     dW = np.empty((4 * n_a, n_a + n_x), dtype)
     db = np.empty((4 * n_a, 1), dtype)
     if n_a and m and T:
-        mT = m * T
+        # the kernel reads the inputs in place where it can, else converts each once
         _lstm.lstm_backward_kernel(
-            fortran(da, dtype).reshape(n_a, mT, order="F"),
-            fortran(gates, dtype).reshape(4 * n_a, mT, order="F"),
-            fortran(c, dtype).reshape(n_a, mT, order="F"),
-            fortran(c_prev0, dtype),
-            fortran(c_prev_rest, dtype).reshape(n_a, mT - m, order="F"),
-            fortran(a_prev0, dtype),
-            fortran(a_prev_rest, dtype).reshape(n_a, mT - m, order="F"),
-            fortran(x, dtype).reshape(n_x, mT, order="F"),
-            _pack(weights, dtype),
-            np.empty((4 * n_a, mT), dtype, order="F"),
-            dx.reshape(n_x, mT, order="F"),
-            da0,
-            dc0,
-            dW,
-            db.reshape(4 * n_a),
+            da, gates, c, fortran(c0, dtype), c_prev, a, a0, a_prev, x.reshape(n_x, mT),
+            _pack(weights, dtype), np.empty((4 * n_a, mT), dtype, order="F"), dx, da0, dc0,
+            dW, db.reshape(4 * n_a),
         )
     else:
-        for arr in (dx, dW, db):
+        for arr in (dx, da0, dW, db):
             arr.fill(0)
     return dx, da0, dc0, dW, db
 
@@ -311,26 +292,19 @@ def lstm_cell_backward(da_next, dc_next, cache):
         )
     n_x = _CACHE.xt_of(cache, "cache").shape[0]
     n_a, m = da_next.shape
-    _, c_next, a_prev, c_prev, ft, it, cct, ot, xt = _CACHE.arrays(
+    a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt = _CACHE.arrays(
         cache, "cache", n_a, m, n_x, "da_next"
     )
     weights = _gate_weights(cache[9], n_a, n_x, "to match the caches")
     check_blas_sizes("da_next", da_next, n_a=n_a, m=m)
     check_blas_sizes("cache[8] (xt)", xt, n_x=n_x)
     _check_gate_sizes("da_next", da_next, "cache[8] (xt)", xt, n_a, n_x)
-    c = c_next[:, :, None]
-    no_rest = c[:, :, :0]  # one step: no states before later steps
+    gate_dtype = compute_dtype(ft, it, cct, ot)
+    # the four gates stacked into the (4n_a, m) block of the kernels' layout, one copy
+    gates = np.concatenate([g.T for g in (ft, it, cct, ot)], axis=1, dtype=gate_dtype).T
     dx, da_prev, dc_prev, dW, db = _backward(
-        da_next[:, :, None],
-        dc_next,
-        stack_steps([np.concatenate((ft, it, cct, ot))], compute_dtype(ft, it, cct, ot)),
-        c,
-        c_prev,
-        no_rest,
-        a_prev,
-        no_rest,
-        xt[:, :, None],
-        weights,
+        da_next[:, :, None], dc_next, gates[:, :, None], c_next[:, :, None], c_prev, None,
+        a_next[:, :, None], a_prev, None, xt[:, :, None], weights,
     )
     return {"dxt": dx[:, :, 0], "da_prev": da_prev, "dc_prev": dc_prev, **_gate_gradients(dW, db)}
 
@@ -338,10 +312,12 @@ def lstm_cell_backward(da_next, dc_next, cache):
 def _sequence_arrays(cell_caches, T, n_a, m, n_x):
     """The arrays of the first T steps that the backward kernel reads (see _backward).
 
-    Returns gates, c, c_prev0, c_prev_rest, a_prev0, a_prev_rest and x. Caches made by
-    ``lstm_forward`` give views of its buffers; any other list of cell caches (the
-    course's forward, a user's loop over lstm_cell_forward) is stacked once. Needs T >= 1
-    and the first cache checked (CellCache.first_step).
+    Returns gates, c, c0, c_prev, a, a0, a_prev and x. Caches made by ``lstm_forward``
+    give views of its buffers; any other list of cell caches (the course's forward, a
+    user's loop over lstm_cell_forward) is stacked once. The previous states are None
+    when each step's a_prev (c_prev) is the a_next (c_next) of the step before (then the
+    kernel reads them from the states). Needs T >= 1 and the first cache checked
+    (CellCache.first_step).
     """
     first = cell_caches[0]
     buffers = forward_buffers(cell_caches)
@@ -349,19 +325,22 @@ def _sequence_arrays(cell_caches, T, n_a, m, n_x):
         a_all, c_all, gates_all, x_all = buffers
         a0, c0 = (_CACHE.initial_state(first, "caches[0][0]", k, n_a, m) for k in (2, 3))
         return (
-            gates_all[:, :, :T],
-            c_all[:, :, :T],
-            c0,
-            c_all[:, :, : T - 1],
-            a0,
-            a_all[:, :, : T - 1],
+            gates_all[:, :, :T], c_all[:, :, :T], c0, None, a_all[:, :, :T], a0, None,
             x_all[:, :, :T],
         )
     steps = [_CACHE.arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)]
     dtype = compute_dtype(*[arr for step in steps for arr in step])
-    c, a_prev, c_prev, x = (stack_steps([step[k] for step in steps], dtype) for k in (1, 2, 3, 8))
+
+    def stacked(k):
+        """Item k of every step stacked into the kernels' layout, or None for a state
+        before the step (k = 2, 3) that is the state of the step before (k = 0, 1)."""
+        if k in (2, 3) and all(cell_caches[t][k] is cell_caches[t - 1][k - 2] for t in range(1, T)):
+            return None
+        return stack_steps([step[k] for step in steps], dtype)
+
     gates = stack_steps([np.concatenate(step[4:8]) for step in steps], dtype)
-    return gates, c, c_prev[:, :, 0], c_prev[:, :, 1:], a_prev[:, :, 0], a_prev[:, :, 1:], x
+    a0, c0 = steps[0][2], steps[0][3]
+    return gates, stacked(1), c0, stacked(3), stacked(0), a0, stacked(2), stacked(8)
 
 
 def lstm_backward(da, caches):

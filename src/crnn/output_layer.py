@@ -1,9 +1,9 @@
 """The output layer the course's backward functions leave out: logits = Wya·a + by.
 
 The states of every step are one column-major (n_a, m·T) matrix, viewed without a copy
-in the order of their columns: numpy's C order for the RNN's ``a`` (the layout of
-``crnn._rnn``), Fortran order for the LSTM's. The logits and ``da`` are made in that
-same layout, so each product over all steps is a single BLAS call through numpy's
+in the order of their columns: numpy's C order for the cells' ``a`` (the layout of
+``crnn._arrays``), Fortran order for a Fortran-ordered ``a``. The logits and ``da`` are
+made in that same layout, so each product over all steps is a single BLAS call through numpy's
 matmul; nothing loops over time. For the LSTM the weight is called "Wy"
 (``weight="Wy"``).
 """
@@ -15,8 +15,8 @@ __all__ = ["output_layer_forward", "output_layer_backward"]
 
 
 def _order(a):
-    """The order of a's columns: "F" for a Fortran-ordered a (the LSTM's states), else "C"
-    (the RNN's states, whose C-order reshape to (n_a, m·T) is a view)."""
+    """The order of a's columns: "F" for a Fortran-ordered a, else "C" (the cells'
+    states, whose C-order reshape to (n_a, m·T) is a view)."""
     return "F" if a.flags.f_contiguous else "C"
 
 
@@ -28,7 +28,7 @@ def _columns(arr, dtype, order):
 
 def _empty(n, rest, dtype, order):
     """An empty (n, *rest) array whose reshape to (n, prod(rest)) in order is a
-    Fortran-ordered view: Fortran order, or for "C" the layout of the RNN's states."""
+    Fortran-ordered view: Fortran order, or for "C" the layout of the cells' states."""
     if order == "F":
         return np.empty((n, *rest), dtype, order="F")
     return np.moveaxis(np.empty((*rest, n), dtype), -1, 0)

@@ -11,6 +11,7 @@ from crnn._caches import (
     ForwardCaches,
     backward_inputs,
     forward_buffers,
+    new_sequence,
     no_steps,
     stack_steps,
 )
@@ -31,15 +32,6 @@ __all__ = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward
 
 #: The form of rnn_cell_forward's cache.
 _CACHE = CellCache(("a_next", "a_prev", "xt", "parameters"), "rnn_cell_forward")
-
-
-# --- the kernels' layout -------------------------------------------------------------
-
-
-def _new_sequence(n, m, T, dtype):
-    """An empty (n, m, T) array in the kernels' layout (see ``crnn._rnn``): its C-order
-    reshape to (n, m·T) is a Fortran-ordered view, step t starting at column t."""
-    return np.empty((m, T, n), dtype).transpose(2, 0, 1)
 
 
 # --- forward -------------------------------------------------------------------------
@@ -79,8 +71,8 @@ def _forward(x, x_name, a_prev, a_name, parameters):
         check_blas_sizes('parameters["Wya"]', Wya, n_y=n_y)
 
     dtype = compute_dtype(x, a_prev, Wax, Waa, Wya, ba, by)
-    a = _new_sequence(n_a, m, T, dtype)
-    y = _new_sequence(n_y, m, T, dtype)
+    a = new_sequence(n_a, m, T, dtype)
+    y = new_sequence(n_y, m, T, dtype)
     if m and T:
         # the kernel reads the inputs in place where it can, else converts each once
         _rnn.rnn_forward_kernel(x.reshape(n_x, m * T), a_prev, Wax, Waa, ba, Wya, by, a, y)
@@ -158,7 +150,7 @@ def _backward(da, a, a0, a_prev, x, Wax, Waa):
     mT = m * T
     arrays = (da, a, a0, x, Wax, Waa) if a_prev is None else (da, a, a0, a_prev, x, Wax, Waa)
     dtype = compute_dtype(*arrays)
-    dx = _new_sequence(n_x, m, T, dtype)
+    dx = new_sequence(n_x, m, T, dtype)
     da0 = np.empty((n_a, m), dtype, order="F")
     dWax = np.empty((n_a, n_x), dtype)
     dWaa = np.empty((n_a, n_a), dtype)
@@ -241,7 +233,7 @@ def _sequence_arrays(cell_caches, T, n_a, m, xt0):
 
     def stacked(k):
         """Item k of every step stacked into the kernels' layout."""
-        return stack_steps([step[k] for step in steps], dtype, order="C")
+        return stack_steps([step[k] for step in steps], dtype)
 
     chained = all(cell_caches[t][1] is cell_caches[t - 1][0] for t in range(1, T))
     a_prev = None if chained else stacked(1)
