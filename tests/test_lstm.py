@@ -812,6 +812,32 @@ def test_layouts_give_the_same_results_and_inputs_stay_untouched(small, tmp_path
             np.testing.assert_array_equal(arr, old)
 
 
+def traced_peak(fn):
+    """The peak of the memory traced by tracemalloc (numpy's buffers) while fn runs."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_courses_x_and_da_are_read_in_place():
+    """No copy of the course's C-ordered x or da: the same values in float32, which the
+    float64 computation must convert, cost a copy more than they do."""
+    # x dominates the forward's memory (large n_x), da the backward's (T_da = T)
+    x, a0, parameters, da, _ = problem((64, 2, 1, 8, 40))
+    for arr, run in (
+        (x, lambda xv, dav: crnn.lstm_forward(xv, a0, parameters)),
+        (da, lambda xv, dav: crnn.lstm_backward(dav, crnn.lstm_forward(xv, a0, parameters)[3])),
+    ):
+        in_place = traced_peak(lambda: run(x, da))
+        converted = traced_peak(
+            lambda: run(*(v.astype(F32) if v is arr else v for v in (x, da)))
+        )
+        assert converted - in_place > arr.nbytes // 2, (in_place, converted, arr.nbytes)
+
+
 def test_backward_leaves_the_caches_untouched(small):
     x, a0, parameters, da, c0 = small
     for caches in (
