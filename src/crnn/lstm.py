@@ -9,6 +9,9 @@ reaches it as ``"dc0"``.
 Inside crnn the four gate weights are packed into one ``(4·n_a, n_a+n_x)`` matrix, in
 the order forget, update, candidate, output; the public dicts are unchanged.
 """
+import math
+import threading
+
 import numpy as np
 
 from crnn import _lstm
@@ -67,10 +70,28 @@ def _check_gate_sizes(a_name, a, x_name, x, n_a, n_x):
     check_blas_sizes(x_name, x, **{"n_a+n_x": n_a + n_x})
 
 
-def _pack(arrays, dtype):
-    """The gates' weights (or biases) stacked row-wise into one new C-ordered array of dtype."""
-    packed = np.empty((sum(arr.shape[0] for arr in arrays), *arrays[0].shape[1:]), dtype)
-    return np.concatenate(arrays, axis=0, out=packed)
+#: Each thread's work spaces, by name (see _work_space).
+_WORK = threading.local()
+
+
+def _work_space(name, shape, dtype, order="C"):
+    """An uninitialised array of shape, dtype and order, for the duration of one kernel
+    call: the memory of work space name, which each thread keeps from call to call (the
+    largest it has needed). A fresh array would be paged in, zeroed by the kernel, at
+    every call."""
+    nbytes = math.prod(shape) * dtype.itemsize
+    buffer = getattr(_WORK, name, None)
+    if buffer is None or buffer.nbytes < nbytes:
+        buffer = np.empty(nbytes, np.uint8)
+        setattr(_WORK, name, buffer)
+    return buffer[:nbytes].view(dtype).reshape(shape, order=order)
+
+
+def _pack(arrays, dtype, name):
+    """The gates' weights (or biases) stacked row-wise into the C-ordered work space name
+    (see _work_space), of dtype."""
+    shape = (sum(arr.shape[0] for arr in arrays), *arrays[0].shape[1:])
+    return np.concatenate(arrays, axis=0, out=_work_space(name, shape, dtype))
 
 
 def _gate_views(gates, n_a):
@@ -130,7 +151,8 @@ def _forward(x, x_name, a_prev, a_name, c_prev, c_name, parameters):
     if m and T:
         # the kernel reads the inputs in place where it can, else converts each once
         _lstm.lstm_forward_kernel(
-            x.reshape(n_x, m * T), a_prev, c0, _pack(weights, dtype), _pack(biases, dtype),
+            x.reshape(n_x, m * T), a_prev, c0, _pack(weights, dtype, "W"),
+            _pack(biases, dtype, "b"),
             Wy, by, gates, a, c, y,
         )
     return a, c, y, gates, c0
@@ -245,8 +267,8 @@ def _backward(da, dc_last, gates, c, c0, c_prev, a, a0, a_prev, x, weights):
         # the kernel reads the inputs in place where it can, else converts each once
         _lstm.lstm_backward_kernel(
             da, gates, c, fortran(c0, dtype), c_prev, a, a0, a_prev, x.reshape(n_x, mT),
-            _pack(weights, dtype), np.empty((4 * n_a, mT), dtype, order="F"), dx, da0, dc0,
-            dW, db.reshape(4 * n_a),
+            _pack(weights, dtype, "W"), _work_space("dgates", (4 * n_a, mT), dtype, "F"), dx,
+            da0, dc0, dW, db.reshape(4 * n_a),
         )
     else:
         for arr in (dx, da0, dW, db):
