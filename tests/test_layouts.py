@@ -24,36 +24,25 @@ def _orders(arr):
     }
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("order", list(_orders(np.zeros((1, 1, 1)))))
-def test_memory_orders_of_x_and_da(order, dtype):
-    x, a0, parameters, da = random_rnn_problem(*SHAPE, dtype=dtype, seed=3)
-    a_ref, y_ref, caches_ref = reference.rnn_forward(x, a0, parameters)
-    want = reference.rnn_backward(da, caches_ref)
-    xo, dao = _orders(x)[order], _orders(da)[order]
-    a, y, caches = crnn.rnn_forward(xo, a0, parameters)
-    assert_close(a, a_ref, dtype, "a")
-    assert_close(y, y_ref, dtype, "y")
-    for source, cc in (("crnn", caches), ("course", caches_ref)):
-        got = crnn.rnn_backward(dao, cc)
-        for key in want:
-            assert_close(got[key], want[key], dtype, f"{source} caches: {key}")
+#: Each cell's random problem; its functions are named after it in crnn and crnn.reference.
+CELLS = {"rnn": random_rnn_problem, "lstm": random_lstm_problem}
 
 
+@pytest.mark.parametrize("cell", list(CELLS))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("order", list(_orders(np.zeros((1, 1, 1)))))
-def test_lstm_memory_orders_of_x_and_da(order, dtype):
-    x, a0, parameters, da = random_lstm_problem(*SHAPE, dtype=dtype, seed=3)
-    a_ref, y_ref, c_ref, caches_ref = reference.lstm_forward(x, a0, parameters)
-    want = reference.lstm_backward(da, caches_ref)
+def test_memory_orders_of_x_and_da(cell, order, dtype):
+    x, a0, parameters, da = CELLS[cell](*SHAPE, dtype=dtype, seed=3)
+    forward, backward = f"{cell}_forward", f"{cell}_backward"
+    *outputs_ref, caches_ref = getattr(reference, forward)(x, a0, parameters)
+    want = getattr(reference, backward)(da, caches_ref)
     xo, dao = _orders(x)[order], _orders(da)[order]
     before = xo.copy(), dao.copy()
-    a, y, c, caches = crnn.lstm_forward(xo, a0, parameters)
-    assert_close(a, a_ref, dtype, "a")
-    assert_close(y, y_ref, dtype, "y")
-    assert_close(c, c_ref, dtype, "c")
+    *outputs, caches = getattr(crnn, forward)(xo, a0, parameters)
+    for k, (got, ref) in enumerate(zip(outputs, outputs_ref)):
+        assert_close(got, ref, dtype, f"output {k}")  # a, y (and the LSTM's c)
     for source, cc in (("crnn", caches), ("course", caches_ref)):
-        got = crnn.lstm_backward(dao, cc)
+        got = getattr(crnn, backward)(dao, cc)
         for key in want:
             assert_close(got[key], want[key], dtype, f"{source} caches: {key}")
     np.testing.assert_array_equal(xo, before[0])

@@ -9,6 +9,7 @@ import pytest
 
 import crnn
 from crnn import reference
+from crnn.bench import _peak_bytes
 from crnn.testing import assert_close, numeric_gradient, random_lstm_problem
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
@@ -812,16 +813,6 @@ def test_layouts_give_the_same_results_and_inputs_stay_untouched(small, tmp_path
             np.testing.assert_array_equal(arr, old)
 
 
-def traced_peak(fn):
-    """The peak of the memory traced by tracemalloc (numpy's buffers) while fn runs."""
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_the_courses_x_and_da_are_read_in_place():
     """No copy of the course's C-ordered x or da: the same values in float32, which the
     float64 computation must convert, cost a copy more than they do."""
@@ -832,8 +823,8 @@ def test_the_courses_x_and_da_are_read_in_place():
         (da, lambda xv, dav: crnn.lstm_backward(dav, crnn.lstm_forward(xv, a0, parameters)[3])),
     ):
         run(x, da)  # the backward's work space, which each thread keeps, made untraced
-        in_place = traced_peak(lambda: run(x, da))
-        converted = traced_peak(
+        in_place = _peak_bytes(lambda: run(x, da))
+        converted = _peak_bytes(
             lambda: run(*(v.astype(F32) if v is arr else v for v in (x, da)))
         )
         assert converted - in_place > arr.nbytes // 2, (in_place, converted, arr.nbytes)

@@ -26,7 +26,8 @@ from crnn._arrays cimport (
     strided, vector,
 )
 from crnn._blas cimport blas_int, gemm
-from crnn._elementwise cimport bias_softmax, row_sums
+from crnn._elementwise cimport bias_softmax
+from crnn._sequence cimport weight_gradients
 
 cnp.import_array()
 
@@ -137,7 +138,7 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
     """
     cdef blas_int n4 = 4 * n_a, mT = m * T
     cdef blas_int ldg = n4 * T, ld = n_a * T
-    cdef Py_ssize_t t, j
+    cdef Py_ssize_t t
     cdef const floating *W = <const floating *>oW.data
     cdef const floating *Wx = input_part(W, oW, n_a)
     cdef floating *dg_t
@@ -157,26 +158,8 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
         gemm(oW.flip, c'N', n_a, m, n4, 1, W, oW.ld, dg_t, ldg, 0, da0, n_a)
     # dX (n_x×m·T) = W[:, n_a:].T (n_x×4n_a) · dG (4n_a×m·T)
     gemm(oW.flip, c'N', n_x, mT, n4, 1, Wx, oW.ld, dgates, n4, 0, dx, n_x)
-    # dW[:, n_a:].T (n_x×4n_a) = X (n_x×m·T) · dG.T (m·T×4n_a); C-ordered dW is
-    # column-major dW.T
-    gemm(x.trans, c'T', n_x, n4, mT, 1, <const floating *>x.data, x.ld, dgates, n4,
-         0, dW + n_a, ldw)
-    # db (4n_a) = dG (4n_a×m·T) summed over its columns
-    row_sums(dgates, n4, mT, db)
-    if a_prev != NULL:
-        # dW[:, :n_a].T (n_a×4n_a) = A_prev (n_a×m·T) · dG.T (m·T×4n_a)
-        gemm(c'N', c'T', n_a, n4, mT, 1, a_prev, n_a, dgates, n4, 0, dW, ldw)
-        return
-    # dW[:, :n_a].T (n_a×4n_a) = a0 (n_a×m) · dg_0.T (m×4n_a)
-    gemm(a0.trans, c'T', n_a, n4, m, 1, <const floating *>a0.data, a0.ld, dgates, ldg,
-         0, dW, ldw)
-    if T > 1:
-        # column k of A pairs with column k+1 of dG: a_{t-1} with dg_t, except where
-        # k+1 is step 0 of the next batch column; those dg_0 (used above) become zeros
-        for j in range(m):
-            memset(dgates + j * <Py_ssize_t>ldg, 0, n4 * sizeof(floating))
-        # dW[:, :n_a].T (n_a×4n_a) += A (n_a×m·T-1) · dG[:, 1:].T (m·T-1×4n_a)
-        gemm(c'N', c'T', n_a, n4, mT - 1, 1, a, n_a, dgates + n4, n4, 1, dW, ldw)
+    # dW[:, n_a:], dW[:, :n_a] and db: C-ordered dW is column-major dW.T, rows ldw apart
+    weight_gradients(n_x, n_a, n4, m, T, x, a, a0, a_prev, dgates, dW + n_a, ldw, dW, ldw, db)
 
 
 # --- entry points: arrays in, pointers to the loops ----------------------------------

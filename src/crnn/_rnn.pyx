@@ -18,14 +18,14 @@ the whole course-sized computation.
 """
 cimport numpy as cnp
 from cython cimport floating
-from libc.string cimport memset
 
 from crnn._arrays cimport (
     Operand, aligned_ready, blas_ready, kernel_type, layout_ready, operand, sequence,
     strided, vector,
 )
 from crnn._blas cimport blas_int, gemm
-from crnn._elementwise cimport bias_softmax, bias_tanh, row_sums, tanh_grad
+from crnn._elementwise cimport bias_softmax, bias_tanh, tanh_grad
+from crnn._sequence cimport weight_gradients
 
 cnp.import_array()
 
@@ -80,7 +80,7 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
     """
     cdef blas_int mT = m * T
     cdef blas_int ld_step = n_a * T
-    cdef Py_ssize_t t = T - 1, j
+    cdef Py_ssize_t t = T - 1
     tanh_grad(dz + t * n_a, da + t * ds2, ds0, ds1, a + t * n_a, n_a, m, ld_step, 0)
     for t in range(T - 2, -1, -1):
         # dz_t (n_a×m) = Waa.T (n_a×n_a) · dz_{t+1} (n_a×m), the flow into a_t
@@ -93,25 +93,8 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
     # dX (n_x×m·T) = Wax.T (n_x×n_a) · dZ (n_a×m·T)
     gemm(Wax.flip, c'N', n_x, mT, n_a, 1, <const floating *>Wax.data, Wax.ld, dz, n_a,
          0, dx, n_x)
-    # dWax.T (n_x×n_a) = X (n_x×m·T) · dZ.T (m·T×n_a); C-ordered dWax is column-major dWax.T
-    gemm(x.trans, c'T', n_x, n_a, mT, 1, <const floating *>x.data, x.ld, dz, n_a,
-         0, dWax, n_x)
-    # dba (n_a) = dZ (n_a×m·T) summed over its columns
-    row_sums(dz, n_a, mT, dba)
-    if a_prev != NULL:
-        # dWaa.T (n_a×n_a) = A_prev (n_a×m·T) · dZ.T (m·T×n_a)
-        gemm(c'N', c'T', n_a, n_a, mT, 1, a_prev, n_a, dz, n_a, 0, dWaa, n_a)
-        return
-    # dWaa.T (n_a×n_a) = a0 (n_a×m) · dz_0.T (m×n_a)
-    gemm(a0.trans, c'T', n_a, n_a, m, 1, <const floating *>a0.data, a0.ld, dz, ld_step,
-         0, dWaa, n_a)
-    if T > 1:
-        # column c of A pairs with column c+1 of dZ: a_{t-1} with dz_t, except where
-        # c+1 is step 0 of the next batch column; those dz_0 (used above) become zeros
-        for j in range(m):
-            memset(dz + j * <Py_ssize_t>ld_step, 0, n_a * sizeof(floating))
-        # dWaa.T (n_a×n_a) += A (n_a×m·T-1) · dZ[:, 1:].T (m·T-1×n_a)
-        gemm(c'N', c'T', n_a, n_a, mT - 1, 1, a, n_a, dz + n_a, n_a, 1, dWaa, n_a)
+    # dWax, dWaa and dba: C-ordered (n_a, n) gradients are their column-major transposes
+    weight_gradients(n_x, n_a, n_a, m, T, x, a, a0, a_prev, dz, dWax, n_x, dWaa, n_a, dba)
 
 
 # --- entry points: arrays in, pointers to the loops ----------------------------------
