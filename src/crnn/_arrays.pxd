@@ -30,9 +30,8 @@ cdef void *vector(object arr, int typenum, Py_ssize_t n, str name) except NULL
 cdef cnp.ndarray checked(object arr, int typenum, int ndim, str name, bint writable)
 cdef int kernel_type(object arr) except -1
 cdef object blas_ready(object arr, int typenum)
-cdef object aligned_ready(object arr, int typenum)
 cdef object layout_ready(object seq, int typenum)
 cdef void *sequence(object seq, int typenum, Py_ssize_t n, Py_ssize_t m, Py_ssize_t T,
                     str name, bint writable) except NULL
-cdef void *strided(object arr, int typenum, str name, Py_ssize_t *shape,
-                   Py_ssize_t *strides) except NULL
+cdef object strided(object arr, int typenum, str name, Py_ssize_t *shape,
+                    Py_ssize_t *strides, void **data)

@@ -115,11 +115,12 @@ cdef void *sequence(object seq, int typenum, Py_ssize_t n, Py_ssize_t m, Py_ssiz
     return cnp.PyArray_DATA(a)
 
 
-cdef void *strided(object arr, int typenum, str name, Py_ssize_t *shape,
-                   Py_ssize_t *strides) except NULL:
-    """The data of arr, an aligned 3-D ndarray of typenum with any strides: ``shape``
-    receives its shape and ``strides`` its strides in elements; TypeError or ValueError
-    otherwise."""
+cdef object strided(object arr, int typenum, str name, Py_ssize_t *shape,
+                    Py_ssize_t *strides, void **data):
+    """arr as an aligned 3-D ndarray of typenum with any strides (itself if it is one, else
+    a copy) of which no dimension is empty: ``shape`` receives its shape, ``strides`` its
+    strides in elements and ``data`` its data; TypeError or ValueError otherwise."""
+    arr = aligned_ready(arr, typenum)
     cdef cnp.ndarray a = checked(arr, typenum, 3, name, False)
     cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(a), k
     for k in range(3):
@@ -127,4 +128,7 @@ cdef void *strided(object arr, int typenum, str name, Py_ssize_t *shape,
         strides[k] = a.strides[k] // itemsize
         if strides[k] * itemsize != a.strides[k]:
             raise ValueError(f"{name} must have whole-element strides, got {arr.strides}")
-    return cnp.PyArray_DATA(a)
+    if min(shape[0], shape[1], shape[2]) < 1:
+        raise ValueError(f"{name} {arr.shape} must be non-empty")
+    data[0] = cnp.PyArray_DATA(a)
+    return arr

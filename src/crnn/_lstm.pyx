@@ -22,8 +22,7 @@ from libc.stddef cimport ptrdiff_t
 from libc.string cimport memset
 
 from crnn._arrays cimport (
-    Operand, aligned_ready, blas_ready, kernel_type, layout_ready, operand, sequence,
-    strided, vector,
+    Operand, blas_ready, kernel_type, layout_ready, operand, sequence, strided, vector,
 )
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax
@@ -223,12 +222,9 @@ def lstm_backward_kernel(da, gates, c, c0, c_prev, a, a0, a_prev, x, W, dgates, 
     cdef int typenum = kernel_type(dgates)
     cdef Py_ssize_t dims[3]
     cdef Py_ssize_t ds[3]
-    da = aligned_ready(da, typenum)
-    cdef void *pda = strided(da, typenum, "da", dims, ds)
-    cdef Py_ssize_t n_a = dims[0], m = dims[1], T = dims[2]
-    cdef Py_ssize_t n_x = x.shape[0], mT = m * T
-    if min(n_a, m, T) < 1:
-        raise ValueError(f"da {da.shape} must be non-empty")
+    cdef void *pda
+    da = strided(da, typenum, "da", dims, ds, &pda)
+    cdef Py_ssize_t n_a = dims[0], m = dims[1], T = dims[2], n_x = x.shape[0], mT = m * T
     cdef Operand oc0, oa0, ox, oW, odg, oda0, odc0, odW
     gates, c, a = (layout_ready(gates, typenum), layout_ready(c, typenum),
                    layout_ready(a, typenum))

@@ -20,8 +20,7 @@ cimport numpy as cnp
 from cython cimport floating
 
 from crnn._arrays cimport (
-    Operand, aligned_ready, blas_ready, kernel_type, layout_ready, operand, sequence,
-    strided, vector,
+    Operand, blas_ready, kernel_type, layout_ready, operand, sequence, strided, vector,
 )
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax, bias_tanh, tanh_grad
@@ -149,12 +148,9 @@ def rnn_backward_kernel(da, a, a0, a_prev, x, Wax, Waa, dz, dx, da0, dWax, dWaa,
     cdef int typenum = kernel_type(dz)
     cdef Py_ssize_t dims[3]
     cdef Py_ssize_t ds[3]
-    da = aligned_ready(da, typenum)
-    cdef void *pda = strided(da, typenum, "da", dims, ds)
-    cdef Py_ssize_t n_a = dims[0], m = dims[1], T = dims[2]
-    cdef Py_ssize_t n_x = x.shape[0], mT = m * T
-    if min(n_a, m, T) < 1:
-        raise ValueError(f"da {da.shape} must be non-empty")
+    cdef void *pda
+    da = strided(da, typenum, "da", dims, ds, &pda)
+    cdef Py_ssize_t n_a = dims[0], m = dims[1], T = dims[2], n_x = x.shape[0], mT = m * T
     cdef Operand oa0, ox, oWax, oWaa, odz, oda0, odWax, odWaa
     a, a0, x = layout_ready(a, typenum), blas_ready(a0, typenum), blas_ready(x, typenum)
     Wax, Waa = blas_ready(Wax, typenum), blas_ready(Waa, typenum)
