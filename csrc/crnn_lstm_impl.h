@@ -75,6 +75,32 @@ void CRNN_FN(crnn_lstm_gates)(CRNN_T *g, ptrdiff_t ldg, const CRNN_T *b,
 }
 
 /*
+ * flow += da for the contiguous (n, ncols) block flow and da's element (i, j) at
+ * da[i*das0 + j*das1], the smaller stride innermost: the course's C-ordered da, read
+ * one step at a time, has its rows m*T apart but its columns only T apart, a stride the
+ * CPU's prefetchers follow.
+ */
+CRNN_INLINE void CRNN_FN(crnn_add_strided)(CRNN_T *CRNN_RESTRICT flow,
+                                          const CRNN_T *CRNN_RESTRICT da, ptrdiff_t das0,
+                                          ptrdiff_t das1, ptrdiff_t n, ptrdiff_t ncols)
+{
+    ptrdiff_t i, j;
+    if ((das0 < 0 ? -das0 : das0) <= (das1 < 0 ? -das1 : das1)) {
+        for (j = 0; j < ncols; ++j) {
+            for (i = 0; i < n; ++i) {
+                flow[i + n * j] += da[i * das0 + j * das1];
+            }
+        }
+    } else {
+        for (i = 0; i < n; ++i) {
+            for (j = 0; j < ncols; ++j) {
+                flow[i + n * j] += da[i * das0 + j * das1];
+            }
+        }
+    }
+}
+
+/*
  * The gradient through one LSTM step, given its gates g (ft, it, cct, ot), its cell
  * state c and the previous one c_prev. With da_next = da + flow (the upstream gradient,
  * element (i, j) at da[i*das0 + j*das1], any strides, and the flow from step t+1) and
@@ -93,18 +119,14 @@ void CRNN_FN(crnn_lstm_gates_grad)(CRNN_T *dg, const CRNN_T *g, ptrdiff_t ldg, C
                                    const CRNN_T *c_prev, ptrdiff_t ldp, ptrdiff_t n,
                                    ptrdiff_t ncols)
 {
-    ptrdiff_t i, j;
+    ptrdiff_t j;
+    /* the strided read apart, so that the loop of each column vectorises */
+    CRNN_FN(crnn_add_strided)(flow, da, das0, das1, n, ncols);
     for (j = 0; j < ncols; ++j) {
         CRNN_T *dgj = dg + ldg * j;
         const CRNN_T *gj = g + ldg * j;
-        CRNN_T *CRNN_RESTRICT fj = flow + n * j;
-        const CRNN_T *daj = da + das1 * j;
-        /* the strided read apart, so that the loop of the column vectorises */
-        for (i = 0; i < n; ++i) {
-            fj[i] += daj[i * das0];
-        }
         CRNN_FN(crnn_lstm_column_grad)(dgj, dgj + n, dgj + 2 * n, dgj + 3 * n, gj, gj + n,
-                                       gj + 2 * n, gj + 3 * n, dc + n * j, fj, c + ldc * j,
-                                       c_prev + ldp * j, n);
+                                       gj + 2 * n, gj + 3 * n, dc + n * j, flow + n * j,
+                                       c + ldc * j, c_prev + ldp * j, n);
     }
 }
