@@ -586,6 +586,8 @@ HUGE_CASES = [
     ("lstm_forward", (1, 2**29, 1, 1, 1), "a0", "4*n_a"),
     ("lstm_forward", (BIG - 2, 4, 1, 1, 1), "x", "n_a+n_x"),
     ("lstm_forward", (1, 1, BIG, 1, 1), 'parameters["Wy"]', "n_y"),
+    # a step's columns are 4·n_a·T_x apart in the gates of every step
+    ("lstm_forward", (1, 2**20, 1, 1, 2**9), "a0", "4*n_a*T_x"),
     ("lstm_cell_forward", (1, 1, 1, BIG, 1), "xt", "m"),
     ("lstm_cell_forward", (1, 2**29, 1, 1, 1), "a_prev", "4*n_a"),
     ("lstm_cell_forward", (BIG - 2, 4, 1, 1, 1), "xt", "n_a+n_x"),
@@ -596,6 +598,7 @@ HUGE_CASES = [
     ("lstm_backward", (BIG, 1, 1, 1, 1), "caches[0][0][8] (xt)", "n_x"),
     ("lstm_backward", (1, 1, 1, 2**16, 2**16), "da", "m*T_x"),
     ("lstm_backward", (1, 2**29, 1, 1, 1), "da", "4*n_a"),
+    ("lstm_backward", (1, 2**20, 1, 1, 2**9), "da", "4*n_a*T_x"),
     ("lstm_backward", (BIG - 2, 4, 1, 1, 1), "caches[0][0][8] (xt)", "n_a+n_x"),
 ]
 

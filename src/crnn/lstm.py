@@ -64,9 +64,10 @@ def _gate_weights(parameters, n_a, n_x, context):
     return weights
 
 
-def _check_gate_sizes(a_name, a, x_name, x, n_a, n_x):
-    """The packed gates' sizes must fit BLAS too: 4·n_a rows of n_a + n_x columns."""
-    check_blas_sizes(a_name, a, **{"4*n_a": 4 * n_a})
+def _check_gate_sizes(a_name, a, x_name, x, n_a, n_x, T):
+    """The packed gates' sizes must fit BLAS too: 4·n_a rows of n_a + n_x columns, and
+    4·n_a·T, the distance between a step's columns in the gates of T steps."""
+    check_blas_sizes(a_name, a, **{"4*n_a": 4 * n_a, "4*n_a*T_x": 4 * n_a * T})
     check_blas_sizes(x_name, x, **{"n_a+n_x": n_a + n_x})
 
 
@@ -139,7 +140,7 @@ def _forward(x, x_name, a_prev, a_name, c_prev, c_name, parameters):
     check_blas_sizes(x_name, x, n_x=n_x, m=m, T_x=T, **{"m*T_x": m * T})
     check_blas_sizes(a_name, a_prev, n_a=n_a)
     check_blas_sizes('parameters["Wy"]', Wy, n_y=n_y)
-    _check_gate_sizes(a_name, a_prev, x_name, x, n_a, n_x)
+    _check_gate_sizes(a_name, a_prev, x_name, x, n_a, n_x, T)
 
     given = () if c_prev is None else (c_prev,)
     dtype = compute_dtype(x, a_prev, *given, *weights, *biases, Wy, by)
@@ -320,7 +321,7 @@ def lstm_cell_backward(da_next, dc_next, cache):
     weights = _gate_weights(cache[9], n_a, n_x, "to match the caches")
     check_blas_sizes("da_next", da_next, n_a=n_a, m=m)
     check_blas_sizes("cache[8] (xt)", xt, n_x=n_x)
-    _check_gate_sizes("da_next", da_next, "cache[8] (xt)", xt, n_a, n_x)
+    _check_gate_sizes("da_next", da_next, "cache[8] (xt)", xt, n_a, n_x, 1)
     gate_dtype = compute_dtype(ft, it, cct, ot)
     # the four gates stacked into the (4n_a, m) block of the kernels' layout, one copy
     gates = np.concatenate([g.T for g in (ft, it, cct, ot)], axis=1, dtype=gate_dtype).T
@@ -386,7 +387,7 @@ def lstm_backward(da, caches):
     else:
         xt0 = _CACHE.first_step(cell_caches, da)
         n_x = xt0.shape[0]
-        _check_gate_sizes("da", da, "caches[0][0][8] (xt)", xt0, n_a, n_x)
+        _check_gate_sizes("da", da, "caches[0][0][8] (xt)", xt0, n_a, n_x, T)
         weights = _gate_weights(cell_caches[0][9], n_a, n_x, "to match the caches")
         dtype = compute_dtype(da, xt0, *weights)
         if T:
