@@ -163,8 +163,8 @@ def backward_inputs(da, caches, forward):
     da = as_array("da", da)
     expect_ndim("da", da, "(n_a, m, T_x)")
     n_a, m, T = da.shape
-    if max(n_a, m, T, m * T) > BLAS_INT_MAX:  # the names of the message only when needed
-        check_blas_sizes("da", da, n_a=n_a, m=m, T_x=T, **{"m*T_x": m * T})
+    if max(n_a, m, T, m * T, n_a * T) > BLAS_INT_MAX:  # the names of the message only when needed
+        check_blas_sizes("da", da, n_a=n_a, m=m, T_x=T, **{"m*T_x": m * T, "n_a*T_x": n_a * T})
     return da, cell_caches, x
 
 
