@@ -64,29 +64,48 @@ void CRNN_FN(crnn_bias_softmax)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff
 }
 
 /*
- * The gradient through a = tanh(z), for the (n, ncols) blocks d and a (columns ld
- * apart) and g (element (i, j) at g[i*gs0 + j*gs1], any strides):
- *   accumulate == 0:  d = g * (1 - a*a)
- *   accumulate != 0:  d = (d + g) * (1 - a*a)
- * where d holds the gradient that flowed back from the next step.
+ * d = d * (1 - a*a): the gradient through a = tanh(z), for the (n, ncols) blocks d and
+ * a, columns ld apart, where d holds the gradient reaching a.
  */
 CRNN_CLONES
-void CRNN_FN(crnn_tanh_grad)(CRNN_T *d, const CRNN_T *g, ptrdiff_t gs0, ptrdiff_t gs1,
-                             const CRNN_T *a, ptrdiff_t n, ptrdiff_t ncols, ptrdiff_t ld,
-                             int accumulate)
+void CRNN_FN(crnn_tanh_grad)(CRNN_T *d, const CRNN_T *a, ptrdiff_t n, ptrdiff_t ncols,
+                             ptrdiff_t ld)
 {
     ptrdiff_t i, j;
     for (j = 0; j < ncols; ++j) {
         CRNN_T *CRNN_RESTRICT dd = d + ld * j;
         const CRNN_T *aa = a + ld * j;
-        const CRNN_T *gg = g + gs1 * j;
-        if (accumulate) {
-            for (i = 0; i < n; ++i) {
-                dd[i] = (dd[i] + gg[i * gs0]) * ((CRNN_T)1 - aa[i] * aa[i]);
-            }
-        } else {
-            for (i = 0; i < n; ++i) {
-                dd[i] = gg[i * gs0] * ((CRNN_T)1 - aa[i] * aa[i]);
+        for (i = 0; i < n; ++i) {
+            dd[i] *= (CRNN_T)1 - aa[i] * aa[i];
+        }
+    }
+}
+
+/*
+ * dst = src for an (n, m, nsteps) sequence: element (i, j, t) is src[i*s0 + j*s1 + t*s2]
+ * (any strides) and dst[i + n*(j*nsteps + t)] (the kernels' layout). The copy goes by tiles
+ * of CRNN_TILE steps by CRNN_TILE rows, so that a C-ordered src, contiguous along t, and
+ * dst, contiguous along i, are both read and written a whole cache line at a time.
+ */
+#ifndef CRNN_TILE
+#define CRNN_TILE 16
+#endif
+void CRNN_FN(crnn_gather_steps)(CRNN_T *dst, const CRNN_T *src, ptrdiff_t s0, ptrdiff_t s1,
+                                ptrdiff_t s2, ptrdiff_t n, ptrdiff_t m, ptrdiff_t nsteps)
+{
+    ptrdiff_t i, j, t, i0, t0;
+    for (j = 0; j < m; ++j) {
+        for (t0 = 0; t0 < nsteps; t0 += CRNN_TILE) {
+            ptrdiff_t t1 = t0 + CRNN_TILE < nsteps ? t0 + CRNN_TILE : nsteps;
+            for (i0 = 0; i0 < n; i0 += CRNN_TILE) {
+                ptrdiff_t i1 = i0 + CRNN_TILE < n ? i0 + CRNN_TILE : n;
+                for (t = t0; t < t1; ++t) {
+                    CRNN_T *CRNN_RESTRICT out = dst + n * (j * nsteps + t);
+                    const CRNN_T *in = src + j * s1 + t * s2;
+                    for (i = i0; i < i1; ++i) {
+                        out[i] = in[i * s0];
+                    }
+                }
             }
         }
     }
