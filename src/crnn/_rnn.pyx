@@ -163,7 +163,7 @@ cdef void forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m, bla
     cdef floating *a_t
     if waa_f != NULL and Waa.trans == c'T':
         # Waa (n_a×n_a), Fortran-ordered, from its C-ordered (column-major Waaᵀ) data
-        gather_steps(waa_f, <const floating *>Waa.data, Waa.ld, 0, 1, n_a, 1, n_a)
+        gather_steps(waa_f, n_a, <const floating *>Waa.data, Waa.ld, 0, 1, n_a, 1, n_a)
         Waa.data, Waa.ld, Waa.trans, Waa.flip = waa_f, n_a, c'N', c'T'
     if n_a > 0:
         # A (n_a×m·T) = Wax (n_a×n_x) · X (n_x×m·T): the input part of every step at once
@@ -197,16 +197,21 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
     """
     cdef blas_int mT = m * T
     cdef blas_int ld_step = n_a * T
-    cdef Py_ssize_t t = T - 1, j
-    # dZ = da, in the kernels' layout: one pass in cache-sized tiles, rather than the
-    # steps' strided reads of a C-ordered da
-    gather_steps(dz, da, ds0, ds1, ds2, n_a, m, T)
-    tanh_grad(dz + t * n_a, a + t * n_a, n_a, m, ld_step)
-    for t in range(T - 2, -1, -1):
-        # dz_t (n_a×m) += Waa.T (n_a×n_a) · dz_{t+1} (n_a×m), the flow into a_t
-        gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld,
-             dz + (t + 1) * n_a, ld_step, 1, dz + t * n_a, ld_step)
-        tanh_grad(dz + t * n_a, a + t * n_a, n_a, m, ld_step)
+    cdef Py_ssize_t t, j, t0, t1 = T
+    # steps a cache line of a C-ordered da holds: gathered together, just before their turn
+    cdef Py_ssize_t block = 64 // sizeof(floating)
+    while t1 > 0:
+        t0 = t1 - block if t1 > block else 0
+        # dz_t = da_t for t0 <= t < t1, in the kernels' layout, by cache-sized tiles
+        # (rather than each step's strided reads of da)
+        gather_steps(dz + t0 * n_a, ld_step, da + t0 * ds2, ds0, ds1, ds2, n_a, m, t1 - t0)
+        for t in range(t1 - 1, t0 - 1, -1):
+            if t < T - 1:
+                # dz_t (n_a×m) += Waa.T (n_a×n_a) · dz_{t+1} (n_a×m), the flow into a_t
+                gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld,
+                     dz + (t + 1) * n_a, ld_step, 1, dz + t * n_a, ld_step)
+            tanh_grad(dz + t * n_a, a + t * n_a, n_a, m, ld_step)
+        t1 = t0
     # da0 (n_a×m) = Waa.T (n_a×n_a) · dz_0 (n_a×m)
     gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld, dz, ld_step,
          0, da0, n_a)
