@@ -31,7 +31,7 @@ def _declined_forward():
         "x int": (x.astype(np.int64), a0, p),
         "x float32, the rest float64": (x.astype(np.float32), a0, p),
         "x a subclass": (x.view(np.memmap), a0, p),
-        "x 2-D": (x[:, :, 0], a0, p),
+        "x 2-D": (x[:, :, 0].copy(), a0, p),
         "a0 Fortran-ordered": (x, np.asfortranarray(a0), p),
         "a0 of another m": (x, a0[:, :-1], p),
         "parameters a Mapping": (x, a0, _ReadOnlyMapping(p)),
@@ -144,3 +144,50 @@ def test_step_caches_keep_their_buffers_alive():
     del a
     for (a_next, *_), want in zip(caches, kept):
         np.testing.assert_array_equal(a_next, want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cells_take_the_fast_paths(dtype):
+    x, a0, p, da = _problem(dtype)
+    xt, da_next = x[:, :, 0].copy(), da[:, :, 0].copy()
+    fast = _rnn.rnn_forward_fast(xt, a0, p, True)
+    assert fast is not None and fast[0].shape == (a0.shape[0], a0.shape[1], 1)
+    a_next, yt, cache = crnn.rnn_cell_forward(xt, a0, p)
+    assert a_next.flags.f_contiguous and cache[1] is a0 and cache[2] is xt
+    grads = _rnn.rnn_cell_backward_fast(da_next, cache)
+    assert grads is not None
+    a_ref, y_ref, cache_ref = reference.rnn_cell_forward(xt, a0, p)
+    assert_close(a_next, a_ref, dtype, "a_next")
+    assert_close(yt, y_ref, dtype, "yt_pred")
+    want = reference.rnn_cell_backward(da_next, cache_ref)
+    assert sorted(grads) == sorted(want)
+    for key in want:
+        assert grads[key].dtype == dtype
+        assert_close(grads[key], want[key], dtype, key)
+    # da_next and the cache's arrays in Fortran order too
+    fortran = (a_next, np.asfortranarray(a0), np.asfortranarray(xt), p)
+    grads = _rnn.rnn_cell_backward_fast(np.asfortranarray(da_next), fortran)
+    for key in want:
+        assert_close(grads[key], want[key], dtype, key)
+
+
+def test_cell_fast_paths_decline_other_inputs():
+    x, a0, p, da = _problem()
+    xt, da_next = x[:, :, 0].copy(), da[:, :, 0].copy()
+    assert _rnn.rnn_forward_fast(x, a0, p, True) is None  # 3-D for one step
+    assert _rnn.rnn_forward_fast(xt, a0, p) is None  # 2-D for a sequence
+    _, _, cache = crnn.rnn_cell_forward(xt, a0, p)
+    a_next = cache[0]
+    declined = {
+        "a list": (da_next, list(cache)),
+        "a 3-tuple": (da_next, cache[:3]),
+        "a_next C-ordered (the course's)": (da_next, (np.ascontiguousarray(a_next), *cache[1:])),
+        "da_next strided": (np.repeat(da_next, 2, axis=1)[:, ::2], cache),
+        "da_next of another shape": (da_next[:, :-1].copy(), cache),
+        "da_next float32": (da_next.astype(np.float32), cache),
+        "xt of another m": (da_next, (a_next, a0, xt[:, :-1].copy(), p)),
+        "parameters a Mapping": (da_next, (a_next, a0, xt, _ReadOnlyMapping(p))),
+        "Waa int": (da_next, (a_next, a0, xt, {**p, "Waa": p["Waa"].astype(int)})),
+    }
+    for case, args in declined.items():
+        assert _rnn.rnn_cell_backward_fast(*args) is None, case

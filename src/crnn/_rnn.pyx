@@ -459,23 +459,26 @@ cdef object step_view(cnp.ndarray seq, Py_ssize_t t):
     return view
 
 
-def rnn_forward_fast(x, a0, parameters):
-    """(a, y) of rnn_forward for inputs in the common form, else None.
+def rnn_forward_fast(x, a0, parameters, bint one_step=False):
+    """(a, y) of rnn_forward, or with one_step of rnn_cell_forward (T = 1), for inputs in
+    the common form, else None.
 
-    The common form: parameters a dict; x (n_x, m, T), a0 (n_a, m), its Wax (n_a, n_x),
-    Waa (n_a, n_a), Wya (n_y, n_a), ba (n_a, 1) and by (n_y, 1) plain (see ``plain``)
-    ndarrays of one dtype, float64 or float32; every size at least 1 and within
-    ``blas_int``.
+    The common form: parameters a dict; x (n_x, m, T), or (n_x, m) with one_step, a0 (n_a, m), its
+    Wax (n_a, n_x), Waa (n_a, n_a), Wya (n_y, n_a), ba (n_a, 1) and by (n_y, 1) plain
+    (see ``plain``) ndarrays of one dtype, float64 or float32; every size at least 1
+    and within ``blas_int``.
     """
     if type(parameters) is not dict or not cnp.PyArray_CheckExact(x):
         return None
     cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>x)
-    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not plain(x, typenum, 3):
+    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not plain(
+            x, typenum, 2 if one_step else 3):
         return None
     cdef dict p = <dict>parameters
     Wax, Waa, Wya = p.get("Wax"), p.get("Waa"), p.get("Wya")
     ba, by = p.get("ba"), p.get("by")
-    cdef Py_ssize_t n_x = x.shape[0], m = x.shape[1], T = x.shape[2]
+    cdef Py_ssize_t n_x = x.shape[0], m = x.shape[1]
+    cdef Py_ssize_t T = 1 if one_step else x.shape[2]
     if not plain(a0, typenum, 2) or not plain(Wya, typenum, 2):
         return None
     cdef Py_ssize_t n_a = a0.shape[0], n_y = Wya.shape[0]
@@ -554,6 +557,75 @@ def rnn_backward_fast(da, a, a0, x, parameters):
         run_backward(typenum, n_x, n_a, m, T, pda, m * T, T, 1, pa, oa0, NULL, ox, oWax,
                      oWaa, pdz, pdx, pda0, pdWax, pdWaa, pdba)
     return {"dx": dx, "da0": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
+
+
+cdef inline bint contiguous_matrix(object arr, int typenum, Py_ssize_t rows,
+                                   Py_ssize_t cols) noexcept:
+    """Whether arr is an ndarray (not a subclass) of typenum, rows×cols, aligned, and C-
+    or Fortran-contiguous: a matrix ``operand`` takes as it is."""
+    if not cnp.PyArray_CheckExact(arr):
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    return (cnp.PyArray_TYPE(a) == typenum and cnp.PyArray_NDIM(a) == 2
+            and cnp.PyArray_DIM(a, 0) == rows and cnp.PyArray_DIM(a, 1) == cols
+            and cnp.PyArray_ISALIGNED(a)
+            and (cnp.PyArray_IS_C_CONTIGUOUS(a) or cnp.PyArray_IS_F_CONTIGUOUS(a)))
+
+
+def rnn_cell_backward_fast(da_next, cache):
+    """rnn_cell_backward's gradients for arguments in the common form, else None.
+
+    The common form: cache the 4-tuple of rnn_cell_forward, whose a_next is
+    Fortran-ordered (as crnn's forward makes it: the kernels' layout of one step);
+    da_next, a_prev, xt and the parameters' Wax and Waa C- or Fortran-contiguous
+    ndarrays of a_next's dtype and agreeing shapes; every size at least 1.
+    """
+    if type(cache) is not tuple or len(<tuple>cache) != 4:
+        return None
+    a_next, a_prev, xt, parameters = cache
+    if type(parameters) is not dict or not cnp.PyArray_CheckExact(a_next):
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>a_next)
+    if cnp.PyArray_NDIM(<cnp.ndarray>a_next) != 2 or not cnp.PyArray_CheckExact(xt):
+        return None
+    cdef Py_ssize_t n_a = a_next.shape[0], m = a_next.shape[1], n_x = xt.shape[0]
+    cdef dict p = <dict>parameters
+    Wax, Waa = p.get("Wax"), p.get("Waa")
+    if not ((typenum == cnp.NPY_DOUBLE or typenum == cnp.NPY_FLOAT)
+            and cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>a_next)
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>a_next)
+            and contiguous_matrix(da_next, typenum, n_a, m)
+            and contiguous_matrix(a_prev, typenum, n_a, m)
+            and contiguous_matrix(xt, typenum, n_x, m)
+            and contiguous_matrix(Wax, typenum, n_a, n_x)
+            and contiguous_matrix(Waa, typenum, n_a, n_a)
+            and min(n_x, n_a, m) >= 1 and fits_blas(max(n_x, n_a, m))):
+        return None
+    cdef Operand oa0, ox, oWax, oWaa
+    operand(a_prev, typenum, n_a, m, "a_prev", &oa0, False, False)
+    operand(xt, typenum, n_x, m, "xt", &ox, False, False)
+    operand(Wax, typenum, n_a, n_x, "Wax", &oWax, False, False)
+    operand(Waa, typenum, n_a, n_a, "Waa", &oWaa, False, False)
+    cdef cnp.ndarray gda = <cnp.ndarray>da_next
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(gda)
+    cdef Py_ssize_t ds0 = gda.strides[0] // itemsize, ds1 = gda.strides[1] // itemsize
+    dz, dx = new_matrix(typenum, n_a, m, 1), new_matrix(typenum, n_x, m, 1)
+    da0 = new_matrix(typenum, n_a, m, 1)
+    dWax, dWaa = new_matrix(typenum, n_a, n_x, 0), new_matrix(typenum, n_a, n_a, 0)
+    dba = new_matrix(typenum, n_a, 1, 0)
+    cdef void *pda = cnp.PyArray_DATA(gda)
+    cdef void *pa = cnp.PyArray_DATA(<cnp.ndarray>a_next)
+    cdef void *pdz = cnp.PyArray_DATA(<cnp.ndarray>dz)
+    cdef void *pdx = cnp.PyArray_DATA(<cnp.ndarray>dx)
+    cdef void *pda0 = cnp.PyArray_DATA(<cnp.ndarray>da0)
+    cdef void *pdWax = cnp.PyArray_DATA(<cnp.ndarray>dWax)
+    cdef void *pdWaa = cnp.PyArray_DATA(<cnp.ndarray>dWaa)
+    cdef void *pdba = cnp.PyArray_DATA(<cnp.ndarray>dba)
+    with nogil:
+        # one step: Fortran-ordered a_next and dx are the kernels' layout for T = 1
+        run_backward(typenum, n_x, n_a, m, 1, pda, ds0, ds1, 0, pa, oa0, NULL, ox, oWax,
+                     oWaa, pdz, pdx, pda0, pdWax, pdWaa, pdba)
+    return {"dxt": dx, "da_prev": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
 
 
 cdef extern from *:

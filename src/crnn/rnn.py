@@ -93,9 +93,12 @@ def rnn_cell_forward(xt, a_prev, parameters):
     yt_pred -- prediction at step t, of shape (n_y, m)
     cache -- (a_next, a_prev, xt, parameters), holding the arguments themselves
     """
-    x = as_array("xt", xt)
-    expect_ndim("xt", x, "(n_x, m)")
-    a, y = _forward(x, "xt", as_array("a_prev", a_prev), "a_prev", parameters)
+    fast = _rnn.rnn_forward_fast(xt, a_prev, parameters, True)  # None unless the common case
+    if fast is None:
+        x = as_array("xt", xt)
+        expect_ndim("xt", x, "(n_x, m)")
+        fast = _forward(x, "xt", as_array("a_prev", a_prev), "a_prev", parameters)
+    a, y = fast
     a_next = a[:, :, 0]
     return a_next, y[:, :, 0], (a_next, a_prev, xt, parameters)
 
@@ -192,6 +195,9 @@ def rnn_cell_backward(da_next, cache):
     gradients -- dict with "dxt" (n_x, m), "da_prev" (n_a, m), "dWax" (n_a, n_x),
                  "dWaa" (n_a, n_a), "dba" (n_a, 1)
     """
+    grads = _rnn.rnn_cell_backward_fast(da_next, cache)  # None unless the common case
+    if grads is not None:
+        return grads
     da_next = _CACHE.da_next(cache, da_next)
     n_x = _CACHE.xt_of(cache, "cache").shape[0]
     n_a, m = da_next.shape
