@@ -25,9 +25,11 @@
     void crnn_bias_tanh_##SFX(T *z, const T *b, ptrdiff_t n, ptrdiff_t ncols,         \
                               ptrdiff_t ld);                                          \
     void crnn_bias_softmax_##SFX(T *z, const T *b, ptrdiff_t n, ptrdiff_t ncols);     \
-    void crnn_tanh_grad_##SFX(T *d, const T *g, ptrdiff_t gs0, ptrdiff_t gs1,         \
-                              const T *a, ptrdiff_t n, ptrdiff_t ncols, ptrdiff_t ld, \
-                              int accumulate);                                        \
+    void crnn_tanh_grad_##SFX(T *d, const T *a, ptrdiff_t n, ptrdiff_t ncols,         \
+                              ptrdiff_t ld);                                          \
+    void crnn_gather_steps_##SFX(T *dst, ptrdiff_t ld, const T *src, ptrdiff_t s0,    \
+                                 ptrdiff_t s1, ptrdiff_t s2, ptrdiff_t n, ptrdiff_t m, \
+                                 ptrdiff_t nsteps);                                    \
     void crnn_row_sums_##SFX(const T *d, ptrdiff_t n, ptrdiff_t ncols, T *out);
 
 CRNN_DECLARE(double, d)

@@ -20,6 +20,55 @@ void CRNN_FN(crnn_bias_tanh)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff_t 
 }
 
 /*
+ * The largest and the sum of the n values of col, each over CRNN_LANES independent
+ * partial results, so that the loops vectorise without reassociating in the compiler
+ * (a plain running sum is one long chain of dependent additions). A NaN among the
+ * values reaches the sum; the maximum then may or may not be NaN, which the sum
+ * carries through the softmax either way.
+ */
+#ifndef CRNN_LANES
+#define CRNN_LANES 8
+#endif
+CRNN_INLINE CRNN_T CRNN_FN(crnn_col_max)(const CRNN_T *col, ptrdiff_t n)
+{
+    CRNN_T part[CRNN_LANES];
+    ptrdiff_t i, k;
+    for (k = 0; k < CRNN_LANES; ++k) {
+        part[k] = col[0];
+    }
+    for (i = 0; i + CRNN_LANES <= n; i += CRNN_LANES) {
+        for (k = 0; k < CRNN_LANES; ++k) {
+            part[k] = col[i + k] > part[k] ? col[i + k] : part[k];
+        }
+    }
+    for (; i < n; ++i) {
+        part[0] = col[i] > part[0] ? col[i] : part[0];
+    }
+    for (k = 1; k < CRNN_LANES; ++k) {
+        part[0] = part[k] > part[0] ? part[k] : part[0];
+    }
+    return part[0];
+}
+
+CRNN_INLINE CRNN_T CRNN_FN(crnn_col_sum)(const CRNN_T *col, ptrdiff_t n)
+{
+    CRNN_T part[CRNN_LANES] = {0};
+    ptrdiff_t i, k;
+    for (i = 0; i + CRNN_LANES <= n; i += CRNN_LANES) {
+        for (k = 0; k < CRNN_LANES; ++k) {
+            part[k] += col[i + k];
+        }
+    }
+    for (; i < n; ++i) {
+        part[0] += col[i];
+    }
+    for (k = 1; k < CRNN_LANES; ++k) {
+        part[0] += part[k];
+    }
+    return part[0];
+}
+
+/*
  * z[:, j] = softmax(z[:, j] + b) for every column j of the contiguous (n, ncols) block,
  * stably: the column's own maximum is subtracted before exp, so no column can overflow
  * or underflow whole. A NaN in a column stays in that column. The exp runs once over
@@ -39,10 +88,7 @@ void CRNN_FN(crnn_bias_softmax)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff
         for (i = 0; i < n; ++i) {
             col[i] += b[i];
         }
-        mx = col[0];
-        for (i = 1; i < n; ++i) {
-            mx = col[i] > mx ? col[i] : mx;
-        }
+        mx = CRNN_FN(crnn_col_max)(col, n);
         for (i = 0; i < n; ++i) {
             col[i] -= mx;
         }
@@ -52,11 +98,7 @@ void CRNN_FN(crnn_bias_softmax)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff
     }
     for (j = 0; j < ncols; ++j) {
         CRNN_T *CRNN_RESTRICT col = z + n * j;
-        CRNN_T total = 0, inv;
-        for (i = 0; i < n; ++i) {
-            total += col[i];
-        }
-        inv = (CRNN_T)1 / total;
+        CRNN_T inv = (CRNN_T)1 / CRNN_FN(crnn_col_sum)(col, n);
         for (i = 0; i < n; ++i) {
             col[i] *= inv;
         }
@@ -64,29 +106,50 @@ void CRNN_FN(crnn_bias_softmax)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff
 }
 
 /*
- * The gradient through a = tanh(z), for the (n, ncols) blocks d and a (columns ld
- * apart) and g (element (i, j) at g[i*gs0 + j*gs1], any strides):
- *   accumulate == 0:  d = g * (1 - a*a)
- *   accumulate != 0:  d = (d + g) * (1 - a*a)
- * where d holds the gradient that flowed back from the next step.
+ * d = d * (1 - a*a): the gradient through a = tanh(z), for the (n, ncols) blocks d and
+ * a, columns ld apart, where d holds the gradient reaching a.
  */
 CRNN_CLONES
-void CRNN_FN(crnn_tanh_grad)(CRNN_T *d, const CRNN_T *g, ptrdiff_t gs0, ptrdiff_t gs1,
-                             const CRNN_T *a, ptrdiff_t n, ptrdiff_t ncols, ptrdiff_t ld,
-                             int accumulate)
+void CRNN_FN(crnn_tanh_grad)(CRNN_T *d, const CRNN_T *a, ptrdiff_t n, ptrdiff_t ncols,
+                             ptrdiff_t ld)
 {
     ptrdiff_t i, j;
     for (j = 0; j < ncols; ++j) {
         CRNN_T *CRNN_RESTRICT dd = d + ld * j;
         const CRNN_T *aa = a + ld * j;
-        const CRNN_T *gg = g + gs1 * j;
-        if (accumulate) {
-            for (i = 0; i < n; ++i) {
-                dd[i] = (dd[i] + gg[i * gs0]) * ((CRNN_T)1 - aa[i] * aa[i]);
-            }
-        } else {
-            for (i = 0; i < n; ++i) {
-                dd[i] = gg[i * gs0] * ((CRNN_T)1 - aa[i] * aa[i]);
+        for (i = 0; i < n; ++i) {
+            dd[i] *= (CRNN_T)1 - aa[i] * aa[i];
+        }
+    }
+}
+
+/*
+ * dst = src for an (n, m, nsteps) sequence: element (i, j, t) is src[i*s0 + j*s1 + t*s2]
+ * (any strides) and dst[i + j*ld + t*n] (the kernels' layout, ld = n·T for a whole
+ * sequence of T steps). The copy goes by tiles of CRNN_TILE steps by CRNN_TILE rows, so
+ * that a C-ordered src, contiguous along t, and dst, contiguous along i, are both read
+ * and written a whole cache line at a time.
+ */
+#ifndef CRNN_TILE
+#define CRNN_TILE 16
+#endif
+void CRNN_FN(crnn_gather_steps)(CRNN_T *dst, ptrdiff_t ld, const CRNN_T *src, ptrdiff_t s0,
+                                ptrdiff_t s1, ptrdiff_t s2, ptrdiff_t n, ptrdiff_t m,
+                                ptrdiff_t nsteps)
+{
+    ptrdiff_t i, j, t, i0, t0;
+    for (j = 0; j < m; ++j) {
+        for (t0 = 0; t0 < nsteps; t0 += CRNN_TILE) {
+            ptrdiff_t t1 = t0 + CRNN_TILE < nsteps ? t0 + CRNN_TILE : nsteps;
+            for (i0 = 0; i0 < n; i0 += CRNN_TILE) {
+                ptrdiff_t i1 = i0 + CRNN_TILE < n ? i0 + CRNN_TILE : n;
+                for (t = t0; t < t1; ++t) {
+                    CRNN_T *CRNN_RESTRICT out = dst + j * ld + t * n;
+                    const CRNN_T *in = src + j * s1 + t * s2;
+                    for (i = i0; i < i1; ++i) {
+                        out[i] = in[i * s0];
+                    }
+                }
             }
         }
     }

@@ -95,6 +95,8 @@ def test_gemm_floor_counts_every_product():
     assert seconds > 0
     assert [r["calls"] for r in rows] == [1, 4, 1, 4, 1, 1, 1]
     assert all(r["gflops_per_s"] > 0 for r in rows)
+    # the per-step product's weight as stored or as a transposed copy, the faster
+    assert rows[1]["trans"] in ("TN", "NN") and [r["trans"] for r in rows[2:]] == ["TN", "NN", "NN", "NT", "NT"]
     seconds, rows = gemm_floor(3, 5, 2, 10, 4, "float32", cell="lstm")
     assert seconds > 0 and [r["calls"] for r in rows] == [1, 4, 1, 4, 1, 1, 1]
 
@@ -106,7 +108,7 @@ def test_lstm_floor_is_the_kernels_products():
               in floor_gemms(n_x, n_a, n_y, m, T, "lstm")]
     assert shapes == [
         ("T", "N", 20, 40, 3, 1),  # gates input part, every step at once
-        ("T", "N", 20, 10, 5, 4),  # gates recurrent part, per step
+        ("TN", "N", 20, 10, 5, 4),  # gates recurrent part, per step: W as stored or copied
         ("T", "N", 2, 40, 5, 1),  # output layer
         ("N", "N", 5, 10, 20, 4),  # flow into a_prev, per step
         ("N", "N", 3, 40, 20, 1),  # dx

@@ -52,6 +52,21 @@ def test_sequence_matches_reference(shape, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(5, 300, 4, 50, 3), (5, 37, 4, 3, 20)],
+                         ids=["n_a^2*m past 2^22", "n_a not a multiple of the C tiles"])
+def test_recurrent_weight_copied_or_read_as_stored(shape, dtype):
+    # the forward loop copies a C-ordered Waa into Fortran order (float64, and float32
+    # while n_a²·m <= 2^22) or reads it in place, transposed; an F-ordered one as stored
+    _check_sequence(shape, dtype, seed=5)
+    x, a0, parameters, da = random_rnn_problem(*shape, dtype=dtype, seed=6)
+    fortran = {**parameters, "Waa": np.asfortranarray(parameters["Waa"])}
+    a, y, _ = crnn.rnn_forward(x, a0, fortran)
+    a_ref, y_ref, _ = reference.rnn_forward(x, a0, parameters)
+    assert_close(a, a_ref, dtype, "a")
+    assert_close(y, y_ref, dtype, "y_pred")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_sequence_matches_reference_on_random_shapes(dtype):
     for i, shape in enumerate(RANDOM_SHAPES):
         try:

@@ -630,6 +630,8 @@ def huge_args(func, dim):
     s = {"n_x": 2, "n_a": 2, "n_y": 2, "m": 1, "T_x": 1}
     if dim == "m*T_x":
         s.update(m=2**16, T_x=2**15)
+    elif dim == "n_a*T_x":  # the distance between the steps' columns in crnn's buffers
+        s.update(n_a=2**16, T_x=2**15)
     else:
         s[dim] = LIMIT + 1
     n_x, n_a, n_y, m, T = (s[k] for k in ("n_x", "n_a", "n_y", "m", "T_x"))
@@ -657,6 +659,7 @@ HUGE_CASES = [
     ("rnn_forward", "m", "x"),
     ("rnn_forward", "T_x", "x"),
     ("rnn_forward", "m*T_x", "x"),
+    ("rnn_forward", "n_a*T_x", "a0"),
     ("rnn_cell_backward", "n_x", "cache"),
     ("rnn_cell_backward", "n_a", "da_next"),
     ("rnn_cell_backward", "m", "da_next"),
@@ -664,6 +667,7 @@ HUGE_CASES = [
     ("rnn_backward", "n_a", "da"),
     ("rnn_backward", "m", "da"),
     ("rnn_backward", "m*T_x", "da"),
+    ("rnn_backward", "n_a*T_x", "da"),
 ]
 
 

@@ -27,9 +27,10 @@ cdef struct Operand:
 cdef int operand(object arr, int typenum, Py_ssize_t rows, Py_ssize_t cols, str name,
                  Operand *out, bint writable, bint fortran_only) except -1
 cdef void *vector(object arr, int typenum, Py_ssize_t n, str name) except NULL
-cdef cnp.ndarray checked(object arr, int typenum, int ndim, str name, bint writable)
 cdef int kernel_type(object arr) except -1
 cdef object blas_ready(object arr, int typenum)
+cdef bint in_layout(object seq, int typenum)
+cdef cnp.ndarray new_sequence_of(int typenum, Py_ssize_t n, Py_ssize_t m, Py_ssize_t T)
 cdef object layout_ready(object seq, int typenum)
 cdef void *sequence(object seq, int typenum, Py_ssize_t n, Py_ssize_t m, Py_ssize_t T,
                     str name, bint writable) except NULL

@@ -97,6 +97,24 @@ cdef bint in_layout(object seq, int typenum):
             and (m <= 1 or a.strides[1] == s * n * T))
 
 
+cdef cnp.ndarray new_sequence_of(int typenum, Py_ssize_t n, Py_ssize_t m, Py_ssize_t T):
+    """An empty (n, m, T) array of typenum in the kernels' layout."""
+    cdef cnp.npy_intp dims[3]
+    cdef cnp.npy_intp perm[3]
+    dims[0], dims[1], dims[2] = m, T, n
+    perm[0], perm[1], perm[2] = 2, 0, 1
+    cdef cnp.PyArray_Dims order
+    order.ptr, order.len = perm, 3
+    # an (m, T, n) C-ordered buffer, transposed: its C-order reshape to (n, m·T) is a
+    # Fortran-ordered view, step t starting at column t
+    return cnp.PyArray_Transpose(cnp.PyArray_EMPTY(3, dims, typenum, 0), &order)
+
+
+def new_sequence(n, m, T, dtype):
+    """An empty (n, m, T) array of dtype (float32 or float64) in the kernels' layout."""
+    return new_sequence_of(np.dtype(dtype).num, n, m, T)
+
+
 cdef object layout_ready(object seq, int typenum):
     """seq (n, m, T) itself if it is in the kernels' layout, else a copy into it."""
     if in_layout(seq, typenum):

@@ -163,8 +163,8 @@ def backward_inputs(da, caches, forward):
     da = as_array("da", da)
     expect_ndim("da", da, "(n_a, m, T_x)")
     n_a, m, T = da.shape
-    if max(n_a, m, T, m * T) > BLAS_INT_MAX:  # the names of the message only when needed
-        check_blas_sizes("da", da, n_a=n_a, m=m, T_x=T, **{"m*T_x": m * T})
+    if max(n_a, m, T, m * T, n_a * T) > BLAS_INT_MAX:  # the names of the message only when needed
+        check_blas_sizes("da", da, n_a=n_a, m=m, T_x=T, **{"m*T_x": m * T, "n_a*T_x": n_a * T})
     return da, cell_caches, x
 
 
@@ -183,16 +183,9 @@ def no_steps(da, x):
     return n_x, compute_dtype(da, xs)
 
 
-def new_sequence(n, m, T, dtype):
-    """An empty (n, m, T) array in the kernels' layout (see ``crnn._arrays``): its
-    C-order reshape to (n, m·T) is a Fortran-ordered view, column j·T + t holding batch
-    column j of step t."""
-    return np.empty((m, T, n), dtype).transpose(2, 0, 1)
-
-
 def stack_steps(blocks, dtype):
     """The (n, m) block of every step, stacked into one (n, m, T) array of dtype in the
-    kernels' layout (see new_sequence)."""
+    kernels' layout (see crnn._arrays)."""
     # stacking the transposes (m, n) along axis 1 gives a C-ordered (m, T, n):
     # transposed, the (n, m, T) the kernels want, in one copy
     return np.stack([block.T for block in blocks], axis=1, dtype=dtype).transpose(2, 0, 1)

@@ -15,12 +15,16 @@ cdef extern from "crnn_elementwise.h" nogil:
                           ptrdiff_t ld)
     void crnn_bias_softmax_d(double *z, const double *b, ptrdiff_t n, ptrdiff_t ncols)
     void crnn_bias_softmax_s(float *z, const float *b, ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_tanh_grad_d(double *d, const double *g, ptrdiff_t gs0, ptrdiff_t gs1,
-                          const double *a, ptrdiff_t n, ptrdiff_t ncols, ptrdiff_t ld,
-                          int accumulate)
-    void crnn_tanh_grad_s(float *d, const float *g, ptrdiff_t gs0, ptrdiff_t gs1,
-                          const float *a, ptrdiff_t n, ptrdiff_t ncols, ptrdiff_t ld,
-                          int accumulate)
+    void crnn_tanh_grad_d(double *d, const double *a, ptrdiff_t n, ptrdiff_t ncols,
+                          ptrdiff_t ld)
+    void crnn_tanh_grad_s(float *d, const float *a, ptrdiff_t n, ptrdiff_t ncols,
+                          ptrdiff_t ld)
+    void crnn_gather_steps_d(double *dst, ptrdiff_t ld, const double *src, ptrdiff_t s0,
+                             ptrdiff_t s1, ptrdiff_t s2, ptrdiff_t n, ptrdiff_t m,
+                             ptrdiff_t T)
+    void crnn_gather_steps_s(float *dst, ptrdiff_t ld, const float *src, ptrdiff_t s0,
+                             ptrdiff_t s1, ptrdiff_t s2, ptrdiff_t n, ptrdiff_t m,
+                             ptrdiff_t T)
     void crnn_row_sums_d(const double *d, ptrdiff_t n, ptrdiff_t ncols, double *out)
     void crnn_row_sums_s(const float *d, ptrdiff_t n, ptrdiff_t ncols, float *out)
 
@@ -43,13 +47,21 @@ cdef inline void bias_softmax(floating *z, const floating *b, Py_ssize_t n,
         crnn_bias_softmax_s(z, b, n, ncols)
 
 
-cdef inline void tanh_grad(floating *d, const floating *g, Py_ssize_t gs0, Py_ssize_t gs1,
-                           const floating *a, Py_ssize_t n, Py_ssize_t ncols,
-                           Py_ssize_t ld, int accumulate) noexcept nogil:
+cdef inline void tanh_grad(floating *d, const floating *a, Py_ssize_t n, Py_ssize_t ncols,
+                           Py_ssize_t ld) noexcept nogil:
     if floating is double:
-        crnn_tanh_grad_d(d, g, gs0, gs1, a, n, ncols, ld, accumulate)
+        crnn_tanh_grad_d(d, a, n, ncols, ld)
     else:
-        crnn_tanh_grad_s(d, g, gs0, gs1, a, n, ncols, ld, accumulate)
+        crnn_tanh_grad_s(d, a, n, ncols, ld)
+
+
+cdef inline void gather_steps(floating *dst, Py_ssize_t ld, const floating *src,
+                              Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t s2, Py_ssize_t n,
+                              Py_ssize_t m, Py_ssize_t T) noexcept nogil:
+    if floating is double:
+        crnn_gather_steps_d(dst, ld, src, s0, s1, s2, n, m, T)
+    else:
+        crnn_gather_steps_s(dst, ld, src, s0, s1, s2, n, m, T)
 
 
 cdef inline void row_sums(const floating *d, Py_ssize_t n, Py_ssize_t ncols,

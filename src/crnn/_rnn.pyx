@@ -16,14 +16,17 @@ loop in one ``with nogil:`` block with no Python object in it. Arrays are taken 
 ndarrays rather than typed memoryviews: acquiring a dozen memoryviews costs more than
 the whole course-sized computation.
 """
+import numpy as np
+
 cimport numpy as cnp
 from cython cimport floating
 
 from crnn._arrays cimport (
-    Operand, blas_ready, kernel_type, layout_ready, operand, sequence, strided, vector,
+    Operand, blas_ready, in_layout, kernel_type, layout_ready, new_sequence_of, operand,
+    sequence, strided, vector,
 )
 from crnn._blas cimport blas_int, gemm
-from crnn._elementwise cimport bias_softmax, bias_tanh, tanh_grad
+from crnn._elementwise cimport bias_softmax, bias_tanh, gather_steps, tanh_grad
 from crnn._sequence cimport weight_gradients
 
 cnp.import_array()
@@ -34,11 +37,12 @@ cnp.import_array()
 cdef void forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m, blas_int T,
                        Operand x, Operand a0, Operand Wax, Operand Waa,
                        const floating *ba, Operand Wya, const floating *by,
-                       floating *a, floating *y) noexcept nogil:
+                       floating *a, floating *y, floating *waa_f) noexcept nogil:
     """a_t = tanh(Waa·a_{t-1} + Wax·x_t + ba);  y_t = softmax(Wya·a_t + by).
 
     a (n_a×m·T) and y (n_y×m·T) are crnn's buffers: step t starts at column t, its
-    columns n·T apart.
+    columns n·T apart. waa_f, unless NULL, is (n_a×n_a) work space for a Fortran-ordered
+    copy of a C-ordered Waa (see ``untransposed_waa``).
     """
     cdef blas_int mT = m * T
     cdef blas_int ld_step = n_a * T
@@ -47,6 +51,10 @@ cdef void forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m, bla
     cdef blas_int ld_prev = a0.ld
     cdef char op_prev = a0.trans
     cdef floating *a_t
+    if waa_f != NULL and Waa.trans == c'T':
+        # Waa (n_a×n_a), Fortran-ordered, from its C-ordered (column-major Waaᵀ) data
+        gather_steps(waa_f, n_a, <const floating *>Waa.data, Waa.ld, 0, 1, n_a, 1, n_a)
+        Waa.data, Waa.ld, Waa.trans, Waa.flip = waa_f, n_a, c'N', c'T'
     if n_a > 0:
         # A (n_a×m·T) = Wax (n_a×n_x) · X (n_x×m·T): the input part of every step at once
         gemm(Wax.trans, x.trans, n_a, mT, n_x, 1, <const floating *>Wax.data, Wax.ld,
@@ -79,13 +87,21 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
     """
     cdef blas_int mT = m * T
     cdef blas_int ld_step = n_a * T
-    cdef Py_ssize_t t = T - 1
-    tanh_grad(dz + t * n_a, da + t * ds2, ds0, ds1, a + t * n_a, n_a, m, ld_step, 0)
-    for t in range(T - 2, -1, -1):
-        # dz_t (n_a×m) = Waa.T (n_a×n_a) · dz_{t+1} (n_a×m), the flow into a_t
-        gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld,
-             dz + (t + 1) * n_a, ld_step, 0, dz + t * n_a, ld_step)
-        tanh_grad(dz + t * n_a, da + t * ds2, ds0, ds1, a + t * n_a, n_a, m, ld_step, 1)
+    cdef Py_ssize_t t, t0, t1 = T
+    # steps a cache line of a C-ordered da holds: gathered together, just before their turn
+    cdef Py_ssize_t block = 64 // sizeof(floating)
+    while t1 > 0:
+        t0 = t1 - block if t1 > block else 0
+        # dz_t = da_t for t0 <= t < t1, in the kernels' layout, by cache-sized tiles
+        # (rather than each step's strided reads of da)
+        gather_steps(dz + t0 * n_a, ld_step, da + t0 * ds2, ds0, ds1, ds2, n_a, m, t1 - t0)
+        for t in range(t1 - 1, t0 - 1, -1):
+            if t < T - 1:
+                # dz_t (n_a×m) += Waa.T (n_a×n_a) · dz_{t+1} (n_a×m), the flow into a_t
+                gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld,
+                     dz + (t + 1) * n_a, ld_step, 1, dz + t * n_a, ld_step)
+            tanh_grad(dz + t * n_a, a + t * n_a, n_a, m, ld_step)
+        t1 = t0
     # da0 (n_a×m) = Waa.T (n_a×n_a) · dz_0 (n_a×m)
     gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld, dz, ld_step,
          0, da0, n_a)
@@ -94,6 +110,53 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
          0, dx, n_x)
     # dWax, dWaa and dba: C-ordered (n_a, n) gradients are their column-major transposes
     weight_gradients(n_x, n_a, n_a, m, T, x, a, a0, a_prev, dz, dWax, n_x, dWaa, n_a, dba)
+
+
+cdef object untransposed_waa(int typenum, Operand Waa, Py_ssize_t n_a, Py_ssize_t m):
+    """Work space for the forward loop to copy a C-ordered Waa into Fortran order, where
+    that makes the per-step products faster; else None.
+
+    OpenBLAS's kernels for small products (64×16×64 here: 2.7 µs against 4.0 µs in
+    float64, 1.2 against 2.6 in float32) are much faster on an untransposed A, and in
+    float64 its packed products stay a few percent faster at every size measured; in
+    float32 the transposed one is up to 8% faster from n_a = 512 on
+    (``python -m crnn bench`` times both for its floor). The copy costs n_a² elements
+    once per sequence.
+    """
+    if Waa.trans != c'T' or (typenum == cnp.NPY_FLOAT and n_a * n_a * m > 2**22):
+        return None
+    return new_matrix(typenum, n_a, n_a, 1)
+
+
+cdef inline void run_forward(int typenum, blas_int n_x, blas_int n_a, blas_int n_y,
+                             blas_int m, blas_int T, Operand x, Operand a0, Operand Wax,
+                             Operand Waa, const void *ba, Operand Wya, const void *by,
+                             void *a, void *y, void *waa_f) noexcept nogil:
+    """forward_loop in the dtype typenum (NPY_DOUBLE or NPY_FLOAT) of the data."""
+    if typenum == cnp.NPY_DOUBLE:
+        forward_loop[double](n_x, n_a, n_y, m, T, x, a0, Wax, Waa, <const double *>ba, Wya,
+                             <const double *>by, <double *>a, <double *>y, <double *>waa_f)
+    else:
+        forward_loop[float](n_x, n_a, n_y, m, T, x, a0, Wax, Waa, <const float *>ba, Wya,
+                            <const float *>by, <float *>a, <float *>y, <float *>waa_f)
+
+
+cdef inline void run_backward(int typenum, blas_int n_x, blas_int n_a, blas_int m,
+                              blas_int T, const void *da, Py_ssize_t ds0, Py_ssize_t ds1,
+                              Py_ssize_t ds2, const void *a, Operand a0, const void *a_prev,
+                              Operand x, Operand Wax, Operand Waa, void *dz, void *dx,
+                              void *da0, void *dWax, void *dWaa, void *dba) noexcept nogil:
+    """backward_loop in the dtype typenum (NPY_DOUBLE or NPY_FLOAT) of the data."""
+    if typenum == cnp.NPY_DOUBLE:
+        backward_loop[double](n_x, n_a, m, T, <const double *>da, ds0, ds1, ds2,
+                              <const double *>a, a0, <const double *>a_prev, x, Wax, Waa,
+                              <double *>dz, <double *>dx, <double *>da0, <double *>dWax,
+                              <double *>dWaa, <double *>dba)
+    else:
+        backward_loop[float](n_x, n_a, m, T, <const float *>da, ds0, ds1, ds2,
+                             <const float *>a, a0, <const float *>a_prev, x, Wax, Waa,
+                             <float *>dz, <float *>dx, <float *>da0, <float *>dWax,
+                             <float *>dWaa, <float *>dba)
 
 
 # --- entry points: arrays in, pointers to the loops ----------------------------------
@@ -124,13 +187,11 @@ def rnn_forward_kernel(x, a0, Wax, Waa, ba, Wya, by, a, y):
     cdef void *pby = vector(by, typenum, n_y, "by")
     cdef void *pa = sequence(a, typenum, n_a, m, T, "a", True)
     cdef void *py = sequence(y, typenum, n_y, m, T, "y", True)
+    work = untransposed_waa(typenum, oWaa, n_a, m)
+    cdef void *pwork = NULL if work is None else cnp.PyArray_DATA(<cnp.ndarray>work)
     with nogil:
-        if typenum == cnp.NPY_DOUBLE:
-            forward_loop[double](n_x, n_a, n_y, m, T, ox, oa0, oWax, oWaa, <double *>pba,
-                                 oWya, <double *>pby, <double *>pa, <double *>py)
-        else:
-            forward_loop[float](n_x, n_a, n_y, m, T, ox, oa0, oWax, oWaa, <float *>pba,
-                                oWya, <float *>pby, <float *>pa, <float *>py)
+        run_forward(typenum, n_x, n_a, n_y, m, T, ox, oa0, oWax, oWaa, pba, oWya, pby, pa, py,
+                    pwork)
 
 
 def rnn_backward_kernel(da, a, a0, a_prev, x, Wax, Waa, dz, dx, da0, dWax, dWaa, dba):
@@ -171,17 +232,249 @@ def rnn_backward_kernel(da, a, a0, a_prev, x, Wax, Waa, dz, dx, da0, dWax, dWaa,
     operand(dWaa.T, typenum, n_a, n_a, "dWaa.T", &odWaa, True, True)
     cdef void *pdba = vector(dba, typenum, n_a, "dba")
     with nogil:
-        if typenum == cnp.NPY_DOUBLE:
-            backward_loop[double](n_x, n_a, m, T, <double *>pda, ds[0], ds[1], ds[2],
-                                  <double *>pa, oa0, <double *>pprev, ox, oWax, oWaa,
-                                  <double *>odz.data, <double *>pdx, <double *>oda0.data,
-                                  <double *>odWax.data, <double *>odWaa.data,
-                                  <double *>pdba)
-        else:
-            backward_loop[float](n_x, n_a, m, T, <float *>pda, ds[0], ds[1], ds[2],
-                                 <float *>pa, oa0, <float *>pprev, ox, oWax, oWaa,
-                                 <float *>odz.data, <float *>pdx, <float *>oda0.data,
-                                 <float *>odWax.data, <float *>odWaa.data, <float *>pdba)
+        run_backward(typenum, n_x, n_a, m, T, pda, ds[0], ds[1], ds[2], pa, oa0, pprev, ox,
+                     oWax, oWaa, odz.data, pdx, oda0.data, odWax.data, odWaa.data, pdba)
+
+
+# --- fast paths: the common case of rnn_forward and rnn_backward, checked in C -------
+#
+# At the course's sizes a whole call takes tens of microseconds, most of them spent in
+# crnn.rnn's Python checks. The common case (plain ndarrays of one float dtype,
+# C-ordered, of sizes that agree) is recognised here in C and run without conversion;
+# anything else gets None, and crnn.rnn's checks take over and name what is wrong.
+
+cdef inline bint plain(object arr, int typenum, int ndim) noexcept:
+    """Whether arr is an ndarray (not a subclass) of typenum with ndim dimensions,
+    aligned and C-contiguous."""
+    if not cnp.PyArray_CheckExact(arr):
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    return (cnp.PyArray_TYPE(a) == typenum and cnp.PyArray_NDIM(a) == ndim
+            and cnp.PyArray_ISALIGNED(a) and cnp.PyArray_IS_C_CONTIGUOUS(a))
+
+
+cdef inline bint plain_matrix(object arr, int typenum, Py_ssize_t rows,
+                              Py_ssize_t cols) noexcept:
+    """Whether arr is plain (see ``plain``), 2-D and rows×cols."""
+    return (plain(arr, typenum, 2) and cnp.PyArray_DIM(<cnp.ndarray>arr, 0) == rows
+            and cnp.PyArray_DIM(<cnp.ndarray>arr, 1) == cols)
+
+
+cdef inline bint fits_blas(Py_ssize_t size) noexcept:
+    return size <= 2147483647
+
+
+cdef inline object new_matrix(int typenum, Py_ssize_t rows, Py_ssize_t cols, int fortran):
+    cdef cnp.npy_intp dims[2]
+    dims[0], dims[1] = rows, cols
+    return cnp.PyArray_EMPTY(2, dims, typenum, fortran)
+
+
+def step_caches(a, a0, x, parameters):
+    """The cell caches (a_next, a_prev, xt, parameters) of every step of rnn_forward.
+
+    Arguments:
+    a -- the states, (n_a, m, T), crnn's buffer
+    a0 -- the initial state the caller gave, itself the a_prev of step 0
+    x -- the inputs the caller gave, an ndarray (n_x, m, T) of any strides
+    parameters -- the caller's dict
+
+    Returns:
+    caches -- list of T tuples holding views a[:, :, t], a[:, :, t-1] (a0 for t = 0),
+              x[:, :, t] and parameters itself, as the course's loop makes them
+    """
+    cdef Py_ssize_t t, T = a.shape[2]
+    cdef list caches = []
+    cdef object a_prev = a0, a_t
+    for t in range(T):
+        a_t = step_view(a, t)
+        caches.append((a_t, a_prev, step_view(x, t), parameters))
+        a_prev = a_t
+    return caches
+
+
+cdef object step_view(cnp.ndarray seq, Py_ssize_t t):
+    """seq[:, :, t] of an (n, m, T) ndarray seq, made directly: a plain ndarray view."""
+    cdef cnp.npy_intp dims[2]
+    cdef cnp.npy_intp strides[2]
+    dims[0], dims[1] = seq.shape[0], seq.shape[1]
+    strides[0], strides[1] = seq.strides[0], seq.strides[1]
+    view = cnp.PyArray_New(np.ndarray, 2, dims, cnp.PyArray_TYPE(seq), strides,
+                           cnp.PyArray_BYTES(seq) + t * seq.strides[2], 0,
+                           cnp.NPY_ARRAY_WRITEABLE if cnp.PyArray_ISWRITEABLE(seq) else 0,
+                           None)
+    cnp.set_array_base(view, seq)
+    cnp.PyArray_UpdateFlags(view, cnp.NPY_ARRAY_UPDATE_ALL)
+    return view
+
+
+def rnn_forward_fast(x, a0, parameters, bint one_step=False):
+    """(a, y) of rnn_forward, or with one_step of rnn_cell_forward (T = 1), for inputs in
+    the common form, else None.
+
+    The common form: parameters a dict; x (n_x, m, T), or (n_x, m) with one_step, a0 (n_a, m), its
+    Wax (n_a, n_x), Waa (n_a, n_a), Wya (n_y, n_a), ba (n_a, 1) and by (n_y, 1) plain
+    (see ``plain``) ndarrays of one dtype, float64 or float32; every size at least 1
+    and within ``blas_int``.
+    """
+    if type(parameters) is not dict or not cnp.PyArray_CheckExact(x):
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>x)
+    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not plain(
+            x, typenum, 2 if one_step else 3):
+        return None
+    cdef dict p = <dict>parameters
+    Wax, Waa, Wya = p.get("Wax"), p.get("Waa"), p.get("Wya")
+    ba, by = p.get("ba"), p.get("by")
+    cdef Py_ssize_t n_x = x.shape[0], m = x.shape[1]
+    cdef Py_ssize_t T = 1 if one_step else x.shape[2]
+    if not plain(a0, typenum, 2) or not plain(Wya, typenum, 2):
+        return None
+    cdef Py_ssize_t n_a = a0.shape[0], n_y = Wya.shape[0]
+    if not (a0.shape[1] == m and plain_matrix(Wax, typenum, n_a, n_x)
+            and plain_matrix(Waa, typenum, n_a, n_a) and Wya.shape[1] == n_a
+            and plain_matrix(ba, typenum, n_a, 1) and plain_matrix(by, typenum, n_y, 1)
+            and min(n_x, n_a, n_y, m, T) >= 1
+            and fits_blas(max(n_x, n_a, n_y)) and fits_blas(m * T) and fits_blas(n_a * T)):
+        return None
+    cdef Operand ox, oa0, oWax, oWaa, oWya
+    # C-ordered x (n_x, m, T) is the (n_x, m·T) matrix of the module's docstring
+    ox.data, ox.ld, ox.trans, ox.flip = cnp.PyArray_DATA(<cnp.ndarray>x), m * T, c'T', c'N'
+    operand(a0, typenum, n_a, m, "a0", &oa0, False, False)
+    operand(Wax, typenum, n_a, n_x, "Wax", &oWax, False, False)
+    operand(Waa, typenum, n_a, n_a, "Waa", &oWaa, False, False)
+    operand(Wya, typenum, n_y, n_a, "Wya", &oWya, False, False)
+    cdef void *pba = cnp.PyArray_DATA(<cnp.ndarray>ba)
+    cdef void *pby = cnp.PyArray_DATA(<cnp.ndarray>by)
+    a = new_sequence_of(typenum, n_a, m, T)
+    y = new_sequence_of(typenum, n_y, m, T)
+    cdef void *pa = cnp.PyArray_DATA(<cnp.ndarray>a)
+    cdef void *py = cnp.PyArray_DATA(<cnp.ndarray>y)
+    work = untransposed_waa(typenum, oWaa, n_a, m)
+    cdef void *pwork = NULL if work is None else cnp.PyArray_DATA(<cnp.ndarray>work)
+    with nogil:
+        run_forward(typenum, n_x, n_a, n_y, m, T, ox, oa0, oWax, oWaa, pba, oWya, pby, pa, py,
+                    pwork)
+    return a, y
+
+
+def rnn_backward_fast(da, a, a0, x, parameters):
+    """rnn_backward's gradients for inputs in the common form, else None.
+
+    Arguments:
+    da -- upstream gradient of every state, (n_a, m, T)
+    a, a0, x -- the states (crnn's buffer), initial state and inputs of the forward
+                pass, for every step
+    parameters -- the dict of the forward pass
+
+    The common form: da, a0, x and the parameters' Wax and Waa plain (see ``plain``)
+    ndarrays of a's dtype, da of a's shape; every size at least 1.
+    """
+    if not cnp.PyArray_Check(a) or type(parameters) is not dict:
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    if not (in_layout(a, typenum) and plain(da, typenum, 3) and plain(x, typenum, 3)):
+        return None
+    cdef Py_ssize_t n_a = a.shape[0], m = a.shape[1], T = a.shape[2], n_x = x.shape[0]
+    cdef dict p = <dict>parameters
+    Wax, Waa = p.get("Wax"), p.get("Waa")
+    if not (da.shape == a.shape and x.shape[1] == m and x.shape[2] == T
+            and plain_matrix(a0, typenum, n_a, m) and plain_matrix(Wax, typenum, n_a, n_x)
+            and plain_matrix(Waa, typenum, n_a, n_a) and min(n_x, n_a, m, T) >= 1
+            and fits_blas(max(n_x, n_a)) and fits_blas(m * T) and fits_blas(n_a * T)):
+        return None
+    cdef Operand oa0, ox, oWax, oWaa
+    operand(a0, typenum, n_a, m, "a0", &oa0, False, False)
+    ox.data, ox.ld, ox.trans, ox.flip = cnp.PyArray_DATA(<cnp.ndarray>x), m * T, c'T', c'N'
+    operand(Wax, typenum, n_a, n_x, "Wax", &oWax, False, False)
+    operand(Waa, typenum, n_a, n_a, "Waa", &oWaa, False, False)
+    dz = new_matrix(typenum, n_a, m * T, 1)
+    dx = new_sequence_of(typenum, n_x, m, T)
+    da0 = new_matrix(typenum, n_a, m, 1)
+    dWax, dWaa = new_matrix(typenum, n_a, n_x, 0), new_matrix(typenum, n_a, n_a, 0)
+    dba = new_matrix(typenum, n_a, 1, 0)
+    cdef void *pda = cnp.PyArray_DATA(<cnp.ndarray>da)
+    cdef void *pa = cnp.PyArray_DATA(<cnp.ndarray>a)
+    cdef void *pdz = cnp.PyArray_DATA(<cnp.ndarray>dz)
+    cdef void *pdx = cnp.PyArray_DATA(<cnp.ndarray>dx)
+    cdef void *pda0 = cnp.PyArray_DATA(<cnp.ndarray>da0)
+    cdef void *pdWax = cnp.PyArray_DATA(<cnp.ndarray>dWax)
+    cdef void *pdWaa = cnp.PyArray_DATA(<cnp.ndarray>dWaa)
+    cdef void *pdba = cnp.PyArray_DATA(<cnp.ndarray>dba)
+    with nogil:
+        # C-ordered da (n_a, m, T): element strides m·T, T, 1
+        run_backward(typenum, n_x, n_a, m, T, pda, m * T, T, 1, pa, oa0, NULL, ox, oWax,
+                     oWaa, pdz, pdx, pda0, pdWax, pdWaa, pdba)
+    return {"dx": dx, "da0": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
+
+
+cdef inline bint contiguous_matrix(object arr, int typenum, Py_ssize_t rows,
+                                   Py_ssize_t cols) noexcept:
+    """Whether arr is an ndarray (not a subclass) of typenum, rows×cols, aligned, and C-
+    or Fortran-contiguous: a matrix ``operand`` takes as it is."""
+    if not cnp.PyArray_CheckExact(arr):
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    return (cnp.PyArray_TYPE(a) == typenum and cnp.PyArray_NDIM(a) == 2
+            and cnp.PyArray_DIM(a, 0) == rows and cnp.PyArray_DIM(a, 1) == cols
+            and cnp.PyArray_ISALIGNED(a)
+            and (cnp.PyArray_IS_C_CONTIGUOUS(a) or cnp.PyArray_IS_F_CONTIGUOUS(a)))
+
+
+def rnn_cell_backward_fast(da_next, cache):
+    """rnn_cell_backward's gradients for arguments in the common form, else None.
+
+    The common form: cache the 4-tuple of rnn_cell_forward, whose a_next is
+    Fortran-ordered (as crnn's forward makes it: the kernels' layout of one step);
+    da_next, a_prev, xt and the parameters' Wax and Waa C- or Fortran-contiguous
+    ndarrays of a_next's dtype and agreeing shapes; every size at least 1.
+    """
+    if type(cache) is not tuple or len(<tuple>cache) != 4:
+        return None
+    a_next, a_prev, xt, parameters = cache
+    if type(parameters) is not dict or not cnp.PyArray_CheckExact(a_next):
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>a_next)
+    if cnp.PyArray_NDIM(<cnp.ndarray>a_next) != 2 or not cnp.PyArray_CheckExact(xt):
+        return None
+    cdef Py_ssize_t n_a = a_next.shape[0], m = a_next.shape[1], n_x = xt.shape[0]
+    cdef dict p = <dict>parameters
+    Wax, Waa = p.get("Wax"), p.get("Waa")
+    if not ((typenum == cnp.NPY_DOUBLE or typenum == cnp.NPY_FLOAT)
+            and cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>a_next)
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>a_next)
+            and contiguous_matrix(da_next, typenum, n_a, m)
+            and contiguous_matrix(a_prev, typenum, n_a, m)
+            and contiguous_matrix(xt, typenum, n_x, m)
+            and contiguous_matrix(Wax, typenum, n_a, n_x)
+            and contiguous_matrix(Waa, typenum, n_a, n_a)
+            and min(n_x, n_a, m) >= 1 and fits_blas(max(n_x, n_a, m))):
+        return None
+    cdef Operand oa0, ox, oWax, oWaa
+    operand(a_prev, typenum, n_a, m, "a_prev", &oa0, False, False)
+    operand(xt, typenum, n_x, m, "xt", &ox, False, False)
+    operand(Wax, typenum, n_a, n_x, "Wax", &oWax, False, False)
+    operand(Waa, typenum, n_a, n_a, "Waa", &oWaa, False, False)
+    cdef cnp.ndarray gda = <cnp.ndarray>da_next
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(gda)
+    cdef Py_ssize_t ds0 = gda.strides[0] // itemsize, ds1 = gda.strides[1] // itemsize
+    dz, dx = new_matrix(typenum, n_a, m, 1), new_matrix(typenum, n_x, m, 1)
+    da0 = new_matrix(typenum, n_a, m, 1)
+    dWax, dWaa = new_matrix(typenum, n_a, n_x, 0), new_matrix(typenum, n_a, n_a, 0)
+    dba = new_matrix(typenum, n_a, 1, 0)
+    cdef void *pda = cnp.PyArray_DATA(gda)
+    cdef void *pa = cnp.PyArray_DATA(<cnp.ndarray>a_next)
+    cdef void *pdz = cnp.PyArray_DATA(<cnp.ndarray>dz)
+    cdef void *pdx = cnp.PyArray_DATA(<cnp.ndarray>dx)
+    cdef void *pda0 = cnp.PyArray_DATA(<cnp.ndarray>da0)
+    cdef void *pdWax = cnp.PyArray_DATA(<cnp.ndarray>dWax)
+    cdef void *pdWaa = cnp.PyArray_DATA(<cnp.ndarray>dWaa)
+    cdef void *pdba = cnp.PyArray_DATA(<cnp.ndarray>dba)
+    with nogil:
+        # one step: Fortran-ordered a_next and dx are the kernels' layout for T = 1
+        run_backward(typenum, n_x, n_a, m, 1, pda, ds0, ds1, 0, pa, oa0, NULL, ox, oWax,
+                     oWaa, pdz, pdx, pda0, pdWax, pdWaa, pdba)
+    return {"dxt": dx, "da_prev": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
 
 
 cdef extern from *:

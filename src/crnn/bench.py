@@ -222,13 +222,15 @@ def floor_gemms(n_x, n_a, n_y, m, T, cell="rnn"):
     ``_lstm.pyx``; the RNN's one gate likewise of Wax and Waa.
 
     Returns a list of (what, trans_a, trans_b, M, N, K, calls): column-major
-    C (M×N) = op(A) (M×K) · op(B) (K×N), done ``calls`` times.
+    C (M×N) = op(A) (M×K) · op(B) (K×N), done ``calls`` times. trans_a "TN" means
+    either: the per-step product's weight may be read as stored or as a transposed copy
+    made once per sequence, whichever BLAS runs faster on the shape.
     """
     spec = CELLS[cell]
     mT, G = m * T, spec.gates * n_a
     shapes = [
         ("T", "N", G, mT, n_x, 1),
-        ("T", "N", G, m, n_a, T),
+        ("TN", "N", G, m, n_a, T),
         ("T", "N", n_y, mT, n_a, 1),
         ("N", "N", n_a, m, G, T),
         ("N", "N", n_x, mT, G, 1),
@@ -273,7 +275,7 @@ def gemm_floor(n_x, n_a, n_y, m, T, dtype, seed=0, tries=3, cell="rnn"):
     for what, ta, tb, M, N, K, calls in floor_gemms(n_x, n_a, n_y, m, T, cell):
         if min(M, N, K, calls) < 1:
             continue
-        seconds = _gemm_seconds(ta, tb, M, N, K, dtype, rng, tries)
+        seconds, ta = min((_gemm_seconds(op, tb, M, N, K, dtype, rng, tries), op) for op in ta)
         flops = 2.0 * M * N * K
         total += seconds * calls
         rows.append(

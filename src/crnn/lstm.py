@@ -14,13 +14,12 @@ import threading
 
 import numpy as np
 
-from crnn import _lstm
+from crnn import _arrays, _lstm
 from crnn._caches import (
     CellCache,
     ForwardCaches,
     backward_inputs,
     forward_buffers,
-    new_sequence,
     no_steps,
     stack_steps,
 )
@@ -145,10 +144,10 @@ def _forward(x, x_name, a_prev, a_name, c_prev, c_name, parameters):
     given = () if c_prev is None else (c_prev,)
     dtype = compute_dtype(x, a_prev, *given, *weights, *biases, Wy, by)
     c0 = np.zeros((n_a, m), dtype, order="F") if c_prev is None else fortran(c_prev, dtype)
-    gates = new_sequence(4 * n_a, m, T, dtype)
-    a = new_sequence(n_a, m, T, dtype)
-    c = new_sequence(n_a, m, T, dtype)
-    y = new_sequence(n_y, m, T, dtype)
+    gates = _arrays.new_sequence(4 * n_a, m, T, dtype)
+    a = _arrays.new_sequence(n_a, m, T, dtype)
+    c = _arrays.new_sequence(n_a, m, T, dtype)
+    y = _arrays.new_sequence(n_y, m, T, dtype)
     if m and T:
         # the kernel reads the inputs in place where it can, else converts each once
         _lstm.lstm_forward_kernel(
@@ -254,7 +253,7 @@ def _backward(da, dc_last, gates, c, c0, c_prev, a, a0, a_prev, x, weights):
     mT = m * T
     optional = [arr for arr in (dc_last, c_prev, a_prev) if arr is not None]
     dtype = compute_dtype(da, gates, c, c0, a, a0, x, *weights, *optional)
-    dx = new_sequence(n_x, m, T, dtype)
+    dx = _arrays.new_sequence(n_x, m, T, dtype)
     da0 = np.empty((n_a, m), dtype, order="F")
     # dc0 carries the flow between steps: it starts as the last step's dc_next
     dc0 = (

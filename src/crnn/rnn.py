@@ -5,13 +5,12 @@ Same signatures, shapes, cache tuples and gradient dicts as the course's numpy c
 """
 import numpy as np
 
-from crnn import _rnn
+from crnn import _arrays, _rnn
 from crnn._caches import (
     CellCache,
     ForwardCaches,
     backward_inputs,
     forward_buffers,
-    new_sequence,
     no_steps,
     stack_steps,
 )
@@ -65,14 +64,15 @@ def _forward(x, x_name, a_prev, a_name, parameters):
         raise ValueError(f'n_y must be at least 1, got parameters["Wya"] of shape {Wya.shape}')
     ba = bias(parameters, "ba", n_a)
     by = bias(parameters, "by", n_y)
-    if max(n_x, n_a, n_y, m, T, m * T) > BLAS_INT_MAX:
+    if max(n_x, n_a, n_y, m, T, m * T, n_a * T) > BLAS_INT_MAX:
         check_blas_sizes(x_name, x, n_x=n_x, m=m, T_x=T, **{"m*T_x": m * T})
-        check_blas_sizes(a_name, a_prev, n_a=n_a)
+        # n_a·T_x is the distance between a step's columns in crnn's buffers
+        check_blas_sizes(a_name, a_prev, n_a=n_a, **{"n_a*T_x": n_a * T})
         check_blas_sizes('parameters["Wya"]', Wya, n_y=n_y)
 
     dtype = compute_dtype(x, a_prev, Wax, Waa, Wya, ba, by)
-    a = new_sequence(n_a, m, T, dtype)
-    y = new_sequence(n_y, m, T, dtype)
+    a = _arrays.new_sequence(n_a, m, T, dtype)
+    y = _arrays.new_sequence(n_y, m, T, dtype)
     if m and T:
         # the kernel reads the inputs in place where it can, else converts each once
         _rnn.rnn_forward_kernel(x.reshape(n_x, m * T), a_prev, Wax, Waa, ba, Wya, by, a, y)
@@ -93,9 +93,12 @@ def rnn_cell_forward(xt, a_prev, parameters):
     yt_pred -- prediction at step t, of shape (n_y, m)
     cache -- (a_next, a_prev, xt, parameters), holding the arguments themselves
     """
-    x = as_array("xt", xt)
-    expect_ndim("xt", x, "(n_x, m)")
-    a, y = _forward(x, "xt", as_array("a_prev", a_prev), "a_prev", parameters)
+    fast = _rnn.rnn_forward_fast(xt, a_prev, parameters, True)  # None unless the common case
+    if fast is None:
+        x = as_array("xt", xt)
+        expect_ndim("xt", x, "(n_x, m)")
+        fast = _forward(x, "xt", as_array("a_prev", a_prev), "a_prev", parameters)
+    a, y = fast
     a_next = a[:, :, 0]
     return a_next, y[:, :, 0], (a_next, a_prev, xt, parameters)
 
@@ -114,15 +117,15 @@ def rnn_forward(x, a0, parameters):
     caches -- (list of the T_x cell caches (a_next, a_prev, xt, parameters), x);
               the caches hold views into a and x, not copies
     """
-    xa = as_array("x", x)
-    expect_ndim("x", xa, "(n_x, m, T_x)")
-    a, y = _forward(xa, "x", as_array("a0", a0), "a0", parameters)
-    # iterating over the step axis gives each step's view at C speed; a_prev of step t
-    # is the very view a_next of step t-1, as in the course's loop
-    states = list(a.transpose(2, 0, 1))
-    caches = list(
-        zip(states, [a0, *states[:-1]], xa.transpose(2, 0, 1), [parameters] * len(states))
-    )
+    fast = _rnn.rnn_forward_fast(x, a0, parameters)  # None unless the common case
+    if fast is None:
+        xa = as_array("x", x)
+        expect_ndim("x", xa, "(n_x, m, T_x)")
+        a, y = _forward(xa, "x", as_array("a0", a0), "a0", parameters)
+    else:
+        (a, y), xa = fast, x
+    # a_prev of step t is the very view a_next of step t-1, as in the course's loop
+    caches = _rnn.step_caches(a, a0, xa, parameters)
     return a, y, (ForwardCaches(caches, a, xa), x)
 
 
@@ -150,7 +153,7 @@ def _backward(da, a, a0, a_prev, x, Wax, Waa):
     mT = m * T
     arrays = (da, a, a0, x, Wax, Waa) if a_prev is None else (da, a, a0, a_prev, x, Wax, Waa)
     dtype = compute_dtype(*arrays)
-    dx = new_sequence(n_x, m, T, dtype)
+    dx = _arrays.new_sequence(n_x, m, T, dtype)
     da0 = np.empty((n_a, m), dtype, order="F")
     dWax = np.empty((n_a, n_x), dtype)
     dWaa = np.empty((n_a, n_a), dtype)
@@ -192,6 +195,9 @@ def rnn_cell_backward(da_next, cache):
     gradients -- dict with "dxt" (n_x, m), "da_prev" (n_a, m), "dWax" (n_a, n_x),
                  "dWaa" (n_a, n_a), "dba" (n_a, 1)
     """
+    grads = _rnn.rnn_cell_backward_fast(da_next, cache)  # None unless the common case
+    if grads is not None:
+        return grads
     da_next = _CACHE.da_next(cache, da_next)
     n_x = _CACHE.xt_of(cache, "cache").shape[0]
     n_a, m = da_next.shape
@@ -252,6 +258,13 @@ def rnn_backward(da, caches):
     gradients -- dict with "dx" (n_x, m, T_x), "da0" (n_a, m), "dWax" (n_a, n_x),
                  "dWaa" (n_a, n_a), "dba" (n_a, 1); da0 is the gradient that reaches a0
     """
+    if type(caches) is tuple and len(caches) == 2:
+        buffers = forward_buffers(caches[0])
+        if buffers is not None and caches[0]:  # crnn's caches: try the common case first
+            first = caches[0][0]
+            grads = _rnn.rnn_backward_fast(da, buffers[0], first[1], buffers[1], first[3])
+            if grads is not None:
+                return grads
     da, cell_caches, x = backward_inputs(da, caches, "rnn_forward")
     n_a, m, T = da.shape
     if not cell_caches:
