@@ -20,8 +20,8 @@
     void crnn_lstm_gates_##SFX(T *g, ptrdiff_t ldg, const T *b, const T *c_prev,       \
                                ptrdiff_t ldp, T *c, T *a, ptrdiff_t ld, ptrdiff_t n,    \
                                ptrdiff_t ncols);                                       \
-    void crnn_lstm_gates_grad_##SFX(T *dg, const T *g, ptrdiff_t ldg, T *dc, T *flow,  \
-                                    const T *da, ptrdiff_t das0, ptrdiff_t das1,       \
+    void crnn_lstm_gates_grad_##SFX(T *dg, const T *g, ptrdiff_t ldg, T *dc,           \
+                                    const T *flow, const T *da, ptrdiff_t ldd,         \
                                     const T *c, ptrdiff_t ldc, const T *c_prev,        \
                                     ptrdiff_t ldp, ptrdiff_t n, ptrdiff_t ncols);
 

@@ -37,18 +37,19 @@ CRNN_INLINE void CRNN_FN(crnn_lstm_column_grad)(
     CRNN_T *CRNN_RESTRICT dout, const CRNN_T *CRNN_RESTRICT gf,
     const CRNN_T *CRNN_RESTRICT gi, const CRNN_T *CRNN_RESTRICT gc,
     const CRNN_T *CRNN_RESTRICT go, CRNN_T *CRNN_RESTRICT dcj,
-    const CRNN_T *CRNN_RESTRICT dan, const CRNN_T *CRNN_RESTRICT cj,
-    const CRNN_T *CRNN_RESTRICT cp, ptrdiff_t n)
+    const CRNN_T *CRNN_RESTRICT daj, const CRNN_T *CRNN_RESTRICT fj,
+    const CRNN_T *CRNN_RESTRICT cj, const CRNN_T *CRNN_RESTRICT cp, ptrdiff_t n)
 {
     ptrdiff_t i;
     for (i = 0; i < n; ++i) {
         CRNN_T ft = gf[i], it = gi[i], cct = gc[i], ot = go[i];
         CRNN_T tc = CRNN_FN(crnn_tanh)(cj[i]);
-        CRNN_T dcn = dcj[i] + ot * ((CRNN_T)1 - tc * tc) * dan[i];
+        CRNN_T dan = daj[i] + fj[i];
+        CRNN_T dcn = dcj[i] + ot * ((CRNN_T)1 - tc * tc) * dan;
         df[i] = dcn * cp[i] * ft * ((CRNN_T)1 - ft);
         di[i] = dcn * cct * it * ((CRNN_T)1 - it);
         dcc[i] = dcn * it * ((CRNN_T)1 - cct * cct);
-        dout[i] = dan[i] * tc * ot * ((CRNN_T)1 - ot);
+        dout[i] = dan * tc * ot * ((CRNN_T)1 - ot);
         dcj[i] = dcn * ft;
     }
 }
@@ -75,58 +76,28 @@ void CRNN_FN(crnn_lstm_gates)(CRNN_T *g, ptrdiff_t ldg, const CRNN_T *b,
 }
 
 /*
- * flow += da for the contiguous (n, ncols) block flow and da's element (i, j) at
- * da[i*das0 + j*das1], the smaller stride innermost: the course's C-ordered da, read
- * one step at a time, has its rows m*T apart but its columns only T apart, a stride the
- * CPU's prefetchers follow.
- */
-CRNN_INLINE void CRNN_FN(crnn_add_strided)(CRNN_T *CRNN_RESTRICT flow,
-                                          const CRNN_T *CRNN_RESTRICT da, ptrdiff_t das0,
-                                          ptrdiff_t das1, ptrdiff_t n, ptrdiff_t ncols)
-{
-    ptrdiff_t i, j;
-    if ((das0 < 0 ? -das0 : das0) <= (das1 < 0 ? -das1 : das1)) {
-        for (j = 0; j < ncols; ++j) {
-            for (i = 0; i < n; ++i) {
-                flow[i + n * j] += da[i * das0 + j * das1];
-            }
-        }
-    } else {
-        for (i = 0; i < n; ++i) {
-            for (j = 0; j < ncols; ++j) {
-                flow[i + n * j] += da[i * das0 + j * das1];
-            }
-        }
-    }
-}
-
-/*
  * The gradient through one LSTM step, given its gates g (ft, it, cct, ot), its cell
- * state c and the previous one c_prev. With da_next = da + flow (the upstream gradient,
- * element (i, j) at da[i*das0 + j*das1], any strides, and the flow from step t+1) and
- * dc holding dc_next on entry:
+ * state c and the previous one c_prev. With da_next = da + flow (the upstream gradient
+ * and the flow from step t+1) and dc holding dc_next on entry:
  *   dc   = dc_next + ot * (1 - tanh(c)^2) * da_next
  *   dg   = [dc*c_prev*ft*(1-ft); dc*cct*it*(1-it); dc*it*(1-cct^2); da_next*tanh(c)*ot*(1-ot)]
  *          (the gradients of the gates' pre-activations, a (4n, ncols) block)
  *   dc  <- dc * ft  (dc_prev, in place)
- * flow receives da_next. The columns of dg and g are ldg apart, those of c ldc, those
- * of c_prev ldp; dc and flow are contiguous (n, ncols) blocks.
+ * The columns of dg and g are ldg apart, those of da ldd, those of c ldc, those of
+ * c_prev ldp; dc and flow are contiguous (n, ncols) blocks.
  */
 CRNN_CLONES
 void CRNN_FN(crnn_lstm_gates_grad)(CRNN_T *dg, const CRNN_T *g, ptrdiff_t ldg, CRNN_T *dc,
-                                   CRNN_T *flow, const CRNN_T *da, ptrdiff_t das0,
-                                   ptrdiff_t das1, const CRNN_T *c, ptrdiff_t ldc,
-                                   const CRNN_T *c_prev, ptrdiff_t ldp, ptrdiff_t n,
-                                   ptrdiff_t ncols)
+                                   const CRNN_T *flow, const CRNN_T *da, ptrdiff_t ldd,
+                                   const CRNN_T *c, ptrdiff_t ldc, const CRNN_T *c_prev,
+                                   ptrdiff_t ldp, ptrdiff_t n, ptrdiff_t ncols)
 {
     ptrdiff_t j;
-    /* the strided read apart, so that the loop of each column vectorises */
-    CRNN_FN(crnn_add_strided)(flow, da, das0, das1, n, ncols);
     for (j = 0; j < ncols; ++j) {
         CRNN_T *dgj = dg + ldg * j;
         const CRNN_T *gj = g + ldg * j;
         CRNN_FN(crnn_lstm_column_grad)(dgj, dgj + n, dgj + 2 * n, dgj + 3 * n, gj, gj + n,
-                                       gj + 2 * n, gj + 3 * n, dc + n * j, flow + n * j,
-                                       c + ldc * j, c_prev + ldp * j, n);
+                                       gj + 2 * n, gj + 3 * n, dc + n * j, da + ldd * j,
+                                       flow + n * j, c + ldc * j, c_prev + ldp * j, n);
     }
 }

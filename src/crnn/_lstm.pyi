@@ -22,6 +22,6 @@ def lstm_forward_kernel(
 ) -> None: ...
 def lstm_backward_kernel(
     da: _A[_F], gates: _A[_F], c: _A[_F], c0: _A[_F], c_prev: _A[_F] | None, a: _A[_F],
-    a0: _A[_F], a_prev: _A[_F] | None, x: _A[_F], W: _A[_F], dgates: _A[_F], dx: _A[_F],
-    da0: _A[_F], dc0: _A[_F], dW: _A[_F], db: _A[_F],
+    a0: _A[_F], a_prev: _A[_F] | None, x: _A[_F], W: _A[_F], dgates: _A[_F],
+    da_block: _A[_F], dx: _A[_F], da0: _A[_F], dc0: _A[_F], dW: _A[_F], db: _A[_F],
 ) -> None: ...

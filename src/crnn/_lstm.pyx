@@ -25,7 +25,7 @@ from crnn._arrays cimport (
     Operand, blas_ready, kernel_type, layout_ready, operand, sequence, strided, vector,
 )
 from crnn._blas cimport blas_int, gemm
-from crnn._elementwise cimport bias_softmax
+from crnn._elementwise cimport bias_softmax, gather_steps
 from crnn._sequence cimport weight_gradients
 
 cnp.import_array()
@@ -39,15 +39,13 @@ cdef extern from "crnn_lstm.h" nogil:
                            ptrdiff_t ldp, float *c, float *a, ptrdiff_t ld, ptrdiff_t n,
                            ptrdiff_t ncols)
     void crnn_lstm_gates_grad_d(double *dg, const double *g, ptrdiff_t ldg, double *dc,
-                                double *flow, const double *da, ptrdiff_t das0,
-                                ptrdiff_t das1, const double *c, ptrdiff_t ldc,
-                                const double *c_prev, ptrdiff_t ldp, ptrdiff_t n,
-                                ptrdiff_t ncols)
+                                const double *flow, const double *da, ptrdiff_t ldd,
+                                const double *c, ptrdiff_t ldc, const double *c_prev,
+                                ptrdiff_t ldp, ptrdiff_t n, ptrdiff_t ncols)
     void crnn_lstm_gates_grad_s(float *dg, const float *g, ptrdiff_t ldg, float *dc,
-                                float *flow, const float *da, ptrdiff_t das0,
-                                ptrdiff_t das1, const float *c, ptrdiff_t ldc,
-                                const float *c_prev, ptrdiff_t ldp, ptrdiff_t n,
-                                ptrdiff_t ncols)
+                                const float *flow, const float *da, ptrdiff_t ldd,
+                                const float *c, ptrdiff_t ldc, const float *c_prev,
+                                ptrdiff_t ldp, ptrdiff_t n, ptrdiff_t ncols)
 
 
 cdef inline void lstm_gates(floating *g, Py_ssize_t ldg, const floating *b,
@@ -60,16 +58,14 @@ cdef inline void lstm_gates(floating *g, Py_ssize_t ldg, const floating *b,
 
 
 cdef inline void lstm_gates_grad(floating *dg, const floating *g, Py_ssize_t ldg,
-                                 floating *dc, floating *flow, const floating *da,
-                                 Py_ssize_t das0, Py_ssize_t das1, const floating *c,
-                                 Py_ssize_t ldc, const floating *c_prev, Py_ssize_t ldp,
-                                 Py_ssize_t n, Py_ssize_t ncols) noexcept nogil:
+                                 floating *dc, const floating *flow, const floating *da,
+                                 Py_ssize_t ldd, const floating *c, Py_ssize_t ldc,
+                                 const floating *c_prev, Py_ssize_t ldp, Py_ssize_t n,
+                                 Py_ssize_t ncols) noexcept nogil:
     if floating is double:
-        crnn_lstm_gates_grad_d(dg, g, ldg, dc, flow, da, das0, das1, c, ldc, c_prev, ldp,
-                               n, ncols)
+        crnn_lstm_gates_grad_d(dg, g, ldg, dc, flow, da, ldd, c, ldc, c_prev, ldp, n, ncols)
     else:
-        crnn_lstm_gates_grad_s(dg, g, ldg, dc, flow, da, das0, das1, c, ldc, c_prev, ldp,
-                               n, ncols)
+        crnn_lstm_gates_grad_s(dg, g, ldg, dc, flow, da, ldd, c, ldc, c_prev, ldp, n, ncols)
 
 
 cdef inline const floating *input_part(const floating *W, Operand oW,
@@ -123,11 +119,13 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
                         const floating *gates, const floating *c, const floating *c0,
                         const floating *c_prev, const floating *a, Operand a0,
                         const floating *a_prev, Operand x, Operand oW, floating *dgates,
-                        floating *dx, floating *da0, floating *dc0, floating *dW,
-                        blas_int ldw, floating *db) noexcept nogil:
+                        floating *da_block, Py_ssize_t block, floating *dx, floating *da0,
+                        floating *dc0, floating *dW, blas_int ldw,
+                        floating *db) noexcept nogil:
     """Back through the sequence: dgates_t is the gradient of step t's gate pre-activations.
 
-    da is read with its own element strides; gates, c, dgates and dx are crnn's
+    da is read with its own element strides, block steps at a time gathered into
+    da_block (n_a×m·block, Fortran-ordered); gates, c, dgates and dx are crnn's
     buffers, as are c_prev and a_prev, the states before every step, or NULL when they
     are c0 (a0) then c (a) shifted by one step. da0 and dc0 (n_a×m) carry the flows
     between steps: on entry dc0 holds the dc_next of the last step; on exit they hold
@@ -137,24 +135,30 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
     """
     cdef blas_int n4 = 4 * n_a, mT = m * T
     cdef blas_int ldg = n4 * T, ld = n_a * T
-    cdef Py_ssize_t t
+    cdef Py_ssize_t t, t0, t1 = T
     cdef const floating *W = <const floating *>oW.data
     cdef const floating *Wx = input_part(W, oW, n_a)
+    cdef const floating *c_prev_t
     cdef floating *dg_t
+    cdef Py_ssize_t ldd = n_a * block
     memset(da0, 0, n_a * m * sizeof(floating))
-    for t in range(T - 1, -1, -1):
-        dg_t = dgates + t * n4
-        if c_prev != NULL:
-            lstm_gates_grad(dg_t, gates + t * n4, ldg, dc0, da0, da + t * ds2, ds0, ds1,
-                            c + t * n_a, ld, c_prev + t * n_a, ld, n_a, m)
-        elif t:
-            lstm_gates_grad(dg_t, gates + t * n4, ldg, dc0, da0, da + t * ds2, ds0, ds1,
-                            c + t * n_a, ld, c + (t - 1) * n_a, ld, n_a, m)
-        else:
-            lstm_gates_grad(dg_t, gates, ldg, dc0, da0, da, ds0, ds1, c, ld, c0, n_a, n_a,
-                            m)
-        # da0 (n_a×m) = W[:, :n_a].T (n_a×4n_a) · dg_t (4n_a×m): the flow into a_{t-1}
-        gemm(oW.flip, c'N', n_a, m, n4, 1, W, oW.ld, dg_t, ldg, 0, da0, n_a)
+    while t1 > 0:
+        t0 = t1 - block if t1 > block else 0
+        # da_t for t0 <= t < t1 into da_block (n_a×m·block), step t - t0 from column
+        # t - t0, by cache-sized tiles (rather than each step's strided reads of da)
+        gather_steps(da_block, ldd, da + t0 * ds2, ds0, ds1, ds2, n_a, m, t1 - t0)
+        for t in range(t1 - 1, t0 - 1, -1):
+            dg_t = dgates + t * n4
+            if c_prev != NULL:
+                c_prev_t = c_prev + t * n_a
+            else:
+                c_prev_t = c + (t - 1) * n_a if t else c0
+            lstm_gates_grad(dg_t, gates + t * n4, ldg, dc0, da0, da_block + (t - t0) * n_a,
+                            ldd, c + t * n_a, ld, c_prev_t,
+                            ld if c_prev != NULL or t else n_a, n_a, m)
+            # da0 (n_a×m) = W[:, :n_a].T (n_a×4n_a) · dg_t (4n_a×m): the flow into a_{t-1}
+            gemm(oW.flip, c'N', n_a, m, n4, 1, W, oW.ld, dg_t, ldg, 0, da0, n_a)
+        t1 = t0
     # dX (n_x×m·T) = W[:, n_a:].T (n_x×4n_a) · dG (4n_a×m·T)
     gemm(oW.flip, c'N', n_x, mT, n4, 1, Wx, oW.ld, dgates, n4, 0, dx, n_x)
     # dW[:, n_a:], dW[:, :n_a] and db: C-ordered dW is column-major dW.T, rows ldw apart
@@ -203,8 +207,8 @@ def lstm_forward_kernel(x, a0, c0, W, b, Wy, by, gates, a, c, y):
                                 <float *>pc, <float *>py)
 
 
-def lstm_backward_kernel(da, gates, c, c0, c_prev, a, a0, a_prev, x, W, dgates, dx, da0,
-                         dc0, dW, db):
+def lstm_backward_kernel(da, gates, c, c0, c_prev, a, a0, a_prev, x, W, dgates, da_block,
+                         dx, da0, dc0, dW, db):
     """Fill the gradients from ``da`` (n_a, m, T) and the forward's arrays.
 
     ``gates`` (4n_a, m, T) and ``c``, ``a`` (n_a, m, T) hold every step's gates and
@@ -214,7 +218,9 @@ def lstm_backward_kernel(da, gates, c, c0, c_prev, a, a0, a_prev, x, W, dgates, 
     ``x`` is (n_x, m·T). The inputs are read in place when they can be (da with any
     strides, the sequences in the kernels' layout, the others C- or
     Fortran-contiguous), else converted once. ``dgates`` is (4n_a, m·T)
-    Fortran-ordered work space, and sets the dtype; dx (n_x, m, T) is in the kernels'
+    Fortran-ordered work space, and sets the dtype; ``da_block`` (n_a, m·B) Fortran-ordered
+    work space for B steps of da at a time (the steps a cache line of a C-ordered da
+    holds, say), B >= 1; dx (n_x, m, T) is in the kernels'
     layout, ``da0`` and ``dc0`` (n_a, m) Fortran-ordered, dc0 holding the gradient of
     the last cell state; ``dW`` (4n_a, n_a+n_x) C-ordered and ``db`` (4n_a) are packed
     like ``W``. Sizes are checked by the caller to fit ``blas_int``; n_a, m, T >= 1.
@@ -225,7 +231,7 @@ def lstm_backward_kernel(da, gates, c, c0, c_prev, a, a0, a_prev, x, W, dgates, 
     cdef void *pda
     da = strided(da, typenum, "da", dims, ds, &pda)
     cdef Py_ssize_t n_a = dims[0], m = dims[1], T = dims[2], n_x = x.shape[0], mT = m * T
-    cdef Operand oc0, oa0, ox, oW, odg, oda0, odc0, odW
+    cdef Operand oc0, oa0, ox, oW, odg, odab, oda0, odc0, odW
     gates, c, a = (layout_ready(gates, typenum), layout_ready(c, typenum),
                    layout_ready(a, typenum))
     a0, x, W = blas_ready(a0, typenum), blas_ready(x, typenum), blas_ready(W, typenum)
@@ -245,6 +251,9 @@ def lstm_backward_kernel(da, gates, c, c0, c_prev, a, a0, a_prev, x, W, dgates, 
     operand(x, typenum, n_x, mT, "x", &ox, False, False)
     operand(W, typenum, 4 * n_a, n_a + n_x, "W", &oW, False, False)
     operand(dgates, typenum, 4 * n_a, mT, "dgates", &odg, True, True)
+    # B, the steps da_block holds: its columns over m (its shape checked by operand)
+    cdef Py_ssize_t block = max(da_block.shape[1] // m, 1)
+    operand(da_block, typenum, n_a, m * block, "da_block", &odab, True, True)
     cdef void *pdx = sequence(dx, typenum, n_x, m, T, "dx", True)
     operand(da0, typenum, n_a, m, "da0", &oda0, True, True)
     operand(dc0, typenum, n_a, m, "dc0", &odc0, True, True)
@@ -256,13 +265,15 @@ def lstm_backward_kernel(da, gates, c, c0, c_prev, a, a0, a_prev, x, W, dgates, 
             backward_loop[double](n_x, n_a, m, T, <double *>pda, ds[0], ds[1], ds[2],
                                   <double *>pg, <double *>pc, <double *>oc0.data,
                                   <double *>pcprev, <double *>pa, oa0, <double *>paprev,
-                                  ox, oW, <double *>odg.data, <double *>pdx,
+                                  ox, oW, <double *>odg.data, <double *>odab.data,
+                                  block, <double *>pdx,
                                   <double *>oda0.data, <double *>odc0.data,
                                   <double *>odW.data, odW.ld, <double *>pdb)
         else:
             backward_loop[float](n_x, n_a, m, T, <float *>pda, ds[0], ds[1], ds[2],
                                  <float *>pg, <float *>pc, <float *>oc0.data,
                                  <float *>pcprev, <float *>pa, oa0, <float *>paprev,
-                                 ox, oW, <float *>odg.data, <float *>pdx,
+                                 ox, oW, <float *>odg.data, <float *>odab.data,
+                                 block, <float *>pdx,
                                  <float *>oda0.data, <float *>odc0.data,
                                  <float *>odW.data, odW.ld, <float *>pdb)

@@ -267,8 +267,10 @@ def _backward(da, dc_last, gates, c, c0, c_prev, a, a0, a_prev, x, weights):
         # the kernel reads the inputs in place where it can, else converts each once
         _lstm.lstm_backward_kernel(
             da, gates, c, fortran(c0, dtype), c_prev, a, a0, a_prev, x.reshape(n_x, mT),
-            _pack(weights, dtype, "W"), _work_space("dgates", (4 * n_a, mT), dtype, "F"), dx,
-            da0, dc0, dW, db.reshape(4 * n_a),
+            _pack(weights, dtype, "W"), _work_space("dgates", (4 * n_a, mT), dtype, "F"),
+            # the steps of da one cache line of a C-ordered da holds, gathered at a time
+            _work_space("da", (n_a, m * (64 // dtype.itemsize)), dtype, "F"), dx, da0, dc0,
+            dW, db.reshape(4 * n_a),
         )
     else:
         for arr in (dx, da0, dW, db):
