@@ -140,7 +140,7 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
     cdef const floating *Wx = input_part(W, oW, n_a)
     cdef const floating *c_prev_t
     cdef floating *dg_t
-    cdef Py_ssize_t ldd = n_a * block
+    cdef Py_ssize_t ldd = n_a * block, ldp
     memset(da0, 0, n_a * m * sizeof(floating))
     while t1 > 0:
         t0 = t1 - block if t1 > block else 0
@@ -150,12 +150,13 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
         for t in range(t1 - 1, t0 - 1, -1):
             dg_t = dgates + t * n4
             if c_prev != NULL:
-                c_prev_t = c_prev + t * n_a
+                c_prev_t, ldp = c_prev + t * n_a, ld
+            elif t:
+                c_prev_t, ldp = c + (t - 1) * n_a, ld
             else:
-                c_prev_t = c + (t - 1) * n_a if t else c0
+                c_prev_t, ldp = c0, n_a
             lstm_gates_grad(dg_t, gates + t * n4, ldg, dc0, da0, da_block + (t - t0) * n_a,
-                            ldd, c + t * n_a, ld, c_prev_t,
-                            ld if c_prev != NULL or t else n_a, n_a, m)
+                            ldd, c + t * n_a, ld, c_prev_t, ldp, n_a, m)
             # da0 (n_a×m) = W[:, :n_a].T (n_a×4n_a) · dg_t (4n_a×m): the flow into a_{t-1}
             gemm(oW.flip, c'N', n_a, m, n4, 1, W, oW.ld, dg_t, ldg, 0, da0, n_a)
         t1 = t0
