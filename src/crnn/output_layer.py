@@ -3,8 +3,8 @@
 The states of every step are one column-major (n_a, m·T) matrix, viewed without a copy
 in the order of their columns: numpy's C order for the cells' ``a`` (the layout of
 ``crnn._arrays``), Fortran order for a Fortran-ordered ``a``. The logits and ``da`` are
-made in that same layout, so each product over all steps is a single BLAS call through numpy's
-matmul; nothing loops over time. For the LSTM the weight is called "Wy"
+made in that same layout, so each product over all steps is a single BLAS call through
+numpy's matmul; nothing loops over time. For the LSTM the weight is called "Wy"
 (``weight="Wy"``).
 """
 import numpy as np
