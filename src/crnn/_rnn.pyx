@@ -388,6 +388,23 @@ def rnn_backward_fast(da, a, a0, x, parameters):
     ox.data, ox.ld, ox.trans, ox.flip = cnp.PyArray_DATA(<cnp.ndarray>x), m * T, c'T', c'N'
     operand(Wax, typenum, n_a, n_x, "Wax", &oWax, False, False)
     operand(Waa, typenum, n_a, n_a, "Waa", &oWaa, False, False)
+    # C-ordered da (n_a, m, T): element strides m·T, T, 1
+    dx, da0, dWax, dWaa, dba = backward_gradients(typenum, n_x, n_a, m, T, da, m * T, T, 1,
+                                                  a, oa0, ox, oWax, oWaa)
+    return {"dx": dx, "da0": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
+
+
+cdef tuple backward_gradients(int typenum, Py_ssize_t n_x, Py_ssize_t n_a, Py_ssize_t m,
+                              Py_ssize_t T, object da, Py_ssize_t ds0, Py_ssize_t ds1,
+                              Py_ssize_t ds2, object a, Operand a0, Operand x, Operand Wax,
+                              Operand Waa):
+    """Allocate the gradients and run the backward loop, the state before each step
+    being a0 then a shifted by one step; for the fast paths, whose arguments are checked.
+
+    Returns:
+    dx (n_x, m, T) in the kernels' layout, da0 (n_a, m), dWax (n_a, n_x),
+    dWaa (n_a, n_a), dba (n_a, 1)
+    """
     dz = new_matrix(typenum, n_a, m * T, 1)
     dx = new_sequence_of(typenum, n_x, m, T)
     da0 = new_matrix(typenum, n_a, m, 1)
@@ -402,10 +419,9 @@ def rnn_backward_fast(da, a, a0, x, parameters):
     cdef void *pdWaa = cnp.PyArray_DATA(<cnp.ndarray>dWaa)
     cdef void *pdba = cnp.PyArray_DATA(<cnp.ndarray>dba)
     with nogil:
-        # C-ordered da (n_a, m, T): element strides m·T, T, 1
-        run_backward(typenum, n_x, n_a, m, T, pda, m * T, T, 1, pa, oa0, NULL, ox, oWax,
-                     oWaa, pdz, pdx, pda0, pdWax, pdWaa, pdba)
-    return {"dx": dx, "da0": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
+        run_backward(typenum, n_x, n_a, m, T, pda, ds0, ds1, ds2, pa, a0, NULL, x, Wax, Waa,
+                     pdz, pdx, pda0, pdWax, pdWaa, pdba)
+    return dx, da0, dWax, dWaa, dba
 
 
 cdef inline bint contiguous_matrix(object arr, int typenum, Py_ssize_t rows,
@@ -458,23 +474,10 @@ def rnn_cell_backward_fast(da_next, cache):
     cdef cnp.ndarray gda = <cnp.ndarray>da_next
     cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(gda)
     cdef Py_ssize_t ds0 = gda.strides[0] // itemsize, ds1 = gda.strides[1] // itemsize
-    dz, dx = new_matrix(typenum, n_a, m, 1), new_matrix(typenum, n_x, m, 1)
-    da0 = new_matrix(typenum, n_a, m, 1)
-    dWax, dWaa = new_matrix(typenum, n_a, n_x, 0), new_matrix(typenum, n_a, n_a, 0)
-    dba = new_matrix(typenum, n_a, 1, 0)
-    cdef void *pda = cnp.PyArray_DATA(gda)
-    cdef void *pa = cnp.PyArray_DATA(<cnp.ndarray>a_next)
-    cdef void *pdz = cnp.PyArray_DATA(<cnp.ndarray>dz)
-    cdef void *pdx = cnp.PyArray_DATA(<cnp.ndarray>dx)
-    cdef void *pda0 = cnp.PyArray_DATA(<cnp.ndarray>da0)
-    cdef void *pdWax = cnp.PyArray_DATA(<cnp.ndarray>dWax)
-    cdef void *pdWaa = cnp.PyArray_DATA(<cnp.ndarray>dWaa)
-    cdef void *pdba = cnp.PyArray_DATA(<cnp.ndarray>dba)
-    with nogil:
-        # one step: Fortran-ordered a_next and dx are the kernels' layout for T = 1
-        run_backward(typenum, n_x, n_a, m, 1, pda, ds0, ds1, 0, pa, oa0, NULL, ox, oWax,
-                     oWaa, pdz, pdx, pda0, pdWax, pdWaa, pdba)
-    return {"dxt": dx, "da_prev": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
+    # one step: a Fortran-ordered a_next is the kernels' layout for T = 1
+    dx, da0, dWax, dWaa, dba = backward_gradients(typenum, n_x, n_a, m, 1, da_next, ds0, ds1,
+                                                  0, a_next, oa0, ox, oWax, oWaa)
+    return {"dxt": step_view(dx, 0), "da_prev": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
 
 
 cdef extern from *:
