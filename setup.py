@@ -35,13 +35,15 @@ else:
 macros = [
     ("CRNN_DEBUG", "1" if DEBUG else "0"),
     ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),
+    # numpy's memory handlers (NEP 49, _arrays.pyx) came with 1.22; crnn needs 1.24
+    ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION"),
 ]
 
 # the C loops each extension compiles in: both kernels cimport crnn/_elementwise.pxd,
 # whose loops csrc/crnn_elementwise.c holds, and crnn/_arrays.pxd, the checks of their
 # arrays that _arrays holds; _gemmtime is the benchmark's GEMM timer
 c_sources = {
-    "_arrays": [],
+    "_arrays": ["csrc/crnn_memory.c"],
     "_rnn": ["csrc/crnn_elementwise.c"],
     "_lstm": ["csrc/crnn_lstm.c", "csrc/crnn_elementwise.c"],
     "_gemmtime": [],

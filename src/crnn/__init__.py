@@ -12,6 +12,7 @@ from crnn.training import loss_and_grads, rnn_loss_and_grads
 from crnn.forms import pool_states, pool_states_backward, sample
 from crnn.optim import SGD, Adagrad, Adam, clip, clip_by_global_norm, initialize_parameters
 from crnn.models import ModelFileError, SequenceClassifier, SequenceTagger, load_model
+from crnn.memory import memory_pool, release_memory, set_memory_pool_limit
 
 __version__ = "0.1.0"
 
@@ -45,4 +46,7 @@ __all__ = [
     "SequenceClassifier",
     "ModelFileError",
     "load_model",
+    "memory_pool",
+    "set_memory_pool_limit",
+    "release_memory",
 ]

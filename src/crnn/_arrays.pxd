@@ -30,6 +30,7 @@ cdef void *vector(object arr, int typenum, Py_ssize_t n, str name) except NULL
 cdef int kernel_type(object arr) except -1
 cdef object blas_ready(object arr, int typenum)
 cdef bint in_layout(object seq, int typenum)
+cdef cnp.ndarray new_matrix(int typenum, Py_ssize_t rows, Py_ssize_t cols, int fortran)
 cdef cnp.ndarray new_sequence_of(int typenum, Py_ssize_t n, Py_ssize_t m, Py_ssize_t T)
 cdef object layout_ready(object seq, int typenum)
 cdef void *sequence(object seq, int typenum, Py_ssize_t n, Py_ssize_t m, Py_ssize_t T,

@@ -3,6 +3,7 @@
 import numpy as np
 
 cimport numpy as cnp
+from cpython.pycapsule cimport PyCapsule_New
 
 cnp.import_array()
 
@@ -97,24 +98,6 @@ cdef bint in_layout(object seq, int typenum):
             and (m <= 1 or a.strides[1] == s * n * T))
 
 
-cdef cnp.ndarray new_sequence_of(int typenum, Py_ssize_t n, Py_ssize_t m, Py_ssize_t T):
-    """An empty (n, m, T) array of typenum in the kernels' layout."""
-    cdef cnp.npy_intp dims[3]
-    cdef cnp.npy_intp perm[3]
-    dims[0], dims[1], dims[2] = m, T, n
-    perm[0], perm[1], perm[2] = 2, 0, 1
-    cdef cnp.PyArray_Dims order
-    order.ptr, order.len = perm, 3
-    # an (m, T, n) C-ordered buffer, transposed: its C-order reshape to (n, m·T) is a
-    # Fortran-ordered view, step t starting at column t
-    return cnp.PyArray_Transpose(cnp.PyArray_EMPTY(3, dims, typenum, 0), &order)
-
-
-def new_sequence(n, m, T, dtype):
-    """An empty (n, m, T) array of dtype (float32 or float64) in the kernels' layout."""
-    return new_sequence_of(np.dtype(dtype).num, n, m, T)
-
-
 cdef object layout_ready(object seq, int typenum):
     """seq (n, m, T) itself if it is in the kernels' layout, else a copy into it."""
     if in_layout(seq, typenum):
@@ -150,3 +133,90 @@ cdef object strided(object arr, int typenum, str name, Py_ssize_t *shape,
         raise ValueError(f"{name} {arr.shape} must be non-empty")
     data[0] = cnp.PyArray_DATA(a)
     return arr
+
+
+# --- new arrays: large ones in the memory of crnn's pool --------------------------------
+
+cdef extern from *:
+    """
+    #include "crnn_memory.h"
+    static PyDataMem_Handler crnn_pool_handler = {
+        "crnn_pool", 1,
+        {NULL, crnn_pool_malloc, crnn_pool_calloc, crnn_pool_realloc, crnn_pool_free}
+    };
+    """
+    cnp.PyDataMem_Handler crnn_pool_handler
+    const size_t CRNN_POOL_MIN_BYTES
+    size_t crnn_pool_bytes() noexcept nogil
+    size_t crnn_pool_blocks() noexcept nogil
+    size_t crnn_pool_limit() noexcept nogil
+    size_t crnn_pool_set_limit(size_t limit) noexcept nogil
+    size_t crnn_pool_release() noexcept nogil
+
+# numpy's memory handler (NEP 49) of crnn's pool: an array made while it is set keeps it,
+# and numpy hands the array's memory back to it when the array is freed
+cdef object POOL_HANDLER = PyCapsule_New(&crnn_pool_handler, "mem_handler", NULL)
+
+
+cdef cnp.ndarray new_array(int nd, cnp.npy_intp *dims, int typenum, int fortran):
+    """An empty array (``PyArray_EMPTY``); one of CRNN_POOL_MIN_BYTES or more is made in
+    the memory of crnn's pool (``csrc/crnn_memory.h``), which keeps it when it is freed
+    for the next such array: a training loop's arrays then reuse memory that is paged in
+    already, rather than fresh pages the system zeroes at every step."""
+    cdef Py_ssize_t nbytes = cnp.PyArray_DescrFromType(typenum).itemsize
+    cdef int k
+    for k in range(nd):
+        nbytes *= dims[k]
+    if nbytes < <Py_ssize_t>CRNN_POOL_MIN_BYTES:
+        return cnp.PyArray_EMPTY(nd, dims, typenum, fortran)
+    former = cnp.PyDataMem_SetHandler(POOL_HANDLER)
+    try:
+        return cnp.PyArray_EMPTY(nd, dims, typenum, fortran)
+    finally:
+        cnp.PyDataMem_SetHandler(former)
+
+
+cdef cnp.ndarray new_matrix(int typenum, Py_ssize_t rows, Py_ssize_t cols, int fortran):
+    """An empty (rows, cols) array of typenum, Fortran-ordered if fortran (``new_array``)."""
+    cdef cnp.npy_intp dims[2]
+    dims[0], dims[1] = rows, cols
+    return new_array(2, dims, typenum, fortran)
+
+
+cdef cnp.ndarray new_sequence_of(int typenum, Py_ssize_t n, Py_ssize_t m, Py_ssize_t T):
+    """An empty (n, m, T) array of typenum in the kernels' layout (``new_array``)."""
+    cdef cnp.npy_intp dims[3]
+    cdef cnp.npy_intp perm[3]
+    dims[0], dims[1], dims[2] = m, T, n
+    perm[0], perm[1], perm[2] = 2, 0, 1
+    cdef cnp.PyArray_Dims order
+    order.ptr, order.len = perm, 3
+    # an (m, T, n) C-ordered buffer, transposed: its C-order reshape to (n, m·T) is a
+    # Fortran-ordered view, step t starting at column t
+    return cnp.PyArray_Transpose(new_array(3, dims, typenum, 0), &order)
+
+
+def new_sequence(n, m, T, dtype):
+    """An empty (n, m, T) array of dtype (float32 or float64) in the kernels' layout."""
+    return new_sequence_of(np.dtype(dtype).num, n, m, T)
+
+
+def new_fortran_matrix(rows, cols, dtype):
+    """An empty Fortran-ordered (rows, cols) array of dtype (``new_array``)."""
+    return new_matrix(np.dtype(dtype).num, rows, cols, 1)
+
+
+def pool_info():
+    """(bytes, blocks, limit): what crnn's memory pool keeps now, and the most it keeps."""
+    return crnn_pool_bytes(), crnn_pool_blocks(), crnn_pool_limit()
+
+
+def pool_set_limit(size_t limit):
+    """Keep at most limit bytes in crnn's memory pool, giving back what is above it;
+    returns the former limit."""
+    return crnn_pool_set_limit(limit)
+
+
+def pool_release():
+    """Give every block crnn's memory pool keeps back to the system; returns their bytes."""
+    return crnn_pool_release()

@@ -22,8 +22,8 @@ cimport numpy as cnp
 from cython cimport floating
 
 from crnn._arrays cimport (
-    Operand, blas_ready, in_layout, kernel_type, layout_ready, new_sequence_of, operand,
-    sequence, strided, vector,
+    Operand, blas_ready, in_layout, kernel_type, layout_ready, new_matrix, new_sequence_of,
+    operand, sequence, strided, vector,
 )
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax, bias_tanh, gather_steps, tanh_grad
@@ -262,12 +262,6 @@ cdef inline bint plain_matrix(object arr, int typenum, Py_ssize_t rows,
 
 cdef inline bint fits_blas(Py_ssize_t size) noexcept:
     return size <= 2147483647
-
-
-cdef inline object new_matrix(int typenum, Py_ssize_t rows, Py_ssize_t cols, int fortran):
-    cdef cnp.npy_intp dims[2]
-    dims[0], dims[1] = rows, cols
-    return cnp.PyArray_EMPTY(2, dims, typenum, fortran)
 
 
 def step_caches(a, a0, x, parameters):

@@ -9,12 +9,10 @@ reaches it as ``"dc0"``.
 Inside crnn the four gate weights are packed into one ``(4·n_a, n_a+n_x)`` matrix, in
 the order forget, update, candidate, output; the public dicts are unchanged.
 """
-import math
-import threading
-
 import numpy as np
 
 from crnn import _arrays, _lstm
+from crnn.memory import work_space as _work_space
 from crnn._caches import (
     CellCache,
     ForwardCaches,
@@ -70,26 +68,9 @@ def _check_gate_sizes(a_name, a, x_name, x, n_a, n_x, T):
     check_blas_sizes(x_name, x, **{"n_a+n_x": n_a + n_x})
 
 
-#: Each thread's work spaces, by name (see _work_space).
-_WORK = threading.local()
-
-
-def _work_space(name, shape, dtype, order="C"):
-    """An uninitialised array of shape, dtype and order, for the duration of one kernel
-    call: the memory of work space name, which each thread keeps from call to call (the
-    largest it has needed). A fresh array would be paged in, zeroed by the kernel, at
-    every call."""
-    nbytes = math.prod(shape) * dtype.itemsize
-    buffer = getattr(_WORK, name, None)
-    if buffer is None or buffer.nbytes < nbytes:
-        buffer = np.empty(nbytes, np.uint8)
-        setattr(_WORK, name, buffer)
-    return buffer[:nbytes].view(dtype).reshape(shape, order=order)
-
-
 def _pack(arrays, dtype, name):
     """The gates' weights (or biases) stacked row-wise into the C-ordered work space name
-    (see _work_space), of dtype."""
+    (see crnn.memory.work_space), of dtype."""
     shape = (sum(arr.shape[0] for arr in arrays), *arrays[0].shape[1:])
     return np.concatenate(arrays, axis=0, out=_work_space(name, shape, dtype))
 

@@ -162,7 +162,7 @@ def _backward(da, a, a0, a_prev, x, Wax, Waa):
         # the kernel reads the inputs in place where it can, else converts each once
         _rnn.rnn_backward_kernel(
             da, a, a0, a_prev, x.reshape(n_x, mT), Wax, Waa,
-            np.empty((n_a, mT), dtype, order="F"), dx, da0, dWax, dWaa, dba.reshape(n_a),
+            _arrays.new_fortran_matrix(n_a, mT, dtype), dx, da0, dWax, dWaa, dba.reshape(n_a),
         )
     else:
         for arr in (dx, da0, dWax, dWaa, dba):
