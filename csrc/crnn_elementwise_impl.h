@@ -126,9 +126,10 @@ void CRNN_FN(crnn_tanh_grad)(CRNN_T *d, const CRNN_T *a, ptrdiff_t n, ptrdiff_t 
 /*
  * dst = src for an (n, m, nsteps) sequence: element (i, j, t) is src[i*s0 + j*s1 + t*s2]
  * (any strides) and dst[i + j*ld + t*n] (the kernels' layout, ld = n·T for a whole
- * sequence of T steps). The copy goes by tiles of CRNN_TILE steps by CRNN_TILE rows, so
- * that a C-ordered src, contiguous along t, and dst, contiguous along i, are both read
- * and written a whole cache line at a time.
+ * sequence of T steps). The copy goes by bands of CRNN_TILE rows, and in a band by tiles
+ * of CRNN_TILE steps, so that a C-ordered src, contiguous along t, and dst, contiguous
+ * along i, are both read and written a whole cache line at a time, and the band's rows of
+ * src (m·T apart in a C-ordered src) stay in the TLB while all of their steps are read.
  */
 #ifndef CRNN_TILE
 #define CRNN_TILE 16
@@ -138,11 +139,11 @@ void CRNN_FN(crnn_gather_steps)(CRNN_T *dst, ptrdiff_t ld, const CRNN_T *src, pt
                                 ptrdiff_t nsteps)
 {
     ptrdiff_t i, j, t, i0, t0;
-    for (j = 0; j < m; ++j) {
-        for (t0 = 0; t0 < nsteps; t0 += CRNN_TILE) {
-            ptrdiff_t t1 = t0 + CRNN_TILE < nsteps ? t0 + CRNN_TILE : nsteps;
-            for (i0 = 0; i0 < n; i0 += CRNN_TILE) {
-                ptrdiff_t i1 = i0 + CRNN_TILE < n ? i0 + CRNN_TILE : n;
+    for (i0 = 0; i0 < n; i0 += CRNN_TILE) {
+        ptrdiff_t i1 = i0 + CRNN_TILE < n ? i0 + CRNN_TILE : n;
+        for (j = 0; j < m; ++j) {
+            for (t0 = 0; t0 < nsteps; t0 += CRNN_TILE) {
+                ptrdiff_t t1 = t0 + CRNN_TILE < nsteps ? t0 + CRNN_TILE : nsteps;
                 for (t = t0; t < t1; ++t) {
                     CRNN_T *CRNN_RESTRICT out = dst + j * ld + t * n;
                     const CRNN_T *in = src + j * s1 + t * s2;

@@ -87,21 +87,17 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
     """
     cdef blas_int mT = m * T
     cdef blas_int ld_step = n_a * T
-    cdef Py_ssize_t t, t0, t1 = T
-    # steps a cache line of a C-ordered da holds: gathered together, just before their turn
-    cdef Py_ssize_t block = 64 // sizeof(floating)
-    while t1 > 0:
-        t0 = t1 - block if t1 > block else 0
-        # dz_t = da_t for t0 <= t < t1, in the kernels' layout, by cache-sized tiles
-        # (rather than each step's strided reads of da)
-        gather_steps(dz + t0 * n_a, ld_step, da + t0 * ds2, ds0, ds1, ds2, n_a, m, t1 - t0)
-        for t in range(t1 - 1, t0 - 1, -1):
-            if t < T - 1:
-                # dz_t (n_a×m) += Waa.T (n_a×n_a) · dz_{t+1} (n_a×m), the flow into a_t
-                gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld,
-                     dz + (t + 1) * n_a, ld_step, 1, dz + t * n_a, ld_step)
-            tanh_grad(dz + t * n_a, a + t * n_a, n_a, m, ld_step)
-        t1 = t0
+    cdef Py_ssize_t t
+    # dZ = dA (n_a×m·T): da in the kernels' layout, every step at once, by tiles (one pass
+    # over da is faster than a strided read of it at every step, or than a few steps at a
+    # time: 0.036 against 0.094 ms at 64×16×50, 20 against 29 ms at 512×128×100)
+    gather_steps(dz, ld_step, da, ds0, ds1, ds2, n_a, m, T)
+    for t in range(T - 1, -1, -1):
+        if t < T - 1:
+            # dz_t (n_a×m) += Waa.T (n_a×n_a) · dz_{t+1} (n_a×m), the flow into a_t
+            gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld,
+                 dz + (t + 1) * n_a, ld_step, 1, dz + t * n_a, ld_step)
+        tanh_grad(dz + t * n_a, a + t * n_a, n_a, m, ld_step)
     # da0 (n_a×m) = Waa.T (n_a×n_a) · dz_0 (n_a×m)
     gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld, dz, ld_step,
          0, da0, n_a)
