@@ -70,6 +70,20 @@ def test_sequence_matches_reference(shape, dtype):
 
 
 @pytest.mark.parametrize("dtype", [F64, F32])
+@pytest.mark.parametrize("shape", [(3, 130, 2, 100, 2), (3, 130, 2, 250, 2)],
+                         ids=["n_a^2*m past 2^20", "n_a^2*m past 2^22"])
+def test_recurrent_weights_copied_or_read_as_stored(shape, dtype):
+    # the forward loop reads the recurrent part of the packed W from a Fortran-ordered
+    # copy while n_a²·m <= 2^22 in float64 (2^20 in float32), else in place, transposed
+    x, a0, parameters, da, c0 = problem(shape, dtype, seed=3)
+    fast = crnn.lstm_forward(x, a0, parameters, c0=c0)
+    slow = reference.lstm_forward(x, a0, parameters, c0=c0)
+    assert_forward(fast, slow, dtype)
+    assert_grads(crnn.lstm_backward(da, fast[3]), reference.lstm_backward(da, slow[3]),
+                 dtype, SEQ_KEYS)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32])
 @pytest.mark.parametrize("shape", EDGE_SHAPES + RANDOM_SHAPES[:10])
 def test_cell_matches_reference(shape, dtype):
     x, a0, parameters, da, c0 = problem(shape, dtype, seed=sum(shape))

@@ -22,7 +22,8 @@ from libc.stddef cimport ptrdiff_t
 from libc.string cimport memset
 
 from crnn._arrays cimport (
-    Operand, blas_ready, kernel_type, layout_ready, operand, sequence, strided, vector,
+    Operand, blas_ready, kernel_type, layout_ready, new_matrix, operand, sequence, strided,
+    vector,
 )
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax, gather_steps
@@ -79,13 +80,15 @@ cdef inline const floating *input_part(const floating *W, Operand oW,
 cdef void forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m, blas_int T,
                        Operand x, Operand a0, const floating *c0, Operand oW,
                        const floating *b, Operand Wy, const floating *by,
-                       floating *gates, floating *a, floating *c,
-                       floating *y) noexcept nogil:
+                       floating *gates, floating *a, floating *c, floating *y,
+                       floating *w_f) noexcept nogil:
     """gates_t = W·[a_{t-1}; x_t] + b through the gate functions, c_t, a_t;
     y_t = softmax(Wy·a_t + by).
 
     gates (4n_a×m·T), a, c (n_a×m·T) and y (n_y×m·T) are crnn's buffers: step t starts
-    at column t, its columns 4n_a·T (n_a·T) apart; c0 is Fortran-ordered (n_a×m).
+    at column t, its columns 4n_a·T (n_a·T) apart; c0 is Fortran-ordered (n_a×m). w_f,
+    unless NULL, is (4n_a×n_a) work space for a Fortran-ordered copy of the recurrent
+    part of a C-ordered W (see ``untransposed_recurrent``).
     """
     cdef blas_int n4 = 4 * n_a, mT = m * T
     cdef blas_int ldg = n4 * T, ld = n_a * T
@@ -96,6 +99,14 @@ cdef void forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m, bla
     cdef blas_int ld_a = a0.ld, ld_c = n_a
     cdef char op_prev = a0.trans
     cdef floating *g_t
+    # the recurrent part W[:, :n_a] (4n_a×n_a): as stored, its rows first in W's
+    cdef const floating *Wa = W
+    cdef blas_int ld_wa = oW.ld
+    cdef char op_wa = oW.trans
+    if w_f != NULL and oW.trans == c'T':
+        # W[:, :n_a] Fortran-ordered, from the C-ordered (column-major Wᵀ) packed W
+        gather_steps(w_f, n4, W, oW.ld, 0, 1, n4, 1, n_a)
+        Wa, ld_wa, op_wa = w_f, n4, c'N'
     if n_a > 0:
         # G (4n_a×m·T) = W[:, n_a:] (4n_a×n_x) · X (n_x×m·T): the input part of every
         # gate at every step at once
@@ -104,7 +115,7 @@ cdef void forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m, bla
         for t in range(T):
             g_t = gates + t * n4
             # g_t (4n_a×m) += W[:, :n_a] (4n_a×n_a) · a_prev (n_a×m)
-            gemm(oW.trans, op_prev, n4, m, n_a, 1, W, oW.ld, a_prev, ld_a, 1, g_t, ldg)
+            gemm(op_wa, op_prev, n4, m, n_a, 1, Wa, ld_wa, a_prev, ld_a, 1, g_t, ldg)
             lstm_gates(g_t, ldg, b, c_prev, ld_c, c + t * n_a, a + t * n_a, ld, n_a, m)
             a_prev, ld_a, op_prev = a + t * n_a, ld, c'N'
             c_prev, ld_c = c + t * n_a, ld
@@ -166,6 +177,22 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
     weight_gradients(n_x, n_a, n4, m, T, x, a, a0, a_prev, dgates, dW + n_a, ldw, dW, ldw, db)
 
 
+cdef object untransposed_recurrent(int typenum, Operand oW, Py_ssize_t n_a, Py_ssize_t m):
+    """Work space for the forward loop to copy the recurrent part of a C-ordered packed W
+    into Fortran order, where that makes the per-step products faster; else None.
+
+    As for the RNN's Waa (``_rnn.untransposed_waa``): OpenBLAS's products on the
+    untransposed A are much faster at small sizes (256×16×64: 56 against 25 GFLOP/s in
+    float64, 107 against 60 in float32) and a few percent faster up to n_a²·m = 2²² in
+    float64 (2²⁰ in float32); beyond, the transposed one is as fast or faster
+    (``python -m crnn bench`` times both for its floor). The copy costs 4n_a² elements
+    once per sequence.
+    """
+    if oW.trans != c'T' or n_a * n_a * m > (2**22 if typenum == cnp.NPY_DOUBLE else 2**20):
+        return None
+    return new_matrix(typenum, 4 * n_a, n_a, 1)
+
+
 # --- entry points: arrays in, pointers to the loops ----------------------------------
 
 def lstm_forward_kernel(x, a0, c0, W, b, Wy, by, gates, a, c, y):
@@ -197,15 +224,17 @@ def lstm_forward_kernel(x, a0, c0, W, b, Wy, by, gates, a, c, y):
     cdef void *pa = sequence(a, typenum, n_a, m, T, "a", True)
     cdef void *pc = sequence(c, typenum, n_a, m, T, "c", True)
     cdef void *py = sequence(y, typenum, n_y, m, T, "y", True)
+    work = untransposed_recurrent(typenum, oW, n_a, m)
+    cdef void *pwork = NULL if work is None else cnp.PyArray_DATA(<cnp.ndarray>work)
     with nogil:
         if typenum == cnp.NPY_DOUBLE:
             forward_loop[double](n_x, n_a, n_y, m, T, ox, oa0, <double *>oc0.data, oW,
                                  <double *>pb, oWy, <double *>pby, <double *>pg,
-                                 <double *>pa, <double *>pc, <double *>py)
+                                 <double *>pa, <double *>pc, <double *>py, <double *>pwork)
         else:
             forward_loop[float](n_x, n_a, n_y, m, T, ox, oa0, <float *>oc0.data, oW,
                                 <float *>pb, oWy, <float *>pby, <float *>pg, <float *>pa,
-                                <float *>pc, <float *>py)
+                                <float *>pc, <float *>py, <float *>pwork)
 
 
 def lstm_backward_kernel(da, gates, c, c0, c_prev, a, a0, a_prev, x, W, dgates, da_block,
