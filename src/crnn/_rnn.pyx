@@ -90,7 +90,7 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
     cdef Py_ssize_t t
     # dZ = dA (n_a×m·T): da in the kernels' layout, every step at once, by tiles (one pass
     # over da is faster than a strided read of it at every step, or than a few steps at a
-    # time: 0.036 against 0.094 ms at 64×16×50, 20 against 29 ms at 512×128×100)
+    # time: 0.036 against 0.094 ms at 64×16×50 warm, 20 against 29 ms at 512×128×100)
     gather_steps(dz, ld_step, da, ds0, ds1, ds2, n_a, m, T)
     for t in range(T - 1, -1, -1):
         if t < T - 1:
