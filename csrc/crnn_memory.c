@@ -8,11 +8,31 @@
 static SRWLOCK pool_lock = SRWLOCK_INIT;
 #  define POOL_LOCK() AcquireSRWLockExclusive(&pool_lock)
 #  define POOL_UNLOCK() ReleaseSRWLockExclusive(&pool_lock)
+int crnn_pool_init(void)
+{
+    return 0;
+}
 #else
 #  include <pthread.h>
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 #  define POOL_LOCK() pthread_mutex_lock(&pool_lock)
 #  define POOL_UNLOCK() pthread_mutex_unlock(&pool_lock)
+
+/* fork() holds the lock, so that a child never starts with it held by a thread it lacks */
+static void lock_for_fork(void)
+{
+    POOL_LOCK();
+}
+
+static void unlock_after_fork(void)
+{
+    POOL_UNLOCK();
+}
+
+int crnn_pool_init(void)
+{
+    return pthread_atfork(lock_for_fork, unlock_after_fork, unlock_after_fork);
+}
 #endif
 
 #if defined(__linux__)

@@ -19,6 +19,9 @@
 #define CRNN_POOL_MIN_BYTES ((size_t)1 << 18)
 #define CRNN_POOL_SLOTS 32
 
+/* once, before the pool is used: makes fork() safe (0, or an error number) */
+int crnn_pool_init(void);
+
 /* the allocator of numpy's PyDataMemAllocator; ctx is unused */
 void *crnn_pool_malloc(void *ctx, size_t size);
 void *crnn_pool_calloc(void *ctx, size_t nelem, size_t elsize);

@@ -2,6 +2,7 @@
 memory of the ones freed before them, every result stays the course's, and the memory
 kept is bounded and can be given back."""
 import ctypes
+import os
 import sys
 import threading
 
@@ -166,6 +167,28 @@ def test_threads_share_the_pool_safely():
         th.join()
     assert not failures
     assert crnn.memory_pool()["blocks"] <= 32
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() here")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork() of a threaded process
+def test_a_forked_child_uses_the_pool_it_inherits():
+    x, a0, parameters, da = random_rnn_problem(*SIZES, seed=0)
+    a_want, _, caches = crnn.rnn_forward(x, a0, parameters)
+    a_want = a_want.copy()
+    del caches
+    assert crnn.memory_pool()["blocks"] >= 1
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if its pool works and gives the same states
+        ok = False
+        try:
+            a, _, caches = crnn.rnn_forward(x, a0, parameters)
+            ok = np.array_equal(a, a_want) and crnn.memory_pool()["blocks"] == 0
+            del a, caches
+            ok = ok and crnn.memory_pool()["blocks"] >= 1
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 # --- the C pool itself, called through ctypes where the module exports its symbols ------

@@ -152,10 +152,13 @@ cdef extern from *:
     size_t crnn_pool_limit() noexcept nogil
     size_t crnn_pool_set_limit(size_t limit) noexcept nogil
     size_t crnn_pool_release() noexcept nogil
+    int crnn_pool_init() noexcept nogil
 
 # numpy's memory handler (NEP 49) of crnn's pool: an array made while it is set keeps it,
 # and numpy hands the array's memory back to it when the array is freed
 cdef object POOL_HANDLER = PyCapsule_New(&crnn_pool_handler, "mem_handler", NULL)
+if crnn_pool_init() != 0:
+    raise OSError("crnn's memory pool could not register its fork handlers")
 
 
 cdef cnp.ndarray new_array(int nd, cnp.npy_intp *dims, int typenum, int fortran):
