@@ -71,36 +71,44 @@ CRNN_INLINE CRNN_T CRNN_FN(crnn_col_sum)(const CRNN_T *col, ptrdiff_t n)
 /*
  * z[:, j] = softmax(z[:, j] + b) for every column j of the contiguous (n, ncols) block,
  * stably: the column's own maximum is subtracted before exp, so no column can overflow
- * or underflow whole. A NaN in a column stays in that column. The exp runs once over
- * the whole block, so that it vectorises however short the columns are.
+ * or underflow whole. A NaN in a column stays in that column. The exp runs over many
+ * columns at once, so that it vectorises however short the columns are; the three passes
+ * go by chunks of columns of about CRNN_CHUNK elements, which stay in cache between them.
  */
+#ifndef CRNN_CHUNK
+#define CRNN_CHUNK 4096
+#endif
 CRNN_CLONES
 void CRNN_FN(crnn_bias_softmax)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff_t ncols)
 {
-    ptrdiff_t i, j, size = n * ncols;
-    CRNN_T *CRNN_RESTRICT all = z;
+    ptrdiff_t i, j, j0, step;
     if (n <= 0) {
         return;
     }
-    for (j = 0; j < ncols; ++j) {
-        CRNN_T *CRNN_RESTRICT col = z + n * j;
-        CRNN_T mx;
-        for (i = 0; i < n; ++i) {
-            col[i] += b[i];
+    step = CRNN_CHUNK / n > 1 ? CRNN_CHUNK / n : 1;
+    for (j0 = 0; j0 < ncols; j0 += step) {
+        ptrdiff_t j1 = j0 + step < ncols ? j0 + step : ncols, size = n * (j1 - j0);
+        CRNN_T *CRNN_RESTRICT chunk = z + n * j0;
+        for (j = j0; j < j1; ++j) {
+            CRNN_T *CRNN_RESTRICT col = z + n * j;
+            CRNN_T mx;
+            for (i = 0; i < n; ++i) {
+                col[i] += b[i];
+            }
+            mx = CRNN_FN(crnn_col_max)(col, n);
+            for (i = 0; i < n; ++i) {
+                col[i] -= mx;
+            }
         }
-        mx = CRNN_FN(crnn_col_max)(col, n);
-        for (i = 0; i < n; ++i) {
-            col[i] -= mx;
+        for (i = 0; i < size; ++i) {
+            chunk[i] = CRNN_FN(crnn_exp_nonpositive)(chunk[i]);
         }
-    }
-    for (i = 0; i < size; ++i) {
-        all[i] = CRNN_FN(crnn_exp_nonpositive)(all[i]);
-    }
-    for (j = 0; j < ncols; ++j) {
-        CRNN_T *CRNN_RESTRICT col = z + n * j;
-        CRNN_T inv = (CRNN_T)1 / CRNN_FN(crnn_col_sum)(col, n);
-        for (i = 0; i < n; ++i) {
-            col[i] *= inv;
+        for (j = j0; j < j1; ++j) {
+            CRNN_T *CRNN_RESTRICT col = z + n * j;
+            CRNN_T inv = (CRNN_T)1 / CRNN_FN(crnn_col_sum)(col, n);
+            for (i = 0; i < n; ++i) {
+                col[i] *= inv;
+            }
         }
     }
 }
