@@ -37,3 +37,26 @@ cdef void *sequence(object seq, int typenum, Py_ssize_t n, Py_ssize_t m, Py_ssiz
                     str name, bint writable) except NULL
 cdef object strided(object arr, int typenum, str name, Py_ssize_t *shape,
                     Py_ssize_t *strides, void **data)
+
+
+# --- the common case's checks, inline for the fast paths of _rnn and _lstm --------------
+
+cdef inline bint plain(object arr, int typenum, int ndim) noexcept:
+    """Whether arr is an ndarray (not a subclass) of typenum with ndim dimensions,
+    aligned and C-contiguous."""
+    if not cnp.PyArray_CheckExact(arr):
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    return (cnp.PyArray_TYPE(a) == typenum and cnp.PyArray_NDIM(a) == ndim
+            and cnp.PyArray_ISALIGNED(a) and cnp.PyArray_IS_C_CONTIGUOUS(a))
+
+
+cdef inline bint plain_matrix(object arr, int typenum, Py_ssize_t rows,
+                              Py_ssize_t cols) noexcept:
+    """Whether arr is plain (see ``plain``), 2-D and rows×cols."""
+    return (plain(arr, typenum, 2) and cnp.PyArray_DIM(<cnp.ndarray>arr, 0) == rows
+            and cnp.PyArray_DIM(<cnp.ndarray>arr, 1) == cols)
+
+
+cdef inline bint fits_blas(Py_ssize_t size) noexcept:
+    return size <= 2147483647

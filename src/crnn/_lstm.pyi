@@ -4,7 +4,9 @@ The outputs (gates, a, c, y; dgates, dx, da0, dc0, dW, db) set the dtype, float3
 float64, and must have the layout each kernel documents; the inputs are read in place
 when they are of that dtype, aligned and C- or Fortran-contiguous (da: any strides; the
 sequences of the backward pass: the kernels' layout), else converted once. The kernels
-return nothing: they fill the output arrays they are given.
+return nothing: they fill the output arrays they are given. The fast functions take the
+course's arguments in their common form (checked in C) and return the results, or None
+for anything else.
 """
 from typing import TypeAlias, TypeVar
 
@@ -25,3 +27,14 @@ def lstm_backward_kernel(
     a0: _A[_F], a_prev: _A[_F] | None, x: _A[_F], W: _A[_F], dgates: _A[_F],
     da_block: _A[_F], dx: _A[_F], da0: _A[_F], dc0: _A[_F], dW: _A[_F], db: _A[_F],
 ) -> None: ...
+def lstm_forward_fast(
+    x: object, a0: object, parameters: object
+) -> (
+    tuple[_A[np.float64], _A[np.float64], _A[np.float64], _A[np.float64], _A[np.float64]]
+    | tuple[_A[np.float32], _A[np.float32], _A[np.float32], _A[np.float32], _A[np.float32]]
+    | None
+): ...
+def lstm_backward_fast(
+    da: object, a: npt.NDArray[np.generic], c: object, gates: object, x: object, a0: object,
+    c0: object, parameters: object,
+) -> dict[str, _A[np.float64]] | dict[str, _A[np.float32]] | None: ...

@@ -19,15 +19,17 @@ then run the time loop in one ``with nogil:`` block with no Python object in it.
 cimport numpy as cnp
 from cython cimport floating
 from libc.stddef cimport ptrdiff_t
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from crnn._arrays cimport (
-    Operand, blas_ready, kernel_type, layout_ready, new_matrix, operand, sequence, strided,
-    vector,
+    Operand, blas_ready, fits_blas, in_layout, kernel_type, layout_ready, new_matrix,
+    new_sequence_of, operand, plain, plain_matrix, sequence, strided, vector,
 )
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax, gather_steps
 from crnn._sequence cimport weight_gradients
+
+from crnn.memory import work_space as _work_space
 
 cnp.import_array()
 
@@ -193,6 +195,46 @@ cdef object untransposed_recurrent(int typenum, Operand oW, Py_ssize_t n_a, Py_s
     return new_matrix(typenum, 4 * n_a, n_a, 1)
 
 
+cdef void run_forward(int typenum, blas_int n_x, blas_int n_a, blas_int n_y, blas_int m,
+                      blas_int T, Operand x, Operand a0, void *c0, Operand W, void *b,
+                      Operand Wy, void *by, void *gates, void *a, void *c, void *y):
+    """forward_loop in the dtype typenum (NPY_DOUBLE or NPY_FLOAT) of the data, with the
+    recurrent weights copied where that is faster (``untransposed_recurrent``)."""
+    work = untransposed_recurrent(typenum, W, n_a, m)
+    cdef void *pwork = NULL if work is None else cnp.PyArray_DATA(<cnp.ndarray>work)
+    with nogil:
+        if typenum == cnp.NPY_DOUBLE:
+            forward_loop[double](n_x, n_a, n_y, m, T, x, a0, <double *>c0, W, <double *>b,
+                                 Wy, <double *>by, <double *>gates, <double *>a,
+                                 <double *>c, <double *>y, <double *>pwork)
+        else:
+            forward_loop[float](n_x, n_a, n_y, m, T, x, a0, <float *>c0, W, <float *>b, Wy,
+                                <float *>by, <float *>gates, <float *>a, <float *>c,
+                                <float *>y, <float *>pwork)
+
+
+cdef inline void run_backward(int typenum, blas_int n_x, blas_int n_a, blas_int m,
+                              blas_int T, void *da, Py_ssize_t *ds, void *gates, void *c,
+                              void *c0, void *c_prev, void *a, Operand a0, void *a_prev,
+                              Operand x, Operand W, void *dgates, void *da_block,
+                              Py_ssize_t block, void *dx, void *da0, void *dc0, void *dW,
+                              blas_int ldw, void *db) noexcept nogil:
+    """backward_loop in the dtype typenum (NPY_DOUBLE or NPY_FLOAT) of the data; ds holds
+    da's three element strides."""
+    if typenum == cnp.NPY_DOUBLE:
+        backward_loop[double](n_x, n_a, m, T, <double *>da, ds[0], ds[1], ds[2],
+                              <double *>gates, <double *>c, <double *>c0, <double *>c_prev,
+                              <double *>a, a0, <double *>a_prev, x, W, <double *>dgates,
+                              <double *>da_block, block, <double *>dx, <double *>da0,
+                              <double *>dc0, <double *>dW, ldw, <double *>db)
+    else:
+        backward_loop[float](n_x, n_a, m, T, <float *>da, ds[0], ds[1], ds[2],
+                             <float *>gates, <float *>c, <float *>c0, <float *>c_prev,
+                             <float *>a, a0, <float *>a_prev, x, W, <float *>dgates,
+                             <float *>da_block, block, <float *>dx, <float *>da0,
+                             <float *>dc0, <float *>dW, ldw, <float *>db)
+
+
 # --- entry points: arrays in, pointers to the loops ----------------------------------
 
 def lstm_forward_kernel(x, a0, c0, W, b, Wy, by, gates, a, c, y):
@@ -224,17 +266,8 @@ def lstm_forward_kernel(x, a0, c0, W, b, Wy, by, gates, a, c, y):
     cdef void *pa = sequence(a, typenum, n_a, m, T, "a", True)
     cdef void *pc = sequence(c, typenum, n_a, m, T, "c", True)
     cdef void *py = sequence(y, typenum, n_y, m, T, "y", True)
-    work = untransposed_recurrent(typenum, oW, n_a, m)
-    cdef void *pwork = NULL if work is None else cnp.PyArray_DATA(<cnp.ndarray>work)
-    with nogil:
-        if typenum == cnp.NPY_DOUBLE:
-            forward_loop[double](n_x, n_a, n_y, m, T, ox, oa0, <double *>oc0.data, oW,
-                                 <double *>pb, oWy, <double *>pby, <double *>pg,
-                                 <double *>pa, <double *>pc, <double *>py, <double *>pwork)
-        else:
-            forward_loop[float](n_x, n_a, n_y, m, T, ox, oa0, <float *>oc0.data, oW,
-                                <float *>pb, oWy, <float *>pby, <float *>pg, <float *>pa,
-                                <float *>pc, <float *>py, <float *>pwork)
+    run_forward(typenum, n_x, n_a, n_y, m, T, ox, oa0, oc0.data, oW, pb, oWy, pby, pg, pa,
+                pc, py)
 
 
 def lstm_backward_kernel(da, gates, c, c0, c_prev, a, a0, a_prev, x, W, dgates, da_block,
@@ -291,19 +324,154 @@ def lstm_backward_kernel(da, gates, c, c0, c_prev, a, a0, a_prev, x, W, dgates, 
     operand(dW.T, typenum, n_a + n_x, 4 * n_a, "dW.T", &odW, True, True)
     cdef void *pdb = vector(db, typenum, 4 * n_a, "db")
     with nogil:
-        if typenum == cnp.NPY_DOUBLE:
-            backward_loop[double](n_x, n_a, m, T, <double *>pda, ds[0], ds[1], ds[2],
-                                  <double *>pg, <double *>pc, <double *>oc0.data,
-                                  <double *>pcprev, <double *>pa, oa0, <double *>paprev,
-                                  ox, oW, <double *>odg.data, <double *>odab.data,
-                                  block, <double *>pdx,
-                                  <double *>oda0.data, <double *>odc0.data,
-                                  <double *>odW.data, odW.ld, <double *>pdb)
-        else:
-            backward_loop[float](n_x, n_a, m, T, <float *>pda, ds[0], ds[1], ds[2],
-                                 <float *>pg, <float *>pc, <float *>oc0.data,
-                                 <float *>pcprev, <float *>pa, oa0, <float *>paprev,
-                                 ox, oW, <float *>odg.data, <float *>odab.data,
-                                 block, <float *>pdx,
-                                 <float *>oda0.data, <float *>odc0.data,
-                                 <float *>odW.data, odW.ld, <float *>pdb)
+        run_backward(typenum, n_x, n_a, m, T, pda, ds, pg, pc, oc0.data, pcprev, pa, oa0,
+                     paprev, ox, oW, odg.data, odab.data, block, pdx, oda0.data, odc0.data,
+                     odW.data, odW.ld, pdb)
+
+
+# --- the common case, checked in C ---------------------------------------------------
+
+#: the gate weights and biases in the order of the packed W and b
+cdef tuple WEIGHT_KEYS = ("Wf", "Wi", "Wc", "Wo")
+cdef tuple BIAS_KEYS = ("bf", "bi", "bc", "bo")
+#: the gradients of lstm_backward, in its dict's order (dx, da0 first, dc0 last)
+cdef tuple GRADIENT_KEYS = ("dWf", "dbf", "dWi", "dbi", "dWc", "dbc", "dWo", "dbo")
+
+
+cdef object packed(dict parameters, tuple keys, int typenum, Py_ssize_t rows,
+                   Py_ssize_t cols):
+    """parameters[k] for the four keys stacked row-wise into a new C-ordered
+    (4·rows, cols) array, if each is plain rows×cols (see ``_arrays.plain``); else None."""
+    cdef Py_ssize_t k, nbytes = rows * cols * cnp.PyArray_DescrFromType(typenum).itemsize
+    for key in keys:
+        if not plain_matrix(parameters.get(key), typenum, rows, cols):
+            return None
+    out = new_matrix(typenum, 4 * rows, cols, 0)
+    cdef char *dst = cnp.PyArray_BYTES(<cnp.ndarray>out)
+    for k in range(4):
+        memcpy(dst + k * nbytes, cnp.PyArray_DATA(<cnp.ndarray>parameters[keys[k]]), nbytes)
+    return out
+
+
+cdef object zeros_fortran(int typenum, Py_ssize_t rows, Py_ssize_t cols):
+    """A new Fortran-ordered rows×cols array of zeros."""
+    out = new_matrix(typenum, rows, cols, 1)
+    memset(cnp.PyArray_DATA(<cnp.ndarray>out), 0, cnp.PyArray_NBYTES(<cnp.ndarray>out))
+    return out
+
+
+def lstm_forward_fast(x, a0, parameters):
+    """(a, c, y, gates, c0) of lstm_forward from c0 = zeros, for inputs in the common form,
+    else None.
+
+    The common form: parameters a dict; x (n_x, m, T), a0 (n_a, m), its Wf, Wi, Wc, Wo
+    (n_a, n_a+n_x), bf, bi, bc, bo (n_a, 1), Wy (n_y, n_a) and by (n_y, 1) plain (see
+    ``_arrays.plain``) ndarrays of one dtype, float64 or float32; every size at least 1,
+    and the packed gates' sizes (4·n_a, 4·n_a·T, n_a+n_x) within ``blas_int``.
+    """
+    if type(parameters) is not dict or not cnp.PyArray_CheckExact(x):
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>x)
+    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not plain(x, typenum, 3):
+        return None
+    cdef dict p = <dict>parameters
+    Wy, by = p.get("Wy"), p.get("by")
+    if not plain(a0, typenum, 2) or not plain(Wy, typenum, 2):
+        return None
+    cdef Py_ssize_t n_x = x.shape[0], m = x.shape[1], T = x.shape[2]
+    cdef Py_ssize_t n_a = a0.shape[0], n_y = Wy.shape[0]
+    if not (a0.shape[1] == m and Wy.shape[1] == n_a and plain_matrix(by, typenum, n_y, 1)
+            and min(n_x, n_a, n_y, m, T) >= 1 and fits_blas(max(n_x, n_y, 4 * n_a, n_a + n_x))
+            and fits_blas(m * T) and fits_blas(4 * n_a * T)):
+        return None
+    W = packed(p, WEIGHT_KEYS, typenum, n_a, n_a + n_x)
+    b = packed(p, BIAS_KEYS, typenum, n_a, 1)
+    if W is None or b is None:
+        return None
+    c0 = zeros_fortran(typenum, n_a, m)
+    gates, a = new_sequence_of(typenum, 4 * n_a, m, T), new_sequence_of(typenum, n_a, m, T)
+    c, y = new_sequence_of(typenum, n_a, m, T), new_sequence_of(typenum, n_y, m, T)
+    cdef Operand ox, oa0, oW, oWy
+    # C-ordered x (n_x, m, T) is the (n_x, m·T) matrix of the module's docstring
+    ox.data, ox.ld, ox.trans, ox.flip = cnp.PyArray_DATA(<cnp.ndarray>x), m * T, c'T', c'N'
+    operand(a0, typenum, n_a, m, "a0", &oa0, False, False)
+    operand(W, typenum, 4 * n_a, n_a + n_x, "W", &oW, False, False)
+    operand(Wy, typenum, n_y, n_a, "Wy", &oWy, False, False)
+    run_forward(typenum, n_x, n_a, n_y, m, T, ox, oa0, cnp.PyArray_DATA(<cnp.ndarray>c0), oW,
+                cnp.PyArray_DATA(<cnp.ndarray>b), oWy, cnp.PyArray_DATA(<cnp.ndarray>by),
+                cnp.PyArray_DATA(<cnp.ndarray>gates), cnp.PyArray_DATA(<cnp.ndarray>a),
+                cnp.PyArray_DATA(<cnp.ndarray>c), cnp.PyArray_DATA(<cnp.ndarray>y))
+    return a, c, y, gates, c0
+
+
+def lstm_backward_fast(da, a, c, gates, x, a0, c0, parameters):
+    """lstm_backward's gradients for crnn's caches in the common form, else None.
+
+    Arguments:
+    da -- upstream gradient of every state, (n_a, m, T)
+    a, c, gates, x -- the states, cell states and gates (crnn's buffers) and the inputs of
+                      the forward pass, for every step
+    a0, c0 -- the states before step 0 (the first cache's a_prev and c_prev)
+    parameters -- the dict of the forward pass
+
+    The common form: da and x plain (see ``_arrays.plain``) ndarrays of a's dtype, da of
+    a's shape; a, c and gates in the kernels' layout; a0 plain and c0 an aligned
+    Fortran-contiguous ndarray, (n_a, m); the four gate weights plain (n_a, n_a+n_x);
+    every size at least 1 and within ``blas_int`` as for ``lstm_forward_fast``.
+    """
+    if not cnp.PyArray_Check(a) or type(parameters) is not dict:
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    if not (in_layout(a, typenum) and in_layout(c, typenum) and in_layout(gates, typenum)
+            and plain(da, typenum, 3) and plain(x, typenum, 3)):
+        return None
+    cdef Py_ssize_t n_a = a.shape[0], m = a.shape[1], T = a.shape[2], n_x = x.shape[0]
+    if not (da.shape == a.shape and c.shape == a.shape and gates.shape == (4 * n_a, m, T)
+            and x.shape[1] == m and x.shape[2] == T and plain_matrix(a0, typenum, n_a, m)
+            and cnp.PyArray_CheckExact(c0) and cnp.PyArray_TYPE(<cnp.ndarray>c0) == typenum
+            and cnp.PyArray_NDIM(<cnp.ndarray>c0) == 2 and c0.shape == (n_a, m)
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>c0)
+            and cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>c0)
+            and min(n_x, n_a, m, T) >= 1 and fits_blas(max(n_x, 4 * n_a, n_a + n_x))
+            and fits_blas(m * T) and fits_blas(4 * n_a * T)):
+        return None
+    W = packed(<dict>parameters, WEIGHT_KEYS, typenum, n_a, n_a + n_x)
+    if W is None:
+        return None
+    dtype = cnp.PyArray_DescrFromType(typenum)
+    cdef Py_ssize_t block = 64 // dtype.itemsize  # the steps of da a cache line holds
+    dgates = _work_space("dgates", (4 * n_a, m * T), dtype, "F")
+    da_block = _work_space("da", (n_a, m * block), dtype, "F")
+    dx = new_sequence_of(typenum, n_x, m, T)
+    da0, dc0 = new_matrix(typenum, n_a, m, 1), zeros_fortran(typenum, n_a, m)
+    dW, db = new_matrix(typenum, 4 * n_a, n_a + n_x, 0), new_matrix(typenum, 4 * n_a, 1, 0)
+    cdef Operand oa0, ox, oW
+    operand(a0, typenum, n_a, m, "a0", &oa0, False, False)
+    ox.data, ox.ld, ox.trans, ox.flip = cnp.PyArray_DATA(<cnp.ndarray>x), m * T, c'T', c'N'
+    operand(W, typenum, 4 * n_a, n_a + n_x, "W", &oW, False, False)
+    # C-ordered da (n_a, m, T): element strides m·T, T, 1
+    cdef Py_ssize_t ds[3]
+    ds[0], ds[1], ds[2] = m * T, T, 1
+    cdef void *pda = cnp.PyArray_DATA(<cnp.ndarray>da)
+    cdef void *pg = cnp.PyArray_DATA(<cnp.ndarray>gates)
+    cdef void *pc = cnp.PyArray_DATA(<cnp.ndarray>c)
+    cdef void *pc0 = cnp.PyArray_DATA(<cnp.ndarray>c0)
+    cdef void *pa = cnp.PyArray_DATA(<cnp.ndarray>a)
+    cdef void *pdg = cnp.PyArray_DATA(<cnp.ndarray>dgates)
+    cdef void *pdab = cnp.PyArray_DATA(<cnp.ndarray>da_block)
+    cdef void *pdx = cnp.PyArray_DATA(<cnp.ndarray>dx)
+    cdef void *pda0 = cnp.PyArray_DATA(<cnp.ndarray>da0)
+    cdef void *pdc0 = cnp.PyArray_DATA(<cnp.ndarray>dc0)
+    cdef void *pdW = cnp.PyArray_DATA(<cnp.ndarray>dW)
+    cdef void *pdb = cnp.PyArray_DATA(<cnp.ndarray>db)
+    cdef blas_int ldw = n_a + n_x
+    with nogil:
+        run_backward(typenum, n_x, n_a, m, T, pda, ds, pg, pc, pc0, NULL, pa, oa0, NULL, ox,
+                     oW, pdg, pdab, block, pdx, pda0, pdc0, pdW, ldw, pdb)
+    grads = {"dx": dx, "da0": da0}
+    cdef Py_ssize_t k
+    for k in range(4):
+        grads[GRADIENT_KEYS[2 * k]] = dW[k * n_a:(k + 1) * n_a]
+        grads[GRADIENT_KEYS[2 * k + 1]] = db[k * n_a:(k + 1) * n_a]
+    grads["dc0"] = dc0
+    return grads

@@ -22,8 +22,8 @@ cimport numpy as cnp
 from cython cimport floating
 
 from crnn._arrays cimport (
-    Operand, blas_ready, in_layout, kernel_type, layout_ready, new_matrix, new_sequence_of,
-    operand, sequence, strided, vector,
+    Operand, blas_ready, fits_blas, in_layout, kernel_type, layout_ready, new_matrix,
+    new_sequence_of, operand, plain, plain_matrix, sequence, strided, vector,
 )
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax, bias_tanh, gather_steps, tanh_grad
@@ -238,27 +238,6 @@ def rnn_backward_kernel(da, a, a0, a_prev, x, Wax, Waa, dz, dx, da0, dWax, dWaa,
 # crnn.rnn's Python checks. The common case (plain ndarrays of one float dtype,
 # C-ordered, of sizes that agree) is recognised here in C and run without conversion;
 # anything else gets None, and crnn.rnn's checks take over and name what is wrong.
-
-cdef inline bint plain(object arr, int typenum, int ndim) noexcept:
-    """Whether arr is an ndarray (not a subclass) of typenum with ndim dimensions,
-    aligned and C-contiguous."""
-    if not cnp.PyArray_CheckExact(arr):
-        return False
-    cdef cnp.ndarray a = <cnp.ndarray>arr
-    return (cnp.PyArray_TYPE(a) == typenum and cnp.PyArray_NDIM(a) == ndim
-            and cnp.PyArray_ISALIGNED(a) and cnp.PyArray_IS_C_CONTIGUOUS(a))
-
-
-cdef inline bint plain_matrix(object arr, int typenum, Py_ssize_t rows,
-                              Py_ssize_t cols) noexcept:
-    """Whether arr is plain (see ``plain``), 2-D and rows×cols."""
-    return (plain(arr, typenum, 2) and cnp.PyArray_DIM(<cnp.ndarray>arr, 0) == rows
-            and cnp.PyArray_DIM(<cnp.ndarray>arr, 1) == cols)
-
-
-cdef inline bint fits_blas(Py_ssize_t size) noexcept:
-    return size <= 2147483647
-
 
 def step_caches(a, a0, x, parameters):
     """The cell caches (a_next, a_prev, xt, parameters) of every step of rnn_forward.

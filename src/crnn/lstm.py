@@ -188,10 +188,17 @@ def lstm_forward(x, a0, parameters, *, c0=None):
     caches -- (list of the T_x cell caches, x); the caches hold views into a, c, the
               gates and x, not copies
     """
-    xa = as_array("x", x)
-    expect_ndim("x", xa, "(n_x, m, T_x)")
-    c0a = None if c0 is None else as_array("c0", c0)
-    a, c, y, gates, c_start = _forward(xa, "x", as_array("a0", a0), "a0", c0a, "c0", parameters)
+    # None unless the common case (and no c0), then checked in C
+    fast = None if c0 is not None else _lstm.lstm_forward_fast(x, a0, parameters)
+    if fast is None:
+        xa = as_array("x", x)
+        expect_ndim("x", xa, "(n_x, m, T_x)")
+        c0a = None if c0 is None else as_array("c0", c0)
+        a, c, y, gates, c_start = _forward(
+            xa, "x", as_array("a0", a0), "a0", c0a, "c0", parameters
+        )
+    else:
+        (a, c, y, gates, c_start), xa = fast, x
     # iterating over the step axis gives each step's view at C speed; a_prev (c_prev) of
     # step t is the very view a_next (c_next) of step t-1, as in the course's loop
     states, cells = list(a.transpose(2, 0, 1)), list(c.transpose(2, 0, 1))
@@ -362,6 +369,14 @@ def lstm_backward(da, caches):
                  each bias's (n_a, 1)), and "dc0" (n_a, m); da0 and dc0 are the
                  gradients that reach a0 and the initial cell state
     """
+    if type(caches) is tuple and len(caches) == 2:
+        buffers = forward_buffers(caches[0])
+        # crnn's LSTM caches (not its RNN's): try the common case first
+        if buffers is not None and len(buffers) == 4 and caches[0]:
+            first = caches[0][0]
+            grads = _lstm.lstm_backward_fast(da, *buffers, first[2], first[3], first[9])
+            if grads is not None:
+                return grads
     da, cell_caches, x = backward_inputs(da, caches, "lstm_forward")
     n_a, m, T = da.shape
     if not cell_caches:
