@@ -132,3 +132,35 @@ def test_repeat_gemm_computes_the_product(trans_a, trans_b):
     np.testing.assert_allclose(c, want, rtol=1e-12)
     with pytest.raises(ValueError, match="does not make"):
         repeat_gemm(trans_a, trans_b, a, b, np.empty((5, 5), order="F"), 1)
+
+
+def test_every_timed_batch_follows_an_untimed_call(tmp_path, capsys, monkeypatch):
+    # each contender is timed in its steady state: one call of its own before the timed
+    # ones in every round, not cold after the other contenders' work
+    import crnn.bench
+
+    calls = {}
+    course_step = crnn.bench._course_step
+
+    def counting(module, cell):
+        make = course_step(module, cell)
+
+        def counted_make(*args):
+            run = make(*args)
+
+            def counted():
+                calls[module.__name__] = calls.get(module.__name__, 0) + 1
+                return run()
+
+            return counted
+
+        return counted_make
+
+    monkeypatch.setattr(crnn.bench, "_course_step", counting)
+    monkeypatch.setattr(crnn.bench, "_calls_per_round", lambda run: 3)
+    path = tmp_path / "bench.json"
+    assert main(["bench", "--sizes", "tiny", "--repeats", "2", "--dtype", "float64",
+                 "--cell", "rnn", "--no-torch", "--json", str(path)]) == 0
+    # the check against the course code, the traced-memory call, then 2 rounds of 1 + 3;
+    # the course code also makes the results everyone is checked against, once
+    assert calls == {"crnn": 2 + 2 * 4, "crnn.reference": 1 + 2 + 2 * 4}

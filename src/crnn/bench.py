@@ -358,6 +358,10 @@ def _bench_case(cell, name, dtype, contenders, repeats, progress, seed):
                 continue
             run, entry = runs[cname], result["contenders"][cname]
             count = entry["calls_per_round"]
+            # one untimed call first: each contender is timed in its steady state, as in a
+            # loop of calls, not cold after the others' work (its threads asleep, its
+            # memory given back); the floor's gemms warm up likewise (_gemm_seconds)
+            run()
             start = time.perf_counter()
             for _ in range(count):
                 run()
@@ -499,7 +503,8 @@ def format_table(report):
         lines.append(f"environment: {env}")
     lines.append(
         f"median ms over {report['repeats']} rounds; speed-up = the other's time / crnn's, "
-        "per round, median; floor = GEMM-bound floor on this machine, measured in every "
+        "per round, median; each contender's timed calls follow one untimed call of its "
+        "own (steady state); floor = GEMM-bound floor on this machine, measured in every "
         "round too (crnn/floor likewise per round)"
     )
     has_torch = report["torch"] is not None
