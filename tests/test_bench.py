@@ -14,6 +14,14 @@ GRADIENTS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def no_rest(monkeypatch):
+    """The rest between contenders (SETTLE_SECONDS) only makes these runs slower."""
+    import crnn.bench
+
+    monkeypatch.setattr(crnn.bench, "SETTLE_SECONDS", 0.0)
+
+
 def _run(tmp_path, capsys, *extra):
     path = tmp_path / "bench.json"
     code = main(["bench", "--sizes", "tiny", "--repeats", "1", "--json", str(path), *extra])

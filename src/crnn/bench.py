@@ -123,6 +123,11 @@ CELLS = {
 
 #: Seconds one contender's share of a round should last at least (fast calls repeat).
 ROUND_SECONDS = 0.02
+#: Seconds of rest before each contender's share of a round. The thread pools of the
+#: contender before (numpy's and scipy's OpenBLAS, PyTorch's OpenMP) spin on the cores for
+#: a while after their last call (OpenBLAS: 2^28 cycles, about 0.1 s) and would slow the
+#: next contender down, a pool other than its own most.
+SETTLE_SECONDS = 0.25
 
 
 # --- the contenders ------------------------------------------------------------------
@@ -351,6 +356,7 @@ def _bench_case(cell, name, dtype, contenders, repeats, progress, seed):
         progress(f"{label}: round {r + 1}/{repeats}")
         shift = r % len(names)
         for cname in names[shift:] + names[:shift]:
+            time.sleep(SETTLE_SECONDS)
             if cname == "floor":
                 floor, gemms = gemm_floor(*sizes, dtype, seed=seed, tries=1, cell=cell)
                 result["floor_ms_per_round"].append(floor * 1e3)
@@ -503,7 +509,8 @@ def format_table(report):
         lines.append(f"environment: {env}")
     lines.append(
         f"median ms over {report['repeats']} rounds; speed-up = the other's time / crnn's, "
-        "per round, median; each contender's timed calls follow one untimed call of its "
+        "per round, median; each contender's timed calls follow a rest of "
+        f"{SETTLE_SECONDS} s (the other thread pools asleep) and one untimed call of its "
         "own (steady state); floor = GEMM-bound floor on this machine, measured in every "
         "round too (crnn/floor likewise per round)"
     )
