@@ -162,6 +162,14 @@ def test_cells_take_the_fast_paths(dtype):
     grads = _rnn.rnn_cell_backward_fast(np.asfortranarray(da_next), fortran)
     for key in want:
         assert_close(grads[key], want[key], dtype, key)
+    # and da_next a step of the course's da, read with its strides (and reversed ones)
+    reversed_rows = np.ascontiguousarray(da_next[::-1])[::-1]
+    for step in (da[:, :, 0], reversed_rows, np.repeat(da_next, 2, axis=1)[:, ::2]):
+        assert not (step.flags.c_contiguous or step.flags.f_contiguous)
+        grads = _rnn.rnn_cell_backward_fast(step, cache)
+        assert grads is not None
+        for key in want:
+            assert_close(grads[key], want[key], dtype, key)
 
 
 def test_cell_fast_paths_decline_other_inputs():
@@ -175,7 +183,6 @@ def test_cell_fast_paths_decline_other_inputs():
         "a list": (da_next, list(cache)),
         "a 3-tuple": (da_next, cache[:3]),
         "a_next C-ordered (the course's)": (da_next, (np.ascontiguousarray(a_next), *cache[1:])),
-        "da_next strided": (np.repeat(da_next, 2, axis=1)[:, ::2], cache),
         "da_next of another shape": (da_next[:, :-1].copy(), cache),
         "da_next float32": (da_next.astype(np.float32), cache),
         "xt of another m": (da_next, (a_next, a0, xt[:, :-1].copy(), p)),

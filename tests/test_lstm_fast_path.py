@@ -116,7 +116,7 @@ def test_backward_fast_path_declines_other_inputs():
         "c not in the kernels' layout": {"c": np.ascontiguousarray(c)},
         "gates of another n_a": {"gates": gates[:-1]},
         "a0 Fortran-ordered": {"a0": np.asfortranarray(a0)},
-        "c0 C-ordered (a user's)": {"c0": np.ascontiguousarray(c0)},
+        "c0 strided": {"c0": np.repeat(c0, 2, axis=1)[:, ::2]},
         "c0 float32": {"c0": np.asfortranarray(c0, np.float32)},
         "x Fortran-ordered": {"x": np.asfortranarray(x)},
         "Wf float32": {"parameters": {**p, "Wf": p["Wf"].astype(np.float32)}},
@@ -135,3 +135,47 @@ def test_rnn_caches_are_not_taken_for_lstm_caches():
     )[2]
     with pytest.raises(ValueError, match="lstm_cell_forward"):
         crnn.lstm_backward(da, rnn_caches)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_a_given_c0_takes_the_fast_paths(dtype, order):
+    x, a0, p, da = _problem(dtype)
+    c0 = np.asarray(0.5 * np.random.default_rng(3).standard_normal(a0.shape), dtype, order=order)
+    fast = _lstm.lstm_forward_fast(x, a0, p, c0)
+    assert fast is not None and fast[4].flags.f_contiguous
+    np.testing.assert_array_equal(fast[4], c0)
+    a, y, c, caches = crnn.lstm_forward(x, a0, p, c0=c0)
+    assert caches[0][0][3] is c0
+    want = reference.lstm_forward(x, a0, p, c0=c0)
+    for got, ref, name in zip((a, y, c), want[:3], ("a", "y", "c")):
+        assert_close(got, ref, dtype, name)
+    grads = crnn.lstm_backward(da, caches)
+    # a C-ordered c0 (a user's) is copied to Fortran order by the backward's fast path too
+    direct = _lstm.lstm_backward_fast(da, fast[0], fast[1], fast[3], x, a0, c0, p)
+    assert direct is not None
+    for key, ref in reference.lstm_backward(da, want[3]).items():
+        assert_close(grads[key], ref, dtype, key)
+        assert_close(direct[key], ref, dtype, key)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_cell_takes_the_fast_path(dtype):
+    x, a0, p, da = _problem(dtype)
+    xt = x[:, :, 0].copy()
+    c_prev = (0.5 * np.random.default_rng(4).standard_normal(a0.shape)).astype(dtype)
+    fast = _lstm.lstm_forward_fast(xt, a0, p, c_prev, True)
+    assert fast is not None and fast[0].shape == (a0.shape[0], a0.shape[1], 1)
+    a_next, c_next, yt, cache = crnn.lstm_cell_forward(xt, a0, c_prev, p)
+    general = crnn.lstm_cell_forward(xt, a0, c_prev, MappingProxyType(p))
+    for got, want in zip((a_next, c_next, yt, *cache[4:8]), (*general[:3], *general[3][4:8])):
+        np.testing.assert_array_equal(got, want)
+    assert cache[2] is a0 and cache[3] is c_prev and cache[8] is xt and cache[9] is p
+    ref = reference.lstm_cell_forward(xt, a0, c_prev, p)
+    for got, want, name in zip((a_next, c_next, yt), ref[:3], ("a_next", "c_next", "yt")):
+        assert_close(got, want, dtype, name)
+    # the cell declines a 3-D x, and the sequence a 2-D one
+    assert _lstm.lstm_forward_fast(x, a0, p, c_prev, True) is None
+    assert _lstm.lstm_forward_fast(xt, a0, p, c_prev) is None
+    for bad in (c_prev[:, :-1].copy(), c_prev.astype(int), np.repeat(c_prev, 2, axis=1)[:, ::2]):
+        assert _lstm.lstm_forward_fast(xt, a0, p, bad, True) is None

@@ -60,3 +60,16 @@ cdef inline bint plain_matrix(object arr, int typenum, Py_ssize_t rows,
 
 cdef inline bint fits_blas(Py_ssize_t size) noexcept:
     return size <= 2147483647
+
+
+cdef inline bint contiguous_matrix(object arr, int typenum, Py_ssize_t rows,
+                                   Py_ssize_t cols) noexcept:
+    """Whether arr is an ndarray (not a subclass) of typenum, rows×cols, aligned, and C-
+    or Fortran-contiguous: a matrix ``operand`` takes as it is."""
+    if not cnp.PyArray_CheckExact(arr):
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    return (cnp.PyArray_TYPE(a) == typenum and cnp.PyArray_NDIM(a) == 2
+            and cnp.PyArray_DIM(a, 0) == rows and cnp.PyArray_DIM(a, 1) == cols
+            and cnp.PyArray_ISALIGNED(a)
+            and (cnp.PyArray_IS_C_CONTIGUOUS(a) or cnp.PyArray_IS_F_CONTIGUOUS(a)))

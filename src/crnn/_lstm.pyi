@@ -28,7 +28,7 @@ def lstm_backward_kernel(
     da_block: _A[_F], dx: _A[_F], da0: _A[_F], dc0: _A[_F], dW: _A[_F], db: _A[_F],
 ) -> None: ...
 def lstm_forward_fast(
-    x: object, a0: object, parameters: object
+    x: object, a0: object, parameters: object, c0: object = None, one_step: bool = False
 ) -> (
     tuple[_A[np.float64], _A[np.float64], _A[np.float64], _A[np.float64], _A[np.float64]]
     | tuple[_A[np.float32], _A[np.float32], _A[np.float32], _A[np.float32], _A[np.float32]]

@@ -22,8 +22,8 @@ from libc.stddef cimport ptrdiff_t
 from libc.string cimport memcpy, memset
 
 from crnn._arrays cimport (
-    Operand, blas_ready, fits_blas, in_layout, kernel_type, layout_ready, new_matrix,
-    new_sequence_of, operand, plain, plain_matrix, sequence, strided, vector,
+    Operand, blas_ready, contiguous_matrix, fits_blas, in_layout, kernel_type, layout_ready,
+    new_matrix, new_sequence_of, operand, plain, plain_matrix, sequence, strided, vector,
 )
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax, gather_steps
@@ -360,27 +360,31 @@ cdef object zeros_fortran(int typenum, Py_ssize_t rows, Py_ssize_t cols):
     return out
 
 
-def lstm_forward_fast(x, a0, parameters):
-    """(a, c, y, gates, c0) of lstm_forward from c0 = zeros, for inputs in the common form,
-    else None.
+def lstm_forward_fast(x, a0, parameters, c0=None, bint one_step=False):
+    """(a, c, y, gates, c0) of lstm_forward, or with one_step of lstm_cell_forward (T = 1),
+    for inputs in the common form, else None; the c0 returned is the initial cell state
+    used, Fortran-ordered (zeros when c0 is None).
 
-    The common form: parameters a dict; x (n_x, m, T), a0 (n_a, m), its Wf, Wi, Wc, Wo
-    (n_a, n_a+n_x), bf, bi, bc, bo (n_a, 1), Wy (n_y, n_a) and by (n_y, 1) plain (see
-    ``_arrays.plain``) ndarrays of one dtype, float64 or float32; every size at least 1,
-    and the packed gates' sizes (4·n_a, 4·n_a·T, n_a+n_x) within ``blas_int``.
+    The common form: parameters a dict; x (n_x, m, T), or (n_x, m) with one_step, a0
+    (n_a, m), its Wf, Wi, Wc, Wo (n_a, n_a+n_x), bf, bi, bc, bo (n_a, 1), Wy (n_y, n_a) and
+    by (n_y, 1) plain (see ``_arrays.plain``) ndarrays of one dtype, float64 or float32,
+    and c0 None or a C- or Fortran-contiguous (n_a, m) ndarray of that dtype; every size
+    at least 1, and the packed gates' sizes (4·n_a, 4·n_a·T, n_a+n_x) within ``blas_int``.
     """
     if type(parameters) is not dict or not cnp.PyArray_CheckExact(x):
         return None
     cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>x)
-    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not plain(x, typenum, 3):
+    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not plain(
+            x, typenum, 2 if one_step else 3):
         return None
     cdef dict p = <dict>parameters
     Wy, by = p.get("Wy"), p.get("by")
     if not plain(a0, typenum, 2) or not plain(Wy, typenum, 2):
         return None
-    cdef Py_ssize_t n_x = x.shape[0], m = x.shape[1], T = x.shape[2]
+    cdef Py_ssize_t n_x = x.shape[0], m = x.shape[1], T = 1 if one_step else x.shape[2]
     cdef Py_ssize_t n_a = a0.shape[0], n_y = Wy.shape[0]
     if not (a0.shape[1] == m and Wy.shape[1] == n_a and plain_matrix(by, typenum, n_y, 1)
+            and (c0 is None or contiguous_matrix(c0, typenum, n_a, m))
             and min(n_x, n_a, n_y, m, T) >= 1 and fits_blas(max(n_x, n_y, 4 * n_a, n_a + n_x))
             and fits_blas(m * T) and fits_blas(4 * n_a * T)):
         return None
@@ -388,7 +392,10 @@ def lstm_forward_fast(x, a0, parameters):
     b = packed(p, BIAS_KEYS, typenum, n_a, 1)
     if W is None or b is None:
         return None
-    c0 = zeros_fortran(typenum, n_a, m)
+    if c0 is None:
+        c0 = zeros_fortran(typenum, n_a, m)
+    elif not cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>c0):
+        c0 = cnp.PyArray_NewCopy(<cnp.ndarray>c0, cnp.NPY_FORTRANORDER)
     gates, a = new_sequence_of(typenum, 4 * n_a, m, T), new_sequence_of(typenum, n_a, m, T)
     c, y = new_sequence_of(typenum, n_a, m, T), new_sequence_of(typenum, n_y, m, T)
     cdef Operand ox, oa0, oW, oWy
@@ -415,9 +422,9 @@ def lstm_backward_fast(da, a, c, gates, x, a0, c0, parameters):
     parameters -- the dict of the forward pass
 
     The common form: da and x plain (see ``_arrays.plain``) ndarrays of a's dtype, da of
-    a's shape; a, c and gates in the kernels' layout; a0 plain and c0 an aligned
-    Fortran-contiguous ndarray, (n_a, m); the four gate weights plain (n_a, n_a+n_x);
-    every size at least 1 and within ``blas_int`` as for ``lstm_forward_fast``.
+    a's shape; a, c and gates in the kernels' layout; a0 plain and c0 C- or
+    Fortran-contiguous, (n_a, m); the four gate weights plain (n_a, n_a+n_x); every size
+    at least 1 and within ``blas_int`` as for ``lstm_forward_fast``.
     """
     if not cnp.PyArray_Check(a) or type(parameters) is not dict:
         return None
@@ -428,16 +435,14 @@ def lstm_backward_fast(da, a, c, gates, x, a0, c0, parameters):
     cdef Py_ssize_t n_a = a.shape[0], m = a.shape[1], T = a.shape[2], n_x = x.shape[0]
     if not (da.shape == a.shape and c.shape == a.shape and gates.shape == (4 * n_a, m, T)
             and x.shape[1] == m and x.shape[2] == T and plain_matrix(a0, typenum, n_a, m)
-            and cnp.PyArray_CheckExact(c0) and cnp.PyArray_TYPE(<cnp.ndarray>c0) == typenum
-            and cnp.PyArray_NDIM(<cnp.ndarray>c0) == 2 and c0.shape == (n_a, m)
-            and cnp.PyArray_ISALIGNED(<cnp.ndarray>c0)
-            and cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>c0)
-            and min(n_x, n_a, m, T) >= 1 and fits_blas(max(n_x, 4 * n_a, n_a + n_x))
+            and contiguous_matrix(c0, typenum, n_a, m) and min(n_x, n_a, m, T) >= 1 and fits_blas(max(n_x, 4 * n_a, n_a + n_x))
             and fits_blas(m * T) and fits_blas(4 * n_a * T)):
         return None
     W = packed(<dict>parameters, WEIGHT_KEYS, typenum, n_a, n_a + n_x)
     if W is None:
         return None
+    if not cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>c0):
+        c0 = cnp.PyArray_NewCopy(<cnp.ndarray>c0, cnp.NPY_FORTRANORDER)
     dtype = cnp.PyArray_DescrFromType(typenum)
     cdef Py_ssize_t block = 64 // dtype.itemsize  # the steps of da a cache line holds
     dgates = _work_space("dgates", (4 * n_a, m * T), dtype, "F")

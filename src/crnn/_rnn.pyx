@@ -22,8 +22,8 @@ cimport numpy as cnp
 from cython cimport floating
 
 from crnn._arrays cimport (
-    Operand, blas_ready, fits_blas, in_layout, kernel_type, layout_ready, new_matrix,
-    new_sequence_of, operand, plain, plain_matrix, sequence, strided, vector,
+    Operand, blas_ready, contiguous_matrix, fits_blas, in_layout, kernel_type, layout_ready,
+    new_matrix, new_sequence_of, operand, plain, plain_matrix, sequence, strided, vector,
 )
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax, bias_tanh, gather_steps, tanh_grad
@@ -393,17 +393,18 @@ cdef tuple backward_gradients(int typenum, Py_ssize_t n_x, Py_ssize_t n_a, Py_ss
     return dx, da0, dWax, dWaa, dba
 
 
-cdef inline bint contiguous_matrix(object arr, int typenum, Py_ssize_t rows,
-                                   Py_ssize_t cols) noexcept:
-    """Whether arr is an ndarray (not a subclass) of typenum, rows×cols, aligned, and C-
-    or Fortran-contiguous: a matrix ``operand`` takes as it is."""
+cdef inline bint strided_matrix(object arr, int typenum, Py_ssize_t rows,
+                                Py_ssize_t cols) noexcept:
+    """Whether arr is an ndarray (not a subclass) of typenum, rows×cols and aligned, with
+    strides of whole elements: a matrix the backward loop reads with its own strides."""
     if not cnp.PyArray_CheckExact(arr):
         return False
     cdef cnp.ndarray a = <cnp.ndarray>arr
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(a)
     return (cnp.PyArray_TYPE(a) == typenum and cnp.PyArray_NDIM(a) == 2
             and cnp.PyArray_DIM(a, 0) == rows and cnp.PyArray_DIM(a, 1) == cols
             and cnp.PyArray_ISALIGNED(a)
-            and (cnp.PyArray_IS_C_CONTIGUOUS(a) or cnp.PyArray_IS_F_CONTIGUOUS(a)))
+            and a.strides[0] % itemsize == 0 and a.strides[1] % itemsize == 0)
 
 
 def rnn_cell_backward_fast(da_next, cache):
@@ -411,8 +412,9 @@ def rnn_cell_backward_fast(da_next, cache):
 
     The common form: cache the 4-tuple of rnn_cell_forward, whose a_next is
     Fortran-ordered (as crnn's forward makes it: the kernels' layout of one step);
-    da_next, a_prev, xt and the parameters' Wax and Waa C- or Fortran-contiguous
-    ndarrays of a_next's dtype and agreeing shapes; every size at least 1.
+    a_prev, xt and the parameters' Wax and Waa C- or Fortran-contiguous ndarrays of
+    a_next's dtype and agreeing shapes, da_next too or with any whole-element strides (a
+    step da[:, :, t] of the course's loop, say); every size at least 1.
     """
     if type(cache) is not tuple or len(<tuple>cache) != 4:
         return None
@@ -428,7 +430,7 @@ def rnn_cell_backward_fast(da_next, cache):
     if not ((typenum == cnp.NPY_DOUBLE or typenum == cnp.NPY_FLOAT)
             and cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>a_next)
             and cnp.PyArray_ISALIGNED(<cnp.ndarray>a_next)
-            and contiguous_matrix(da_next, typenum, n_a, m)
+            and strided_matrix(da_next, typenum, n_a, m)
             and contiguous_matrix(a_prev, typenum, n_a, m)
             and contiguous_matrix(xt, typenum, n_x, m)
             and contiguous_matrix(Wax, typenum, n_a, n_x)

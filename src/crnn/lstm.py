@@ -156,17 +156,20 @@ def lstm_cell_forward(xt, a_prev, c_prev, parameters):
     cache -- (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters),
              holding the arguments themselves
     """
-    x = as_array("xt", xt)
-    expect_ndim("xt", x, "(n_x, m)")
-    a, c, y, gates, _ = _forward(
-        x,
-        "xt",
-        as_array("a_prev", a_prev),
-        "a_prev",
-        as_array("c_prev", c_prev),
-        "c_prev",
-        parameters,
-    )
+    fast = _lstm.lstm_forward_fast(xt, a_prev, parameters, c_prev, True)  # None unless common
+    if fast is None:
+        x = as_array("xt", xt)
+        expect_ndim("xt", x, "(n_x, m)")
+        fast = _forward(
+            x,
+            "xt",
+            as_array("a_prev", a_prev),
+            "a_prev",
+            as_array("c_prev", c_prev),
+            "c_prev",
+            parameters,
+        )
+    a, c, y, gates, _ = fast
     a_next, c_next = a[:, :, 0], c[:, :, 0]
     cache = (a_next, c_next, a_prev, c_prev, *_gate_views(gates, a.shape[0]), xt, parameters)
     return a_next, c_next, y[:, :, 0], cache
@@ -188,8 +191,7 @@ def lstm_forward(x, a0, parameters, *, c0=None):
     caches -- (list of the T_x cell caches, x); the caches hold views into a, c, the
               gates and x, not copies
     """
-    # None unless the common case (and no c0), then checked in C
-    fast = None if c0 is not None else _lstm.lstm_forward_fast(x, a0, parameters)
+    fast = _lstm.lstm_forward_fast(x, a0, parameters, c0)  # None unless the common case
     if fast is None:
         xa = as_array("x", x)
         expect_ndim("x", xa, "(n_x, m, T_x)")
