@@ -179,3 +179,73 @@ def test_the_cell_takes_the_fast_path(dtype):
     assert _lstm.lstm_forward_fast(xt, a0, p, c_prev) is None
     for bad in (c_prev[:, :-1].copy(), c_prev.astype(int), np.repeat(c_prev, 2, axis=1)[:, ::2]):
         assert _lstm.lstm_forward_fast(xt, a0, p, bad, True) is None
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_cell_backward_takes_the_fast_path(dtype):
+    x, a0, p, da = _problem(dtype)
+    xt = x[:, :, 0].copy()
+    c_prev = (0.5 * np.random.default_rng(5).standard_normal(a0.shape)).astype(dtype)
+    dc_next = (0.5 * np.random.default_rng(6).standard_normal(a0.shape)).astype(dtype)
+    ours = crnn.lstm_cell_forward(xt, a0, c_prev, p)[3]
+    courses = reference.lstm_cell_forward(xt, a0, c_prev, p)[3]
+    want = reference.lstm_cell_backward(da[:, :, 0].copy(), dc_next, courses)
+    # crnn's cache and the course's; da_next a step of da (strided) or its copy
+    for cache in (ours, courses):
+        for da_next in (da[:, :, 0], da[:, :, 0].copy()):
+            grads = _lstm.lstm_cell_backward_fast(da_next, dc_next, cache)
+            assert grads is not None
+            assert list(grads) == ["dxt", "da_prev", "dc_prev",
+                                   *(f"d{k}{g}" for g in GATES for k in "Wb")]
+            for key in want:
+                assert grads[key].dtype == dtype
+                assert_close(grads[key], want[key], dtype, key)
+    # dc_next is not written to (the kernel's flow runs on a copy)
+    np.testing.assert_array_equal(
+        dc_next, (0.5 * np.random.default_rng(6).standard_normal(a0.shape)).astype(dtype))
+    general = crnn.lstm_cell_backward(da[:, :, 0], dc_next, (*ours[:9], MappingProxyType(p)))
+    for key in want:
+        assert_close(general[key], want[key], dtype, key)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_users_loop_over_the_cell_backward_takes_the_fast_path(dtype):
+    """The course's backward loop over crnn's sequence caches, whose arrays are strided
+    views (a step of a, c, x): every step takes the fast path, and the sum is the
+    sequence's gradient."""
+    x, a0, p, da = _problem(dtype)
+    a, y, c, caches = crnn.lstm_forward(x, a0, p)
+    da_prev, dc_prev = np.zeros_like(a0), np.zeros_like(a0)
+    total = None
+    for t in reversed(range(x.shape[2])):
+        step = _lstm.lstm_cell_backward_fast(da[:, :, t] + da_prev, dc_prev, caches[0][t])
+        assert step is not None, t
+        da_prev, dc_prev = step["da_prev"], step["dc_prev"]
+        total = step if total is None else {k: total[k] + step[k] for k in total}
+    want = crnn.lstm_backward(da, caches)
+    assert_close(da_prev, want["da0"], dtype, "da0")
+    assert_close(dc_prev, want["dc0"], dtype, "dc0")
+    for key in (f"d{k}{g}" for g in GATES for k in "Wb"):
+        assert_close(total[key], want[key], dtype, key)
+
+
+def test_the_cell_backward_declines_other_inputs():
+    x, a0, p, da = _problem()
+    xt, da_next, dc_next = x[:, :, 0].copy(), da[:, :, 0].copy(), np.ones_like(a0)
+    cache = crnn.lstm_cell_forward(xt, a0, np.zeros_like(a0), p)[3]
+    declined = {
+        "a list": (da_next, dc_next, list(cache)),
+        "a 9-tuple": (da_next, dc_next, cache[:9]),
+        "parameters a Mapping": (da_next, dc_next, (*cache[:9], MappingProxyType(p))),
+        "Wo missing": (da_next, dc_next,
+                       (*cache[:9], {k: v for k, v in p.items() if k != "Wo"})),
+        "da_next float32": (da_next.astype(np.float32), dc_next, cache),
+        "da_next of another shape": (da_next[:, :-1].copy(), dc_next, cache),
+        "dc_next a list": (da_next, dc_next.tolist(), cache),
+        "a_prev float32": (da_next, dc_next, (*cache[:2], a0.astype(np.float32), *cache[3:])),
+        "xt of another m": (da_next, dc_next, (*cache[:8], xt[:, :-1].copy(), p)),
+        "ft of another shape": (da_next, dc_next, (*cache[:4], cache[4][:-1], *cache[5:])),
+        "a_next int": (da_next, dc_next, (cache[0].astype(int), *cache[1:])),
+    }
+    for case, args in declined.items():
+        assert _lstm.lstm_cell_backward_fast(*args) is None, case

@@ -73,3 +73,17 @@ cdef inline bint contiguous_matrix(object arr, int typenum, Py_ssize_t rows,
             and cnp.PyArray_DIM(a, 0) == rows and cnp.PyArray_DIM(a, 1) == cols
             and cnp.PyArray_ISALIGNED(a)
             and (cnp.PyArray_IS_C_CONTIGUOUS(a) or cnp.PyArray_IS_F_CONTIGUOUS(a)))
+
+
+cdef inline bint strided_matrix(object arr, int typenum, Py_ssize_t rows,
+                                Py_ssize_t cols) noexcept:
+    """Whether arr is an ndarray (not a subclass) of typenum, rows×cols and aligned, with
+    strides of whole elements: a matrix the backward loop reads with its own strides."""
+    if not cnp.PyArray_CheckExact(arr):
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(a)
+    return (cnp.PyArray_TYPE(a) == typenum and cnp.PyArray_NDIM(a) == 2
+            and cnp.PyArray_DIM(a, 0) == rows and cnp.PyArray_DIM(a, 1) == cols
+            and cnp.PyArray_ISALIGNED(a)
+            and a.strides[0] % itemsize == 0 and a.strides[1] % itemsize == 0)

@@ -38,3 +38,6 @@ def lstm_backward_fast(
     da: object, a: npt.NDArray[np.generic], c: object, gates: object, x: object, a0: object,
     c0: object, parameters: object,
 ) -> dict[str, _A[np.float64]] | dict[str, _A[np.float32]] | None: ...
+def lstm_cell_backward_fast(
+    da_next: object, dc_next: object, cache: object
+) -> dict[str, _A[np.float64]] | dict[str, _A[np.float32]] | None: ...

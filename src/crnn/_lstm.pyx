@@ -23,7 +23,8 @@ from libc.string cimport memcpy, memset
 
 from crnn._arrays cimport (
     Operand, blas_ready, contiguous_matrix, fits_blas, in_layout, kernel_type, layout_ready,
-    new_matrix, new_sequence_of, operand, plain, plain_matrix, sequence, strided, vector,
+    new_matrix, new_sequence_of, operand, plain, plain_matrix, sequence, strided,
+    strided_matrix, vector,
 )
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax, gather_steps
@@ -411,6 +412,59 @@ def lstm_forward_fast(x, a0, parameters, c0=None, bint one_step=False):
     return a, c, y, gates, c0
 
 
+cdef tuple backward_gradients(int typenum, Py_ssize_t n_x, Py_ssize_t n_a, Py_ssize_t m,
+                              Py_ssize_t T, void *da, Py_ssize_t *ds, object gates,
+                              object c, object c0, object a, Operand a0, Operand x,
+                              object W, object dc_last):
+    """(dx, da0, dc0, dW, db) of the backward loop over checked arrays: gates, c and a in
+    the kernels' layout, c0 Fortran-ordered, W packed and C-ordered, da read with the
+    element strides ds; dc_last a Fortran-ordered (n_a, m) array of the last cell state's
+    gradient, which becomes dc0, or None for zeros."""
+    dtype = cnp.PyArray_DescrFromType(typenum)
+    cdef Py_ssize_t block = 64 // dtype.itemsize  # the steps of da a cache line holds
+    dgates = _work_space("dgates", (4 * n_a, m * T), dtype, "F")
+    da_block = _work_space("da", (n_a, m * block), dtype, "F")
+    dx = new_sequence_of(typenum, n_x, m, T)
+    da0 = new_matrix(typenum, n_a, m, 1)
+    dc0 = zeros_fortran(typenum, n_a, m) if dc_last is None else dc_last
+    dW, db = new_matrix(typenum, 4 * n_a, n_a + n_x, 0), new_matrix(typenum, 4 * n_a, 1, 0)
+    cdef Operand oW
+    operand(W, typenum, 4 * n_a, n_a + n_x, "W", &oW, False, False)
+    cdef void *pg = cnp.PyArray_DATA(<cnp.ndarray>gates)
+    cdef void *pc = cnp.PyArray_DATA(<cnp.ndarray>c)
+    cdef void *pc0 = cnp.PyArray_DATA(<cnp.ndarray>c0)
+    cdef void *pa = cnp.PyArray_DATA(<cnp.ndarray>a)
+    cdef void *pdg = cnp.PyArray_DATA(<cnp.ndarray>dgates)
+    cdef void *pdab = cnp.PyArray_DATA(<cnp.ndarray>da_block)
+    cdef void *pdx = cnp.PyArray_DATA(<cnp.ndarray>dx)
+    cdef void *pda0 = cnp.PyArray_DATA(<cnp.ndarray>da0)
+    cdef void *pdc0 = cnp.PyArray_DATA(<cnp.ndarray>dc0)
+    cdef void *pdW = cnp.PyArray_DATA(<cnp.ndarray>dW)
+    cdef void *pdb = cnp.PyArray_DATA(<cnp.ndarray>db)
+    cdef blas_int ldw = n_a + n_x
+    with nogil:
+        run_backward(typenum, n_x, n_a, m, T, da, ds, pg, pc, pc0, NULL, pa, a0, NULL, x, oW,
+                     pdg, pdab, block, pdx, pda0, pdc0, pdW, ldw, pdb)
+    return dx, da0, dc0, dW, db
+
+
+cdef dict gate_gradients(dict grads, object dW, object db, Py_ssize_t n_a):
+    """grads with "dWf", "dbf", ... "dbo" added: the rows of the packed dW and db."""
+    cdef Py_ssize_t k
+    for k in range(4):
+        grads[GRADIENT_KEYS[2 * k]] = dW[k * n_a:(k + 1) * n_a]
+        grads[GRADIENT_KEYS[2 * k + 1]] = db[k * n_a:(k + 1) * n_a]
+    return grads
+
+
+cdef object fortran_ordered(object arr):
+    """arr (an ndarray of any strides) itself if it is Fortran-contiguous, else a
+    Fortran-ordered copy."""
+    if cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>arr):
+        return arr
+    return cnp.PyArray_NewCopy(<cnp.ndarray>arr, cnp.NPY_FORTRANORDER)
+
+
 def lstm_backward_fast(da, a, c, gates, x, a0, c0, parameters):
     """lstm_backward's gradients for crnn's caches in the common form, else None.
 
@@ -435,48 +489,92 @@ def lstm_backward_fast(da, a, c, gates, x, a0, c0, parameters):
     cdef Py_ssize_t n_a = a.shape[0], m = a.shape[1], T = a.shape[2], n_x = x.shape[0]
     if not (da.shape == a.shape and c.shape == a.shape and gates.shape == (4 * n_a, m, T)
             and x.shape[1] == m and x.shape[2] == T and plain_matrix(a0, typenum, n_a, m)
-            and contiguous_matrix(c0, typenum, n_a, m) and min(n_x, n_a, m, T) >= 1 and fits_blas(max(n_x, 4 * n_a, n_a + n_x))
-            and fits_blas(m * T) and fits_blas(4 * n_a * T)):
+            and contiguous_matrix(c0, typenum, n_a, m) and min(n_x, n_a, m, T) >= 1
+            and fits_blas(max(n_x, 4 * n_a, n_a + n_x)) and fits_blas(m * T)
+            and fits_blas(4 * n_a * T)):
         return None
     W = packed(<dict>parameters, WEIGHT_KEYS, typenum, n_a, n_a + n_x)
     if W is None:
         return None
-    if not cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>c0):
-        c0 = cnp.PyArray_NewCopy(<cnp.ndarray>c0, cnp.NPY_FORTRANORDER)
-    dtype = cnp.PyArray_DescrFromType(typenum)
-    cdef Py_ssize_t block = 64 // dtype.itemsize  # the steps of da a cache line holds
-    dgates = _work_space("dgates", (4 * n_a, m * T), dtype, "F")
-    da_block = _work_space("da", (n_a, m * block), dtype, "F")
-    dx = new_sequence_of(typenum, n_x, m, T)
-    da0, dc0 = new_matrix(typenum, n_a, m, 1), zeros_fortran(typenum, n_a, m)
-    dW, db = new_matrix(typenum, 4 * n_a, n_a + n_x, 0), new_matrix(typenum, 4 * n_a, 1, 0)
-    cdef Operand oa0, ox, oW
+    cdef Operand oa0, ox
     operand(a0, typenum, n_a, m, "a0", &oa0, False, False)
     ox.data, ox.ld, ox.trans, ox.flip = cnp.PyArray_DATA(<cnp.ndarray>x), m * T, c'T', c'N'
-    operand(W, typenum, 4 * n_a, n_a + n_x, "W", &oW, False, False)
     # C-ordered da (n_a, m, T): element strides m·T, T, 1
     cdef Py_ssize_t ds[3]
     ds[0], ds[1], ds[2] = m * T, T, 1
-    cdef void *pda = cnp.PyArray_DATA(<cnp.ndarray>da)
-    cdef void *pg = cnp.PyArray_DATA(<cnp.ndarray>gates)
-    cdef void *pc = cnp.PyArray_DATA(<cnp.ndarray>c)
-    cdef void *pc0 = cnp.PyArray_DATA(<cnp.ndarray>c0)
-    cdef void *pa = cnp.PyArray_DATA(<cnp.ndarray>a)
-    cdef void *pdg = cnp.PyArray_DATA(<cnp.ndarray>dgates)
-    cdef void *pdab = cnp.PyArray_DATA(<cnp.ndarray>da_block)
-    cdef void *pdx = cnp.PyArray_DATA(<cnp.ndarray>dx)
-    cdef void *pda0 = cnp.PyArray_DATA(<cnp.ndarray>da0)
-    cdef void *pdc0 = cnp.PyArray_DATA(<cnp.ndarray>dc0)
-    cdef void *pdW = cnp.PyArray_DATA(<cnp.ndarray>dW)
-    cdef void *pdb = cnp.PyArray_DATA(<cnp.ndarray>db)
-    cdef blas_int ldw = n_a + n_x
-    with nogil:
-        run_backward(typenum, n_x, n_a, m, T, pda, ds, pg, pc, pc0, NULL, pa, oa0, NULL, ox,
-                     oW, pdg, pdab, block, pdx, pda0, pdc0, pdW, ldw, pdb)
-    grads = {"dx": dx, "da0": da0}
-    cdef Py_ssize_t k
-    for k in range(4):
-        grads[GRADIENT_KEYS[2 * k]] = dW[k * n_a:(k + 1) * n_a]
-        grads[GRADIENT_KEYS[2 * k + 1]] = db[k * n_a:(k + 1) * n_a]
-    grads["dc0"] = dc0
-    return grads
+    dx, da0, dc0, dW, db = backward_gradients(
+        typenum, n_x, n_a, m, T, cnp.PyArray_DATA(<cnp.ndarray>da), ds, gates, c,
+        fortran_ordered(c0), a, oa0, ox, W, None)
+    return gate_gradients({"dx": dx, "da0": da0}, dW, db, n_a) | {"dc0": dc0}
+
+
+def lstm_cell_backward_fast(da_next, dc_next, cache):
+    """lstm_cell_backward's gradients for arguments in the common form, else None.
+
+    The common form: cache the 10-tuple of lstm_cell_forward (or a step of lstm_forward's
+    caches) with a dict of parameters; its arrays, da_next and dc_next ndarrays of one
+    dtype, float64 or float32, with agreeing shapes and any whole-element strides (those
+    BLAS cannot read are copied, one step's worth); the four gate weights plain
+    (n_a, n_a+n_x); every size at least 1 and within ``blas_int``.
+    """
+    if type(cache) is not tuple or len(<tuple>cache) != 10:
+        return None
+    a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters = cache
+    if type(parameters) is not dict or not cnp.PyArray_CheckExact(a_next):
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>a_next)
+    if ((typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT)
+            or cnp.PyArray_NDIM(<cnp.ndarray>a_next) != 2 or not cnp.PyArray_CheckExact(xt)
+            or cnp.PyArray_NDIM(<cnp.ndarray>xt) != 2):
+        return None
+    cdef Py_ssize_t n_a = a_next.shape[0], m = a_next.shape[1], n_x = xt.shape[0]
+    if not (strided_matrix(a_next, typenum, n_a, m) and strided_matrix(c_next, typenum, n_a, m)
+            and strided_matrix(a_prev, typenum, n_a, m)
+            and strided_matrix(c_prev, typenum, n_a, m) and strided_matrix(xt, typenum, n_x, m)
+            and strided_matrix(da_next, typenum, n_a, m)
+            and strided_matrix(dc_next, typenum, n_a, m)
+            and strided_matrix(ft, typenum, n_a, m) and strided_matrix(it, typenum, n_a, m)
+            and strided_matrix(cct, typenum, n_a, m) and strided_matrix(ot, typenum, n_a, m)
+            and min(n_x, n_a, m) >= 1 and fits_blas(max(n_x, m, 4 * n_a, n_a + n_x))):
+        return None
+    W = packed(<dict>parameters, WEIGHT_KEYS, typenum, n_a, n_a + n_x)
+    if W is None:
+        return None
+    # the four gates stacked into the (4n_a, m) block of one step in the kernels' layout
+    gates = new_matrix(typenum, 4 * n_a, m, 1)
+    cdef Py_ssize_t k, itemsize = cnp.PyArray_ITEMSIZE(<cnp.ndarray>a_next)
+    cdef cnp.ndarray g
+    for k, g in enumerate((ft, it, cct, ot)):
+        copy_strided(typenum, cnp.PyArray_BYTES(<cnp.ndarray>gates) + k * n_a * itemsize,
+                     4 * n_a, g, n_a, m)
+    dc_last = new_matrix(typenum, n_a, m, 1)
+    copy_strided(typenum, cnp.PyArray_BYTES(<cnp.ndarray>dc_last), n_a, dc_next, n_a, m)
+    cdef Operand oa0, ox
+    a_prev = a_prev if contiguous_matrix(a_prev, typenum, n_a, m) else fortran_ordered(a_prev)
+    xt = xt if contiguous_matrix(xt, typenum, n_x, m) else fortran_ordered(xt)
+    operand(a_prev, typenum, n_a, m, "a_prev", &oa0, False, False)
+    operand(xt, typenum, n_x, m, "xt", &ox, False, False)
+    cdef cnp.ndarray gda = <cnp.ndarray>da_next
+    cdef Py_ssize_t ds[3]
+    ds[0], ds[1], ds[2] = gda.strides[0] // itemsize, gda.strides[1] // itemsize, 0
+    # one step: a Fortran-ordered c_next is the kernels' layout for T = 1
+    c_t = fortran_ordered(c_next)
+    dx, da_prev, dc_prev, dW, db = backward_gradients(
+        typenum, n_x, n_a, m, 1, cnp.PyArray_DATA(gda), ds, gates, c_t,
+        fortran_ordered(c_prev), c_t, oa0, ox, W, dc_last)
+    grads = {"dxt": dx[:, :, 0], "da_prev": da_prev, "dc_prev": dc_prev}
+    return gate_gradients(grads, dW, db, n_a)
+
+
+cdef void copy_strided(int typenum, char *dst, Py_ssize_t ld, cnp.ndarray src, Py_ssize_t n,
+                       Py_ssize_t m) noexcept:
+    """dst (n×m, columns ld elements apart) = src, an (n, m) array of typenum with
+    whole-element strides."""
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(src)
+    cdef Py_ssize_t s0 = src.strides[0] // itemsize, s1 = src.strides[1] // itemsize
+    if typenum == cnp.NPY_DOUBLE:
+        gather_steps(<double *>dst, ld, <const double *>cnp.PyArray_DATA(src), s0, s1, 0, n,
+                     m, 1)
+    else:
+        gather_steps(<float *>dst, ld, <const float *>cnp.PyArray_DATA(src), s0, s1, 0, n, m,
+                     1)

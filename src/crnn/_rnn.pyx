@@ -23,7 +23,8 @@ from cython cimport floating
 
 from crnn._arrays cimport (
     Operand, blas_ready, contiguous_matrix, fits_blas, in_layout, kernel_type, layout_ready,
-    new_matrix, new_sequence_of, operand, plain, plain_matrix, sequence, strided, vector,
+    new_matrix, new_sequence_of, operand, plain, plain_matrix, sequence, strided,
+    strided_matrix, vector,
 )
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax, bias_tanh, gather_steps, tanh_grad
@@ -391,20 +392,6 @@ cdef tuple backward_gradients(int typenum, Py_ssize_t n_x, Py_ssize_t n_a, Py_ss
         run_backward(typenum, n_x, n_a, m, T, pda, ds0, ds1, ds2, pa, a0, NULL, x, Wax, Waa,
                      pdz, pdx, pda0, pdWax, pdWaa, pdba)
     return dx, da0, dWax, dWaa, dba
-
-
-cdef inline bint strided_matrix(object arr, int typenum, Py_ssize_t rows,
-                                Py_ssize_t cols) noexcept:
-    """Whether arr is an ndarray (not a subclass) of typenum, rows×cols and aligned, with
-    strides of whole elements: a matrix the backward loop reads with its own strides."""
-    if not cnp.PyArray_CheckExact(arr):
-        return False
-    cdef cnp.ndarray a = <cnp.ndarray>arr
-    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(a)
-    return (cnp.PyArray_TYPE(a) == typenum and cnp.PyArray_NDIM(a) == 2
-            and cnp.PyArray_DIM(a, 0) == rows and cnp.PyArray_DIM(a, 1) == cols
-            and cnp.PyArray_ISALIGNED(a)
-            and a.strides[0] % itemsize == 0 and a.strides[1] % itemsize == 0)
 
 
 def rnn_cell_backward_fast(da_next, cache):
