@@ -172,6 +172,32 @@ def test_cells_take_the_fast_paths(dtype):
             assert_close(grads[key], want[key], dtype, key)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_courses_caches_and_loop_take_the_cell_fast_path(dtype):
+    """The course's cache (C-ordered a_next) and the course's backward loop over crnn's
+    sequence caches (strided steps of a and x), whose arrays are copied where BLAS or the
+    loop cannot read them."""
+    x, a0, p, da = _problem(dtype)
+    xt = x[:, :, 0].copy()
+    cache = reference.rnn_cell_forward(xt, a0, p)[2]
+    assert cache[0].flags.c_contiguous and not cache[0].flags.f_contiguous
+    grads = _rnn.rnn_cell_backward_fast(da[:, :, 0], cache)
+    assert grads is not None
+    for key, want in reference.rnn_cell_backward(da[:, :, 0].copy(), cache).items():
+        assert_close(grads[key], want, dtype, key)
+    a, _, caches = crnn.rnn_forward(x, a0, p)
+    da_prev, total = np.zeros_like(a0), None
+    for t in reversed(range(x.shape[2])):
+        step = _rnn.rnn_cell_backward_fast(da[:, :, t] + da_prev, caches[0][t])
+        assert step is not None, t
+        da_prev = step["da_prev"]
+        total = step if total is None else {k: total[k] + step[k] for k in total}
+    want = crnn.rnn_backward(da, caches)
+    assert_close(da_prev, want["da0"], dtype, "da0")
+    for key in ("dWax", "dWaa", "dba"):
+        assert_close(total[key], want[key], dtype, key)
+
+
 def test_cell_fast_paths_decline_other_inputs():
     x, a0, p, da = _problem()
     xt, da_next = x[:, :, 0].copy(), da[:, :, 0].copy()
@@ -182,7 +208,7 @@ def test_cell_fast_paths_decline_other_inputs():
     declined = {
         "a list": (da_next, list(cache)),
         "a 3-tuple": (da_next, cache[:3]),
-        "a_next C-ordered (the course's)": (da_next, (np.ascontiguousarray(a_next), *cache[1:])),
+        "a_next of another m": (da_next, (a_next[:, :-1], *cache[1:])),
         "da_next of another shape": (da_next[:, :-1].copy(), cache),
         "da_next float32": (da_next.astype(np.float32), cache),
         "xt of another m": (da_next, (a_next, a0, xt[:, :-1].copy(), p)),

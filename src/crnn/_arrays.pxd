@@ -87,3 +87,11 @@ cdef inline bint strided_matrix(object arr, int typenum, Py_ssize_t rows,
             and cnp.PyArray_DIM(a, 0) == rows and cnp.PyArray_DIM(a, 1) == cols
             and cnp.PyArray_ISALIGNED(a)
             and a.strides[0] % itemsize == 0 and a.strides[1] % itemsize == 0)
+
+
+cdef inline object fortran_ordered(object arr):
+    """arr (an ndarray of any strides) itself if it is Fortran-contiguous, else a
+    Fortran-ordered copy."""
+    if cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>arr):
+        return arr
+    return cnp.PyArray_NewCopy(<cnp.ndarray>arr, cnp.NPY_FORTRANORDER)

@@ -22,9 +22,9 @@ from libc.stddef cimport ptrdiff_t
 from libc.string cimport memcpy, memset
 
 from crnn._arrays cimport (
-    Operand, blas_ready, contiguous_matrix, fits_blas, in_layout, kernel_type, layout_ready,
-    new_matrix, new_sequence_of, operand, plain, plain_matrix, sequence, strided,
-    strided_matrix, vector,
+    Operand, blas_ready, contiguous_matrix, fits_blas, fortran_ordered, in_layout,
+    kernel_type, layout_ready, new_matrix, new_sequence_of, operand, plain, plain_matrix,
+    sequence, strided, strided_matrix, vector,
 )
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax, gather_steps
@@ -455,14 +455,6 @@ cdef dict gate_gradients(dict grads, object dW, object db, Py_ssize_t n_a):
         grads[GRADIENT_KEYS[2 * k]] = dW[k * n_a:(k + 1) * n_a]
         grads[GRADIENT_KEYS[2 * k + 1]] = db[k * n_a:(k + 1) * n_a]
     return grads
-
-
-cdef object fortran_ordered(object arr):
-    """arr (an ndarray of any strides) itself if it is Fortran-contiguous, else a
-    Fortran-ordered copy."""
-    if cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>arr):
-        return arr
-    return cnp.PyArray_NewCopy(<cnp.ndarray>arr, cnp.NPY_FORTRANORDER)
 
 
 def lstm_backward_fast(da, a, c, gates, x, a0, c0, parameters):

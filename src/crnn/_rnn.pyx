@@ -22,9 +22,9 @@ cimport numpy as cnp
 from cython cimport floating
 
 from crnn._arrays cimport (
-    Operand, blas_ready, contiguous_matrix, fits_blas, in_layout, kernel_type, layout_ready,
-    new_matrix, new_sequence_of, operand, plain, plain_matrix, sequence, strided,
-    strided_matrix, vector,
+    Operand, blas_ready, contiguous_matrix, fits_blas, fortran_ordered, in_layout,
+    kernel_type, layout_ready, new_matrix, new_sequence_of, operand, plain, plain_matrix,
+    sequence, strided, strided_matrix, vector,
 )
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax, bias_tanh, gather_steps, tanh_grad
@@ -397,11 +397,11 @@ cdef tuple backward_gradients(int typenum, Py_ssize_t n_x, Py_ssize_t n_a, Py_ss
 def rnn_cell_backward_fast(da_next, cache):
     """rnn_cell_backward's gradients for arguments in the common form, else None.
 
-    The common form: cache the 4-tuple of rnn_cell_forward, whose a_next is
-    Fortran-ordered (as crnn's forward makes it: the kernels' layout of one step);
-    a_prev, xt and the parameters' Wax and Waa C- or Fortran-contiguous ndarrays of
-    a_next's dtype and agreeing shapes, da_next too or with any whole-element strides (a
-    step da[:, :, t] of the course's loop, say); every size at least 1.
+    The common form: cache the 4-tuple of rnn_cell_forward (or a step of rnn_forward's
+    caches); a_next, a_prev, xt and da_next ndarrays of one dtype, float64 or float32,
+    with agreeing shapes and any whole-element strides (a step da[:, :, t] of the course's
+    loop, say; those BLAS or the loop cannot read are copied, one step's worth); the
+    parameters' Wax and Waa C- or Fortran-contiguous; every size at least 1.
     """
     if type(cache) is not tuple or len(<tuple>cache) != 4:
         return None
@@ -415,16 +415,17 @@ def rnn_cell_backward_fast(da_next, cache):
     cdef dict p = <dict>parameters
     Wax, Waa = p.get("Wax"), p.get("Waa")
     if not ((typenum == cnp.NPY_DOUBLE or typenum == cnp.NPY_FLOAT)
-            and cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>a_next)
-            and cnp.PyArray_ISALIGNED(<cnp.ndarray>a_next)
+            and strided_matrix(a_next, typenum, n_a, m)
             and strided_matrix(da_next, typenum, n_a, m)
-            and contiguous_matrix(a_prev, typenum, n_a, m)
-            and contiguous_matrix(xt, typenum, n_x, m)
+            and strided_matrix(a_prev, typenum, n_a, m)
+            and strided_matrix(xt, typenum, n_x, m)
             and contiguous_matrix(Wax, typenum, n_a, n_x)
             and contiguous_matrix(Waa, typenum, n_a, n_a)
             and min(n_x, n_a, m) >= 1 and fits_blas(max(n_x, n_a, m))):
         return None
     cdef Operand oa0, ox, oWax, oWaa
+    a_prev = a_prev if contiguous_matrix(a_prev, typenum, n_a, m) else fortran_ordered(a_prev)
+    xt = xt if contiguous_matrix(xt, typenum, n_x, m) else fortran_ordered(xt)
     operand(a_prev, typenum, n_a, m, "a_prev", &oa0, False, False)
     operand(xt, typenum, n_x, m, "xt", &ox, False, False)
     operand(Wax, typenum, n_a, n_x, "Wax", &oWax, False, False)
@@ -434,7 +435,8 @@ def rnn_cell_backward_fast(da_next, cache):
     cdef Py_ssize_t ds0 = gda.strides[0] // itemsize, ds1 = gda.strides[1] // itemsize
     # one step: a Fortran-ordered a_next is the kernels' layout for T = 1
     dx, da0, dWax, dWaa, dba = backward_gradients(typenum, n_x, n_a, m, 1, da_next, ds0, ds1,
-                                                  0, a_next, oa0, ox, oWax, oWaa)
+                                                  0, fortran_ordered(a_next), oa0, ox, oWax,
+                                                  oWaa)
     return {"dxt": step_view(dx, 0), "da_prev": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
 
 
