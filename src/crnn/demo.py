@@ -183,7 +183,9 @@ def time_epoch(model, x, y, repeats=3):
     forward and backward of the cell)
     """
     b, p, cell = model.batch_size, model.parameters_, model.cell
-    batches = [(np.asfortranarray(x[:, lo:lo + b]), y[lo:lo + b]) for lo in range(0, x.shape[1], b)]
+    # C-ordered, as fit's minibatches are (x[:, idx] makes a C-ordered copy)
+    batches = [(np.ascontiguousarray(x[:, lo:lo + b]), y[lo:lo + b])
+               for lo in range(0, x.shape[1], b)]
     steps = [lambda xb, yb, a0: loss_and_grads(xb, yb, a0, p, "softmax", "mean", "sequence", cell)]
     if hasattr(reference, f"{cell}_backward"):
         steps.append(lambda xb, yb, a0: _reference_loss_and_grads(xb, yb, a0, p, cell))
