@@ -549,7 +549,9 @@ def lstm_cell_backward_fast(da_next, dc_next, cache):
     cdef cnp.ndarray gda = <cnp.ndarray>da_next
     cdef Py_ssize_t ds[3]
     ds[0], ds[1], ds[2] = gda.strides[0] // itemsize, gda.strides[1] // itemsize, 0
-    # one step: a Fortran-ordered c_next is the kernels' layout for T = 1
+    # one step: a Fortran-ordered c_next is the kernels' layout for T = 1; the states a
+    # are read only from step 1 on (the recurrent part of dW), so any buffer of the
+    # step's shape stands in for them
     c_t = fortran_ordered(c_next)
     dx, da_prev, dc_prev, dW, db = backward_gradients(
         typenum, n_x, n_a, m, 1, cnp.PyArray_DATA(gda), ds, gates, c_t,
