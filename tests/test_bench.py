@@ -109,6 +109,30 @@ def test_gemm_floor_counts_every_product():
     assert seconds > 0 and [r["calls"] for r in rows] == [1, 4, 1, 4, 1, 1, 1]
 
 
+def test_stalled_calls_do_not_set_the_floor(monkeypatch):
+    # two calls in a row stalled by a busy machine (seen: a 0.03 ms product took 34 ms)
+    # once cut the timed batch down to one stalled call, and the floor came out 100x
+    import time
+
+    import numpy as np
+
+    from crnn import _gemmtime, bench
+
+    real, calls = _gemmtime.repeat_gemm, []
+
+    def stalling(*args):
+        calls.append(args[-1])
+        if len(calls) in (2, 3):  # the first timed call and the one after it
+            time.sleep(0.05)
+        return real(*args)
+
+    monkeypatch.setattr(_gemmtime, "repeat_gemm", stalling)
+    seconds = bench._gemm_seconds("N", "N", 8, 8, 8, np.float64, np.random.default_rng(0),
+                                  tries=1)
+    assert seconds < 0.005
+    assert calls[-1] > 1  # the timed batch is many calls, sized by an unstalled one
+
+
 def test_lstm_floor_is_the_kernels_products():
     # _lstm.pyx: the four gates are one product of the packed W (4n_a rows)
     n_x, n_a, n_y, m, T = 3, 5, 2, 10, 4
