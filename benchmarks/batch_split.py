@@ -24,31 +24,16 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 import crnn
-from crnn.bench import SETTLE_SECONDS, SIZES
-from crnn.testing import random_lstm_problem, random_rnn_problem
-
-
-def forward_backward(cell, x, a0, parameters, da):
-    """One forward + backward of cell, as a function of no arguments."""
-    if cell == "rnn":
-        forward, backward = crnn.rnn_forward, crnn.rnn_backward
-    else:
-        forward, backward = crnn.lstm_forward, crnn.lstm_backward
-
-    def run():
-        caches = forward(x, a0, parameters)[-1]
-        return backward(da, caches)
-
-    return run
+from crnn.bench import CELLS, SETTLE_SECONDS, SIZES, _course_step
 
 
 def contenders(cell, size, dtype, parts, pool):
     """The three ways of doing the same work, as functions of no arguments."""
-    make = random_rnn_problem if cell == "rnn" else random_lstm_problem
-    x, a0, parameters, da = make(*SIZES[size], dtype=dtype)
-    whole = forward_backward(cell, x, a0, parameters, da)
+    forward_backward = _course_step(crnn, CELLS[cell])
+    x, a0, parameters, da = CELLS[cell].problem(*SIZES[size], dtype=dtype)
+    whole = forward_backward(x, a0, parameters, da)
     cuts = np.linspace(0, a0.shape[1], parts + 1).astype(int)
-    shares = [forward_backward(cell, np.ascontiguousarray(x[:, lo:hi]),
+    shares = [forward_backward(np.ascontiguousarray(x[:, lo:hi]),
                                np.ascontiguousarray(a0[:, lo:hi]), parameters,
                                np.ascontiguousarray(da[:, lo:hi]))
               for lo, hi in zip(cuts[:-1], cuts[1:])]

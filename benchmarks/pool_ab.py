@@ -14,8 +14,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import crnn
-from crnn.bench import SIZES
-from crnn.testing import random_lstm_problem, random_rnn_problem
+from crnn.bench import CELLS, SIZES, _course_step
 
 try:
     import resource
@@ -25,18 +24,8 @@ except ImportError:  # Windows
 
 def step(cell, size, dtype):
     """One forward + backward of cell at size, as a function of no arguments."""
-    if cell == "rnn":
-        x, a0, parameters, da = random_rnn_problem(*SIZES[size], dtype=dtype)
-        forward, backward = crnn.rnn_forward, crnn.rnn_backward
-    else:
-        x, a0, parameters, da = random_lstm_problem(*SIZES[size], dtype=dtype)
-        forward, backward = crnn.lstm_forward, crnn.lstm_backward
-
-    def run():
-        caches = forward(x, a0, parameters)[-1]
-        return backward(da, caches)
-
-    return run
+    problem = CELLS[cell].problem(*SIZES[size], dtype=dtype)
+    return _course_step(crnn, CELLS[cell])(*problem)
 
 
 def faults_per_call(run, calls=3):
