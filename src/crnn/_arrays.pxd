@@ -51,6 +51,18 @@ cdef inline bint plain(object arr, int typenum, int ndim) noexcept:
             and cnp.PyArray_ISALIGNED(a) and cnp.PyArray_IS_C_CONTIGUOUS(a))
 
 
+cdef inline int plain_float_input(object x, object parameters, int ndim) noexcept:
+    """The type (NPY_DOUBLE or NPY_FLOAT) of a fast path's x when x is plain (see
+    ``plain``) with ndim dimensions and parameters is a dict; else -1."""
+    if type(parameters) is not dict or not cnp.PyArray_CheckExact(x):
+        return -1
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>x)
+    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not plain(
+            x, typenum, ndim):
+        return -1
+    return typenum
+
+
 cdef inline bint plain_matrix(object arr, int typenum, Py_ssize_t rows,
                               Py_ssize_t cols) noexcept:
     """Whether arr is plain (see ``plain``), 2-D and rows×cols."""

@@ -23,8 +23,8 @@ from libc.string cimport memcpy, memset
 
 from crnn._arrays cimport (
     Operand, blas_ready, contiguous_matrix, fits_blas, fortran_ordered, in_layout,
-    kernel_type, layout_ready, new_matrix, new_sequence_of, operand, plain, plain_matrix,
-    sequence, strided, strided_matrix, vector,
+    kernel_type, layout_ready, new_matrix, new_sequence_of, operand, plain, plain_float_input,
+    plain_matrix, sequence, strided, strided_matrix, vector,
 )
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax, gather_steps
@@ -372,11 +372,8 @@ def lstm_forward_fast(x, a0, parameters, c0=None, bint one_step=False):
     and c0 None or a C- or Fortran-contiguous (n_a, m) ndarray of that dtype; every size
     at least 1, and the packed gates' sizes (4·n_a, 4·n_a·T, n_a+n_x) within ``blas_int``.
     """
-    if type(parameters) is not dict or not cnp.PyArray_CheckExact(x):
-        return None
-    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>x)
-    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not plain(
-            x, typenum, 2 if one_step else 3):
+    cdef int typenum = plain_float_input(x, parameters, 2 if one_step else 3)
+    if typenum < 0:
         return None
     cdef dict p = <dict>parameters
     Wy, by = p.get("Wy"), p.get("by")

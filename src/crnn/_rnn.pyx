@@ -23,8 +23,8 @@ from cython cimport floating
 
 from crnn._arrays cimport (
     Operand, blas_ready, contiguous_matrix, fits_blas, fortran_ordered, in_layout,
-    kernel_type, layout_ready, new_matrix, new_sequence_of, operand, plain, plain_matrix,
-    sequence, strided, strided_matrix, vector,
+    kernel_type, layout_ready, new_matrix, new_sequence_of, operand, plain, plain_float_input,
+    plain_matrix, sequence, strided, strided_matrix, vector,
 )
 from crnn._blas cimport blas_int, gemm
 from crnn._elementwise cimport bias_softmax, bias_tanh, gather_steps, tanh_grad
@@ -287,11 +287,8 @@ def rnn_forward_fast(x, a0, parameters, bint one_step=False):
     (see ``plain``) ndarrays of one dtype, float64 or float32; every size at least 1
     and within ``blas_int``.
     """
-    if type(parameters) is not dict or not cnp.PyArray_CheckExact(x):
-        return None
-    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>x)
-    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) or not plain(
-            x, typenum, 2 if one_step else 3):
+    cdef int typenum = plain_float_input(x, parameters, 2 if one_step else 3)
+    if typenum < 0:
         return None
     cdef dict p = <dict>parameters
     Wax, Waa, Wya = p.get("Wax"), p.get("Waa"), p.get("Wya")
