@@ -406,7 +406,10 @@ def rnn_cell_backward_fast(da_next, cache):
     if type(parameters) is not dict or not cnp.PyArray_CheckExact(a_next):
         return None
     cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>a_next)
-    if cnp.PyArray_NDIM(<cnp.ndarray>a_next) != 2 or not cnp.PyArray_CheckExact(xt):
+    # the dimensions before the shapes: with bounds checks off, reading a size past an
+    # array's last dimension reads past its shape
+    if (cnp.PyArray_NDIM(<cnp.ndarray>a_next) != 2 or not cnp.PyArray_CheckExact(xt)
+            or cnp.PyArray_NDIM(<cnp.ndarray>xt) != 2):
         return None
     cdef Py_ssize_t n_a = a_next.shape[0], m = a_next.shape[1], n_x = xt.shape[0]
     cdef dict p = <dict>parameters

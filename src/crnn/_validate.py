@@ -16,12 +16,16 @@ _FLOAT64 = np.dtype(np.float64)
 
 
 def as_array(name, value):
-    """Return value as an ndarray of a real dtype, without copying an ndarray.
+    """Return value as a base-class ndarray of a real dtype, without copying an ndarray.
 
-    Raises TypeError for None, scalars, and complex, string, object, datetime or
-    structured data, naming the argument.
+    A subclass (np.matrix, a memmap) becomes a plain ndarray view of the same data, since
+    a subclass may change what indexing and reshaping return. Raises TypeError for None,
+    scalars, and complex, string, object, datetime or structured data, naming the argument.
     """
-    if not isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray):
+        if type(value) is not np.ndarray:
+            value = value.view(np.ndarray)
+    else:
         if value is None or np.isscalar(value):
             raise TypeError(f"{name} must be a numpy array, got {type(value).__name__}")
         try:
