@@ -187,7 +187,7 @@ def test_bad_labels_and_inputs_get_clear_errors(fitted):
         model.fit(x, np.where(y == 1, np.nan, y))
     with pytest.raises(ValueError, match="one-hot"):
         model.fit(x, np.ones((2, 20, T)))
-    with pytest.raises(ValueError, match=r"y holds 2 .*range\(n_y\) = range\(2\)"):
+    with pytest.raises(ValueError, match=r"y holds 2 .*not fitted with \(classes_ = \[0, 1\]\)"):
         fitted.score(x, np.full((20, T), 2))
     with pytest.raises(ValueError, match="fitted with n_x = 4"):
         fitted.predict(x[:3])
@@ -246,3 +246,63 @@ def test_the_progress_bar_shows_the_validation_loss(capsys):
     _tagger(epochs=2, verbose=True, early_stopping=True, validation_fraction=0.25).fit(x, y)
     err = capsys.readouterr().err
     assert "val_loss=" in err and "epoch=2" in err
+
+
+def test_predict_refuses_non_finite_inputs_as_fit_does(fitted):
+    x, _ = previous_token_data(5, seed=12)
+    x[1, 2, 3] = np.nan
+    for method in (fitted.predict, fitted.predict_proba):
+        with pytest.raises(ValueError, match=r"x holds nan at index \(1, 2, 3\)"):
+            method(x)
+
+
+def test_classes_are_the_labels_seen():
+    x, y = previous_token_data(60, seed=13)
+    labels = np.where(y == 1, 10**6, 7)
+    model = _tagger(epochs=1).fit(x, labels)
+    assert model.n_classes_ == 2 and model.classes_.tolist() == [7, 10**6]
+    assert model.parameters_["Wya"].shape == (2, 16)
+    assert set(np.unique(model.predict(x))) <= {7, 10**6}
+    reference = _tagger(epochs=1).fit(x, y)      # the same labels as indices 0 and 1
+    np.testing.assert_array_equal(model.predict_proba(x), reference.predict_proba(x))
+    assert model.score(x, labels) == reference.score(x, y)
+    with pytest.raises(ValueError, match=r"y holds 0 at index .*classes_ = \[7, 1000000\]"):
+        model.score(x, y)
+    huge = _tagger(epochs=1).fit(x, np.where(y == 1, 2**40, 0))
+    assert huge.classes_.tolist() == [0, 2**40]
+
+
+def test_an_absurd_class_count_is_refused():
+    x = np.zeros((1, 70000, 1))
+    with pytest.raises(ValueError, match="y has 70000 classes, more than crnn's models take"):
+        _tagger(epochs=1).fit(x, np.arange(70000)[:, None])
+
+
+def test_an_interrupted_refit_leaves_the_fitted_model_as_it_was(monkeypatch):
+    x, y = previous_token_data(40, seed=14)
+    model = _tagger(epochs=3).fit(x, y)
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+              for k, v in vars(model).items() if k.endswith("_")}
+    before["parameters_"] = {k: v.copy() for k, v in model.parameters_.items()}
+    calls = []
+    real = crnn.models.loss_and_grads
+
+    def interrupted(*args):
+        calls.append(1)
+        if len(calls) == 2:          # in the second epoch of the re-fit (one batch an epoch)
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(crnn.models, "loss_and_grads", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        model.set_params(epochs=4).fit(x[:, :30] * 2, y[:30])
+    after = {k: v for k, v in vars(model).items() if k.endswith("_")}
+    assert sorted(after) == sorted(before)
+    for key, value in before.items():
+        if key == "parameters_":
+            for k, arr in value.items():
+                np.testing.assert_array_equal(after[key][k], arr)
+        elif isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(after[key], value)
+        else:
+            assert after[key] == value, key

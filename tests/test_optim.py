@@ -116,3 +116,10 @@ def test_glorot_with_orthogonal_recurrent_weights():
     assert np.abs(p["Wax"]).max() > 0.5 * np.sqrt(6 / 23)
     with pytest.raises(ValueError, match="method"):
         crnn.initialize_parameters(3, 20, 4, method="he")
+
+
+@pytest.mark.parametrize("value, error", [(None, TypeError), ("x", TypeError),
+                                          (np.arange(3), TypeError)])
+def test_clip_by_global_norm_names_a_gradient_it_cannot_scale(value, error):
+    with pytest.raises(error, match=r'gradients\["dW"\]'):
+        crnn.clip_by_global_norm({"dW": value}, 5.0)

@@ -12,7 +12,7 @@ import numpy as np
 from crnn.lstm import lstm_backward, lstm_cell_forward, lstm_forward
 from crnn.rnn import rnn_backward, rnn_cell_forward, rnn_forward
 
-__all__ = ["RNNCell", "LSTMCell", "CELLS", "get_cell"]
+__all__ = ["RNNCell", "LSTMCell", "CELLS", "get_cell", "model_shapes"]
 
 
 class RNNCell:
@@ -107,3 +107,17 @@ def get_cell(cell):
         return CELLS[cell]
     except (KeyError, TypeError):
         raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}") from None
+
+
+def model_shapes(cell, n_x, n_a, n_y):
+    """Every parameter of a model: the cell's and its output layer's.
+
+    Returns:
+    dict name -> (shape, blocks), as the cell's parameter_shapes, plus the output weight
+    (n_y, n_a) and "by" (n_y, 1)
+    """
+    cell = get_cell(cell)
+    shapes = dict(cell.parameter_shapes(n_x, n_a))
+    shapes[cell.output_weight] = ((n_y, n_a), [("output", 0, n_a)])
+    shapes["by"] = ((n_y, 1), [("bias", 0, 1)])
+    return shapes

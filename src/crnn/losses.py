@@ -51,6 +51,8 @@ def check_class_indices(name, y, n_y=None):
     if y.dtype.kind == "f":
         _reject(name, y, ~np.isfinite(y), "class indices must be finite integers")
         _reject(name, y, y != np.round(y), "class indices must be integers")
+    if y.dtype.kind in "fu":
+        _reject(name, y, y >= 2**63, "class indices must be below 2**63")
     _reject(name, y, y < 0, "class indices must be non-negative")
     if n_y is not None:
         _reject(name, y, y >= n_y, f"a class index outside range(n_y) = range({n_y})")

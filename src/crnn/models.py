@@ -7,12 +7,13 @@ steps), shuffle minibatches with a seeded ``numpy.random.Generator``, and are
 reproducible bit for bit: the same seed and data give the same model.
 """
 import inspect
-import json
 
 import numpy as np
 
-from crnn._validate import as_array, expect_ndim
-from crnn.cells import get_cell
+from crnn import _model_file
+from crnn._model_file import ModelFileError
+from crnn._validate import BLAS_INT_MAX, as_array, expect_ndim
+from crnn.cells import get_cell, model_shapes
 from crnn.forms import pool_states
 from crnn.losses import check_class_indices, check_targets, softmax
 from crnn.optim import clip, clip_by_global_norm, initialize_parameters, make_optimizer
@@ -21,14 +22,15 @@ from crnn.training import loss_and_grads
 
 __all__ = ["SequenceTagger", "SequenceClassifier", "ModelFileError", "load_model"]
 
-#: The name of the JSON metadata entry in a saved model's .npz file.
-_METADATA = "__crnn_metadata__"
 _FORMAT = "crnn-model"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 
+#: The most classes a model may have: labels are class names, and a model has an output
+#: for each distinct one.
+MAX_CLASSES = 65536
 
-class ModelFileError(ValueError):
-    """A model file that crnn cannot load: damaged, not crnn's, or from another version."""
+#: The most bytes of arrays load_model reads unless told otherwise.
+DEFAULT_MAX_BYTES = 1 << 30
 
 
 def _progress(total, verbose):
@@ -38,16 +40,6 @@ def _progress(total, verbose):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="seq", dynamic_ncols=True)
-
-
-def _json_default(value):
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.random.Generator):
-        return None  # a Generator's state is not kept: the file holds the fitted model
-    return str(np.dtype(value))
 
 
 class _SequenceModel:
@@ -114,32 +106,67 @@ class _SequenceModel:
         raise NotImplementedError
 
     def _x(self, x):
+        """x as the model's dtype, checked: 3-D, finite, with the fitted n_x if fitted."""
         x = as_array("x", x)
         expect_ndim("x", x, "(n_x, m, T_x)")
         n_x = getattr(self, "n_features_in_", None)
         if n_x is not None and x.shape[0] != n_x:
             raise ValueError(f"x has n_x = {x.shape[0]} features (shape {x.shape}); the model was fitted with n_x = {n_x}")
-        return np.require(x, np.dtype(self.dtype), ("F", "A"))
+        x = np.require(x, np.dtype(self.dtype), ("F", "A"))
+        if not np.isfinite(x).all():
+            i = tuple(int(k) for k in np.argwhere(~np.isfinite(x))[0])
+            raise ValueError(f"x holds {x[i]} at index {i}: crnn's models need finite inputs")
+        return x
 
-    def _y(self, y, x, n_y=None):
-        """Class indices in the shape of predict, from indices or one-hot labels."""
+    def _y(self, y, x):
+        """The labels of x: (labels, n_y), labels in the shape of predict, n_y None for
+        labels given as class names (indices), the count of classes for one-hot y."""
         y = as_array("y", y)
         shape = x.shape[1:] if self._head == "sequence" else x.shape[1:2]
         form = "(m, T_x)" if len(shape) == 2 else "(m,)"
         if y.shape == shape:
-            return check_class_indices("y", y, n_y), n_y
+            return check_class_indices("y", y), None
         if y.ndim == len(shape) + 1 and y.shape[1:] == shape and y.shape[0] >= 1:
             t = check_targets("y", y, np.float64)
             if not np.all((t == 0) | (t == 1)) or not np.all(t.sum(axis=0) == 1):
                 raise ValueError("y given with n_y first must be one-hot: one 1 per column, zeros elsewhere")
-            if n_y is not None and y.shape[0] != n_y:
-                raise ValueError(f"y is one-hot with n_y = {y.shape[0]}; the model was fitted with n_y = {n_y}")
             return np.argmax(t, axis=0), y.shape[0]
         raise ValueError(
             f"y must be class indices of shape {form} = {shape} or one-hot of shape "
             f"(n_y, {form[1:]} = (n_y, {', '.join(map(str, shape))}) to match x of shape "
             f"{x.shape}, got shape {y.shape}"
         )
+
+    def _classes(self, labels, n_y):
+        """The classes of fit's labels: those seen (or range(n_y) for one-hot labels),
+        and the labels as indices into them."""
+        classes = np.arange(n_y) if n_y is not None else np.unique(labels)
+        if len(classes) > MAX_CLASSES:
+            raise ValueError(
+                f"y has {len(classes)} classes, more than crnn's models take ({MAX_CLASSES}): "
+                "a model has an output per class"
+            )
+        if n_y is not None:
+            return classes, labels
+        return classes, np.searchsorted(classes, labels)
+
+    def _encoded(self, y, x):
+        """The labels of x as indices into classes_; ValueError for a class not fitted."""
+        labels, n_y = self._y(y, x)
+        classes = self.classes_
+        if n_y is not None:
+            if n_y != len(classes):
+                raise ValueError(f"y is one-hot with n_y = {n_y}; the model was fitted with n_y = {len(classes)}")
+            return labels
+        index = np.minimum(np.searchsorted(classes, labels), len(classes) - 1)
+        unknown = classes[index] != labels
+        if unknown.any():
+            i = tuple(int(k) for k in np.argwhere(unknown)[0])
+            raise ValueError(
+                f"y holds {labels[i]} at index {i}, a class the model was not fitted with "
+                f"(classes_ = {_shown(classes)})"
+            )
+        return index
 
     # --- fit -----------------------------------------------------------------------
 
@@ -159,7 +186,7 @@ class _SequenceModel:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be positive or None, got {value!r}")
-        if np.dtype(self.dtype) not in (np.float32, np.float64):
+        if self.dtype not in ("float32", "float64", np.float32, np.float64):
             raise ValueError(f'dtype must be "float32" or "float64", got {self.dtype!r}')
 
     def _batch_loss_and_grads(self, x, y, parameters):
@@ -169,24 +196,24 @@ class _SequenceModel:
     def fit(self, x, y):
         """Train on x (n_x, m, T_x) and its labels y; returns self.
 
+        Labels given as integers are class names: the model's classes are the distinct
+        labels seen (``classes_``), and predict returns them. An interrupted fit (an
+        exception, Ctrl-C) leaves the model as it was before the call.
+
         Arguments:
-        x -- inputs, of shape (n_x, m, T_x)
-        y -- class indices ((m, T_x) for the tagger, (m,) for the classifier) or one-hot
-             labels with n_y first
+        x -- inputs, of shape (n_x, m, T_x), finite
+        y -- class labels, non-negative integers ((m, T_x) for the tagger, (m,) for the
+             classifier), or one-hot labels with n_y first (classes 0 .. n_y-1)
 
         Returns:
-        self, with parameters_ (the course's dict), n_features_in_, n_classes_,
+        self, with parameters_ (the course's dict), n_features_in_, classes_, n_classes_,
         loss_curve_ (mean training loss of each epoch), validation_loss_curve_ (with
         early_stopping), best_epoch_ and n_epochs_
         """
         self._check_params()
         x = self._x(x)
-        if not np.all(np.isfinite(x)):
-            i = tuple(int(k) for k in np.argwhere(~np.isfinite(x))[0])
-            raise ValueError(f"x holds {x[i]} at index {i}: fit needs finite inputs")
         labels, n_y = self._y(y, x)
-        if n_y is None:
-            n_y = int(labels.max()) + 1 if labels.size else 1
+        classes, labels = self._classes(labels, n_y)
         m = x.shape[1]
         rng = np.random.default_rng(self.seed)
         order = np.arange(m)
@@ -204,23 +231,24 @@ class _SequenceModel:
             val, order = order[:n_val], order[n_val:]
         x_train, y_train = x[:, order], labels[order]
         parameters = initialize_parameters(
-            x.shape[0], self.n_a, n_y, self.cell, self.init, rng, np.dtype(self.dtype)
+            x.shape[0], self.n_a, len(classes), self.cell, self.init, rng, np.dtype(self.dtype)
         )
         validation = None if val is None else (x[:, val], labels[val])
-        self._fit_loop(parameters, x_train, y_train, validation, rng)
-        self.n_features_in_ = x.shape[0]
-        self.n_classes_ = n_y
-        self.classes_ = np.arange(n_y)
+        fitted = self._fit_loop(parameters, x_train, y_train, validation, rng)
+        # all of the fitted state at once, only now that fit has finished
+        fitted.update(n_features_in_=x.shape[0], n_classes_=len(classes), classes_=classes)
+        vars(self).update(fitted)
         return self
 
     def _fit_loop(self, parameters, x, y, validation, rng):
+        """Train parameters in place; returns the fitted attributes, without setting any."""
         optimizer = make_optimizer(self.optimizer, self.learning_rate)
         keys = ["d" + k for k in parameters]
         m = x.shape[1]
         batch = self.batch_size
         bar = _progress(self.epochs * m, self.verbose)
-        self.loss_curve_, self.validation_loss_curve_ = [], []
-        best, best_parameters, waited = np.inf, None, 0
+        loss_curve, validation_loss_curve = [], []
+        best, best_parameters, best_epoch, waited = np.inf, None, None, 0
         epoch = 0
         try:
             for epoch in range(1, self.epochs + 1):
@@ -243,17 +271,16 @@ class _SequenceModel:
                     if bar is not None:
                         bar.set_postfix(epoch=epoch, loss=f"{loss:.4f}", refresh=False)
                         bar.update(len(idx))
-                self.loss_curve_.append(total / max(m, 1))
+                loss_curve.append(total / max(m, 1))
                 if validation is not None:
                     val_loss = self._batch_loss_and_grads(*validation, parameters)[0]
-                    self.validation_loss_curve_.append(val_loss)
+                    validation_loss_curve.append(val_loss)
                     if bar is not None:
-                        bar.set_postfix(epoch=epoch, loss=f"{self.loss_curve_[-1]:.4f}",
+                        bar.set_postfix(epoch=epoch, loss=f"{loss_curve[-1]:.4f}",
                                         val_loss=f"{val_loss:.4f}")
                     if val_loss < best - self.tol:
-                        best, waited = val_loss, 0
+                        best, waited, best_epoch = val_loss, 0, epoch
                         best_parameters = {k: v.copy() for k, v in parameters.items()}
-                        self.best_epoch_ = epoch
                     else:
                         waited += 1
                 if validation is not None and waited >= self.n_iter_no_change:
@@ -261,17 +288,19 @@ class _SequenceModel:
         finally:
             if bar is not None:
                 bar.close()
-        if best_parameters is not None:
-            parameters = best_parameters
-        else:
-            self.best_epoch_ = epoch
-        self.n_epochs_ = epoch
-        self.parameters_ = parameters
+        return {
+            "parameters_": parameters if best_parameters is None else best_parameters,
+            "best_epoch_": epoch if best_epoch is None else best_epoch,
+            "n_epochs_": epoch,
+            "loss_curve_": loss_curve,
+            "validation_loss_curve_": validation_loss_curve,
+        }
 
     # --- predict -------------------------------------------------------------------
 
     def predict_proba(self, x):
-        """Class probabilities, n_y first: (n_y, m, T_x) for the tagger, (n_y, m) for the classifier."""
+        """Class probabilities, n_y first: (n_y, m, T_x) for the tagger, (n_y, m) for the
+        classifier; row k is the class classes_[k]. x must be finite, as for fit."""
         self._check_fitted()
         x = self._x(x)
         cell = get_cell(self.cell)
@@ -280,20 +309,22 @@ class _SequenceModel:
         return softmax(output_layer_forward(pool_states(a, self._head), self.parameters_, cell.output_weight))
 
     def predict(self, x):
-        """Class indices: (m, T_x) for the tagger, (m,) for the classifier."""
-        return np.argmax(self.predict_proba(x), axis=0)
+        """Class labels (of classes_): (m, T_x) for the tagger, (m,) for the classifier."""
+        proba = self.predict_proba(x)
+        return self.classes_[np.argmax(proba, axis=0)]
 
     def score(self, x, y):
         """Mean accuracy: of every token for the tagger, of every sequence for the classifier."""
         self._check_fitted()
         x = self._x(x)
-        labels, _ = self._y(y, x, self.n_classes_)
-        return float(np.mean(self.predict(x) == labels))
+        labels = self._encoded(y, x)
+        return float(np.mean(np.argmax(self.predict_proba(x), axis=0) == labels))
 
     # --- save and load ---------------------------------------------------------------
 
-    def save(self, path):
-        """Write the fitted model to path: a .npz of named arrays plus JSON metadata, no pickle."""
+    def save(self, file):
+        """Write the fitted model to file (a path, written exactly there, or a binary file
+        object): a .npz of named arrays plus JSON metadata, no pickle."""
         import crnn
 
         self._check_fitted()
@@ -305,22 +336,23 @@ class _SequenceModel:
             "params": self.get_params(),
             "n_features_in_": self.n_features_in_,
             "n_classes_": self.n_classes_,
+            "classes_": self.classes_.tolist(),
             "loss_curve_": self.loss_curve_,
             "validation_loss_curve_": self.validation_loss_curve_,
             "best_epoch_": self.best_epoch_,
             "n_epochs_": self.n_epochs_,
-            "arrays": {k: [list(v.shape), str(v.dtype)] for k, v in self.parameters_.items()},
         }
-        text = json.dumps(metadata, default=_json_default)
-        with open(path, "wb") as f:
-            np.savez(f, **self.parameters_, **{_METADATA: np.array(text)})
+        _model_file.write(file, metadata, self.parameters_)
 
     @classmethod
-    def load(cls, path):
-        """A model saved by save(path); ModelFileError if the file is damaged or from another crnn."""
-        model = load_model(path)
+    def load(cls, file, *, max_bytes=DEFAULT_MAX_BYTES):
+        """A model saved by save(file); ModelFileError if the file is damaged, from another
+        crnn, or holds another kind of model (see load_model)."""
+        model = load_model(file, max_bytes=max_bytes)
         if not isinstance(model, cls):
-            raise ModelFileError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
+            raise ModelFileError(
+                f"{_model_file.describe(file)} holds a {type(model).__name__}, not a {cls.__name__}"
+            )
         return model
 
 
@@ -368,57 +400,120 @@ class SequenceClassifier(_SequenceModel):
             raise ValueError(f'pooling must be "last" or "mean", got {self.pooling!r}')
 
 
+
 _MODELS = {cls.__name__: cls for cls in (SequenceTagger, SequenceClassifier)}
 
 
-def _read(path):
-    """The metadata dict and the arrays of a model file, or ModelFileError."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            if _METADATA not in f.files:
-                raise ModelFileError(f"{path} is not a crnn model file: it has no {_METADATA} entry")
-            metadata = json.loads(str(f[_METADATA][()]))
-            arrays = {k: f[k] for k in f.files if k != _METADATA}
-    except ModelFileError:
-        raise
-    except FileNotFoundError:
-        raise
-    except Exception as exc:  # zipfile, zlib, json and numpy all raise their own errors
-        raise ModelFileError(f"{path} is not a crnn model file or is damaged: {exc!r}") from exc
-    return metadata, arrays
+def _shown(classes):
+    """classes for a message: the first few."""
+    return str(classes.tolist()) if len(classes) <= 10 else f"[{', '.join(map(str, classes[:10]))}, ...]"
 
 
-def load_model(path):
-    """The SequenceTagger or SequenceClassifier saved at path.
+class _Metadata:
+    """The checks of a model file's metadata, each naming the field it refuses."""
 
-    Raises ModelFileError (a ValueError) for a damaged file, a file that is not a crnn
-    model, or a file saved by another crnn version.
-    """
+    def __init__(self, metadata, name):
+        self.metadata, self.name = metadata, name
+
+    def error(self, key, what):
+        return ModelFileError(f"{self.name}: its metadata field {key!r} {what}")
+
+    def __getitem__(self, key):
+        if key not in self.metadata:
+            raise ModelFileError(f"{self.name}: its metadata has no field {key!r}")
+        return self.metadata[key]
+
+    def count(self, key, low, high):
+        """An int field in [low, high]."""
+        value = self[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.error(key, f"must be an int from {low} to {high}, got {value!r}")
+        return value
+
+    def curve(self, key, length):
+        """A list of length finite numbers."""
+        value = self[key]
+        if not (isinstance(value, list) and len(value) == length and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+                for v in value)):
+            raise self.error(key, f"must be a list of {length} finite numbers")
+        return value
+
+
+def _model_of(metadata, name):
+    """The unfitted model that metadata describes, with every attribute but parameters_
+    set, and the arrays its file must hold: {key: (shape, dtype)}."""
     import crnn
 
-    metadata, arrays = _read(path)
-    if not isinstance(metadata, dict) or metadata.get("format") != _FORMAT:
-        raise ModelFileError(f"{path} is not a crnn model file (its metadata has no format {_FORMAT!r})")
+    meta = _Metadata(metadata, name)
+    if metadata.get("format") != _FORMAT:
+        raise ModelFileError(f"{name} is not a crnn model file (its metadata has no format {_FORMAT!r})")
     saved = metadata.get("crnn_version")
     if saved != crnn.__version__ or metadata.get("format_version") != _FORMAT_VERSION:
         raise ModelFileError(
-            f"{path} was saved by crnn {saved} (format {metadata.get('format_version')}); this is "
+            f"{name} was saved by crnn {saved} (format {metadata.get('format_version')}); this is "
             f"crnn {crnn.__version__} (format {_FORMAT_VERSION}): load it with crnn {saved}, or fit again"
         )
+    cls = _MODELS.get(meta["class"]) if isinstance(meta["class"], str) else None
+    if cls is None:
+        raise meta.error("class", f"must be one of {sorted(_MODELS)}, got {meta['class']!r}")
+    params = meta["params"]
+    if not isinstance(params, dict) or sorted(params) != sorted(cls._param_names()):
+        raise meta.error("params", f"must hold exactly the parameters of {cls.__name__}: {cls._param_names()}")
+    model = cls(**params)
     try:
-        model = _MODELS[metadata["class"]](**metadata["params"])
-        expected = metadata["arrays"]
-        if sorted(expected) != sorted(arrays):
-            raise ValueError(f"arrays {sorted(arrays)} but the metadata lists {sorted(expected)}")
-        for key, (shape, dtype) in expected.items():
-            arr = arrays[key]
-            if list(arr.shape) != shape or str(arr.dtype) != dtype or not np.all(np.isfinite(arr)):
-                raise ValueError(f"array {key!r} is not the finite {dtype} array of shape {shape} it should be")
-        for key in ("n_features_in_", "n_classes_", "loss_curve_", "validation_loss_curve_",
-                    "best_epoch_", "n_epochs_"):
-            setattr(model, key, metadata[key])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path} is a damaged crnn model file: {exc!r}") from exc
-    model.classes_ = np.arange(model.n_classes_)
+        model._check_params()
+    except (TypeError, ValueError) as exc:
+        raise meta.error("params", f"is refused: {exc}") from None
+    n_x = meta.count("n_features_in_", 1, BLAS_INT_MAX)
+    n_y = meta.count("n_classes_", 1, MAX_CLASSES)
+    classes = meta["classes_"]
+    if not (isinstance(classes, list) and len(classes) == n_y
+            and all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= BLAS_INT_MAX for c in classes)
+            and all(a < b for a, b in zip(classes, classes[1:]))):
+        raise meta.error("classes_", f"must list n_classes_ = {n_y} increasing non-negative ints")
+    n_epochs = meta.count("n_epochs_", 1, model.epochs)
+    best_epoch = meta.count("best_epoch_", 1, n_epochs)
+    loss_curve = meta.curve("loss_curve_", n_epochs)
+    validation_loss_curve = meta.curve("validation_loss_curve_", n_epochs if model.early_stopping else 0)
+    vars(model).update(
+        n_features_in_=n_x, n_classes_=n_y, classes_=np.array(classes, np.intp),
+        n_epochs_=n_epochs, best_epoch_=best_epoch, loss_curve_=loss_curve,
+        validation_loss_curve_=validation_loss_curve,
+    )
+    dtype = np.dtype(model.dtype)
+    expected = {key: (shape, dtype) for key, (shape, _) in model_shapes(model.cell, n_x, model.n_a, n_y).items()}
+    return model, expected
+
+
+def load_model(file, *, max_bytes=DEFAULT_MAX_BYTES):
+    """The SequenceTagger or SequenceClassifier saved in file.
+
+    The file is untrusted input: its metadata is read and checked first, then each array's
+    header against the shapes the metadata implies, and only then the arrays' data.
+
+    Arguments:
+    file -- a path or a binary file object, as written by save
+    max_bytes -- the most bytes of arrays to read (1 GiB by default)
+
+    Returns:
+    model -- the fitted model
+
+    Raises ModelFileError (a ValueError), naming the field or array, for a damaged or
+    tampered file, a file that is not a crnn model, or a file saved by another crnn version.
+    """
+    name = _model_file.describe(file)
+    made = []
+
+    def check(metadata):
+        model, expected = _model_of(metadata, name)
+        made.append(model)
+        return expected
+
+    _, arrays = _model_file.read(file, check, max_bytes)
+    for key, arr in arrays.items():
+        if not np.isfinite(arr).all():
+            raise ModelFileError(f"{name}: the array {key!r} holds non-finite values")
+    model = made[0]
     model.parameters_ = arrays
     return model

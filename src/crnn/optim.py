@@ -8,7 +8,7 @@ is an exponential average of the gradients, and Adam corrects both averages' bia
 import numpy as np
 
 from crnn._validate import as_array
-from crnn.cells import get_cell
+from crnn.cells import model_shapes
 
 __all__ = [
     "SGD",
@@ -169,7 +169,12 @@ def clip_by_global_norm(gradients, max_norm, keys=None):
     """
     if not max_norm > 0:
         raise ValueError(f"max_norm must be positive, got {max_norm!r}")
-    arrays = [gradients[k] for k in (gradients if keys is None else keys)]
+    arrays = [as_array(f'gradients["{k}"]', gradients[k]) for k in (gradients if keys is None else keys)]
+    for k, g in zip(gradients if keys is None else keys, arrays):
+        if g.dtype.kind != "f" or not g.flags.writeable:
+            raise TypeError(
+                f'gradients["{k}"] must be a writable float array to be scaled in place, got {g.dtype}'
+            )
     norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in arrays)))
     if norm > max_norm:
         for g in arrays:
@@ -207,13 +212,9 @@ def initialize_parameters(n_x, n_a, n_y, cell="rnn", method="normal", seed=None,
     """
     if method not in ("normal", "glorot"):
         raise ValueError(f'method must be "normal" or "glorot", got {method!r}')
-    cell = get_cell(cell)
     rng = np.random.default_rng(seed)
-    shapes = dict(cell.parameter_shapes(n_x, n_a))
-    shapes[cell.output_weight] = ((n_y, n_a), [("output", 0, n_a)])
-    shapes["by"] = ((n_y, 1), [("bias", 0, 1)])
     parameters = {}
-    for key, (shape, blocks) in shapes.items():
+    for key, (shape, blocks) in model_shapes(cell, n_x, n_a, n_y).items():
         arr = np.zeros(shape)
         for role, lo, hi in blocks:
             block = (shape[0], hi - lo)
