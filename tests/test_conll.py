@@ -89,3 +89,34 @@ def test_shipped_names_and_template_sentences():
         assert len(tokens) == len(tags)
         names = [t for t, tag in zip(tokens, tags) if tag != "O"]
         assert names and set(names) <= {"Ada", "Lovelace"}
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_token(tmp_path):
+    path = tmp_path / "bom.conll"
+    path.write_text("Harry B-PER\nsmiled O\n", encoding="utf-8-sig")
+    assert read_conll(path) == [(["Harry", "smiled"], ["B-PER", "O"])]
+    assert parse_conll(["\ufeffHarry B-PER\n"]) == [(["Harry"], ["B-PER"])]
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u2028", "\u3000"])
+def test_a_token_keeps_non_ascii_whitespace(tmp_path, space):
+    path = tmp_path / "a.conll"
+    path.write_text(f"New{space}York B-LOC\nis O\n", encoding="utf-8")
+    assert read_conll(path) == [([f"New{space}York", "is"], ["B-LOC", "O"])]
+
+
+def test_invalid_utf8_names_the_file_and_line(tmp_path):
+    path = tmp_path / "latin1.conll"
+    path.write_bytes("Harry B-PER\n\nZo\u00eb B-PER\n".encode("latin-1"))
+    with pytest.raises(ConllError, match=r"latin1.conll, line 3: not valid UTF-8"):
+        read_conll(path)
+
+
+def test_the_message_for_a_huge_bad_line_stays_short():
+    line = "x" * 10_000_000 + "\n"
+    with pytest.raises(ConllError) as info:
+        parse_conll([line])
+    assert len(str(info.value)) < 300 and "10000000 characters" in str(info.value)
+    with pytest.raises(ConllError) as info:
+        parse_conll(["token " + "Q" * 10_000_000 + "\n"])
+    assert len(str(info.value)) < 300

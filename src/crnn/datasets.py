@@ -23,7 +23,7 @@ __all__ = [
     "entity_scores",
 ]
 
-_TAG = re.compile(r"O|[BI]-\S+")
+_TAG = re.compile(r"O|[BI]-[^ \t]+")
 _TOKEN = re.compile(r"(?:Mrs|Mr|Ms|Dr)\.|'s\b|\w+(?:['’-]\w+)*|[^\w\s]")
 _TITLES = ("Mr.", "Mrs.", "Ms.", "Dr.")
 
@@ -32,12 +32,27 @@ class ConllError(ValueError):
     """A line of a CoNLL file that is not a token and its tag."""
 
 
+#: How much of a refused line an error message shows.
+_ECHO = 80
+#: Columns are separated by ASCII spaces and tabs only: a token may hold any other
+#: character, a non-breaking space or a line separator included.
+_COLUMNS = re.compile(r"[ \t]+")
+
+
+def _echo(line):
+    """line for an error message, cut to its first _ECHO characters."""
+    line = line.rstrip("\r\n")
+    return repr(line) if len(line) <= _ECHO else f"{line[:_ECHO]!r}... ({len(line)} characters)"
+
+
 def parse_conll(lines, source="<input>"):
     """Sentences from CoNLL lines: a token and its tag per line, blank lines between sentences.
 
-    The token is the first whitespace-separated column and the tag the last, so that
-    CoNLL-2003's four columns (token, part of speech, chunk, name tag) read as they are.
-    ``-DOCSTART-`` lines end a sentence and are skipped; so is surrounding whitespace.
+    The token is the first column and the tag the last, so that CoNLL-2003's four columns
+    (token, part of speech, chunk, name tag) read as they are. Columns are separated by
+    ASCII spaces and tabs: a token keeps any other character (a non-breaking space, say).
+    ``-DOCSTART-`` lines end a sentence and are skipped; a byte-order mark before the
+    first line is ignored.
 
     Arguments:
     lines -- iterable of strings (an open text file)
@@ -55,19 +70,21 @@ def parse_conll(lines, source="<input>"):
             tags.clear()
 
     for number, line in enumerate(lines, 1):
-        fields = line.split()
-        if not fields or fields[0] == "-DOCSTART-":
+        if number == 1:
+            line = line.removeprefix("\ufeff")
+        fields = _COLUMNS.split(line.strip(" \t\r\n"))
+        if fields == [""] or fields[0] == "-DOCSTART-":
             end_sentence()
             continue
         if len(fields) < 2:
             raise ConllError(
                 f"{source}, line {number}: expected a token and a tag separated by "
-                f"whitespace, got {line.strip()!r}"
+                f"spaces or tabs, got {_echo(line)}"
             )
         if not _TAG.fullmatch(fields[-1]):
             raise ConllError(
-                f"{source}, line {number}: the tag {fields[-1]!r} (the last column) is not "
-                f"O, B-TYPE or I-TYPE"
+                f"{source}, line {number}: the tag {_echo(fields[-1])} (the last column) is "
+                f"not O, B-TYPE or I-TYPE"
             )
         tokens.append(fields[0])
         tags.append(fields[-1])
@@ -75,10 +92,23 @@ def parse_conll(lines, source="<input>"):
     return sentences
 
 
+def _utf8_lines(f, source):
+    """The lines of binary file f decoded from UTF-8; ConllError naming the line if one is not."""
+    for number, raw in enumerate(f, 1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConllError(
+                f"{source}, line {number}: not valid UTF-8 (byte {exc.start} of the line is "
+                f"{raw[exc.start:exc.start + 1]!r})"
+            ) from None
+
+
 def read_conll(path):
-    """The sentences of the CoNLL file at path (UTF-8); see parse_conll."""
-    with open(path, encoding="utf-8") as f:
-        return parse_conll(f, str(path))
+    """The sentences of the CoNLL file at path (UTF-8, with or without a byte-order
+    mark); see parse_conll."""
+    with open(path, "rb") as f:
+        return parse_conll(_utf8_lines(f, str(path)), str(path))
 
 
 def tokenize(text):
