@@ -39,6 +39,9 @@ int crnn_pool_init(void)
 #  include <sys/mman.h>
 #  include <stdint.h>
 #endif
+#if defined(__GLIBC__)
+#  include <malloc.h>
+#endif
 
 typedef struct {
     void *ptr;           /* NULL: the slot is empty */
@@ -244,5 +247,9 @@ size_t crnn_pool_release(void)
     for (k = 0; k < nevicted; ++k) {
         free(evicted[k]);
     }
+#if defined(__GLIBC__)
+    /* glibc keeps freed heap memory for its next allocations: hand it to the system */
+    malloc_trim(0);
+#endif
     return bytes;
 }

@@ -247,3 +247,45 @@ def test_at_most_32_blocks_are_kept_the_oldest_going_first(pool):
     assert taken == set(blocks[1:])
     for block in taken:
         pool.crnn_pool_free(None, block, MIN_BYTES)
+
+
+def _rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
+                    reason="malloc_trim is glibc's")
+def test_release_memory_lowers_the_resident_size_with_glibc():
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    np.empty(4 << 20, np.uint8)  # freed from mmap, it raises glibc's threshold past 4 MiB
+    # 32 blocks of 1 MiB to 3 MiB in the heap, each followed by a small allocation that
+    # keeps the heap from shrinking from its top when the block is freed
+    blocks, pins = [], []
+    try:
+        for k in range(32):
+            blocks.append(_arrays.new_sequence(64, 64, 32 + k, np.float64))
+            blocks[-1].fill(1.0)
+            pins.append(libc.malloc(1 << 17))
+        del blocks[:]
+        kept = crnn.memory_pool()["bytes"]
+        assert kept > 32 << 20
+        before = _rss_bytes()
+        assert crnn.release_memory() >= kept
+        assert before - _rss_bytes() > kept // 2
+    finally:
+        for pin in pins:
+            libc.free(ctypes.c_void_p(pin))
+
+
+def test_the_pool_limit_comes_from_the_environment(tmp_path):
+    import subprocess
+
+    code = "import crnn; print(crnn.memory_pool()['limit'])"
+    env = {**os.environ, "CRNN_MEMORY_POOL_LIMIT": "12345"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "12345", out.stderr
+    env["CRNN_MEMORY_POOL_LIMIT"] = "lots"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode != 0 and "CRNN_MEMORY_POOL_LIMIT must be a number of bytes" in out.stderr

@@ -11,8 +11,17 @@ The LSTM's backward also keeps work spaces (``work_space``) in each thread that 
 
 tracemalloc still counts crnn's arrays while they live, as numpy reports them; the memory
 the pool keeps between calls is not an array, and only the process's RSS shows it.
+
+The pool keeps at most 1 GiB by default. A process that serves predictions beside other
+work may want less: ``set_memory_pool_limit``, or the environment variable
+``CRNN_MEMORY_POOL_LIMIT`` (bytes) read when crnn is imported.
+
+Forking: crnn's pool is safe across ``fork()``, but OpenBLAS with more than one thread
+can deadlock in a child forked while another thread is inside a BLAS call. With
+``multiprocessing``, use the "spawn" or "forkserver" start method, or one BLAS thread.
 """
 import math
+import os
 import threading
 
 import numpy as np
@@ -64,8 +73,12 @@ def set_memory_pool_limit(nbytes):
 
 
 def release_memory():
-    """Give back to the system the memory crnn keeps between calls: its pool's, and the
-    calling thread's LSTM work spaces (other threads keep theirs).
+    """Free the memory crnn keeps between calls: its pool's, and the calling thread's
+    LSTM work spaces (other threads keep theirs).
+
+    With glibc (Linux), the C allocator is then asked to return its free memory to the
+    system (``malloc_trim``), so the process's RSS falls. Elsewhere the memory goes back
+    to the C allocator, which returns large blocks to the system itself.
 
     Returns:
     nbytes -- the bytes given back
@@ -74,3 +87,23 @@ def release_memory():
     nbytes = sum(buffer.nbytes for buffer in spaces.values())
     spaces.clear()
     return _arrays.pool_release() + nbytes
+
+
+def _limit_from_environment():
+    """Apply CRNN_MEMORY_POOL_LIMIT, if set, as the pool's limit."""
+    value = os.environ.get("CRNN_MEMORY_POOL_LIMIT", "").strip()
+    if not value:
+        return
+    try:
+        nbytes = int(value)
+    except ValueError:
+        nbytes = -1
+    if nbytes < 0:
+        raise ValueError(
+            f"the environment variable CRNN_MEMORY_POOL_LIMIT must be a number of bytes "
+            f"(an int >= 0), got {value!r}"
+        )
+    set_memory_pool_limit(nbytes)
+
+
+_limit_from_environment()
