@@ -41,11 +41,14 @@ macros = [
 
 # the C loops each extension compiles in: both kernels cimport crnn/_elementwise.pxd,
 # whose loops csrc/crnn_elementwise.c holds, and crnn/_arrays.pxd, the checks of their
-# arrays that _arrays holds; _gemmtime is the benchmark's GEMM timer
+# arrays that _arrays holds; _engine, the recurrence engine's driver, compiles in the
+# per-step loops of the cells it runs (csrc/crnn_gru.c); _gemmtime is the benchmark's GEMM
+# timer
 c_sources = {
     "_arrays": ["csrc/crnn_memory.c"],
     "_rnn": ["csrc/crnn_elementwise.c"],
     "_lstm": ["csrc/crnn_lstm.c", "csrc/crnn_elementwise.c"],
+    "_engine": ["csrc/crnn_gru.c", "csrc/crnn_elementwise.c"],
     "_gemmtime": [],
 }
 extensions = [

@@ -3,10 +3,11 @@ import threading
 import time
 
 import numpy as np
+import pytest
 from threadpoolctl import threadpool_limits
 
 import crnn
-from crnn.testing import random_rnn_problem
+from crnn.testing import random_gru_problem, random_rnn_problem
 
 
 def test_four_threads_get_the_single_thread_answers():
@@ -63,9 +64,12 @@ def _counter_rate(run_main, duration):
     return count[0] / (time.perf_counter() - start)
 
 
-def test_forward_releases_the_gil():
+@pytest.mark.parametrize("cell", ["rnn", "gru"])
+def test_forward_releases_the_gil(cell):
     # a long sequence of small steps: nearly all time is spent in the nogil loop
-    x, a0, parameters, _ = random_rnn_problem(8, 64, 4, 8, 4000, seed=1)
+    problem, forward_fn = {"rnn": (random_rnn_problem, crnn.rnn_forward),
+                           "gru": (random_gru_problem, crnn.gru_forward)}[cell]
+    x, a0, parameters, _ = problem(8, 64, 4, 8, 4000, seed=1)
 
     def idle(duration):
         time.sleep(duration)
@@ -73,7 +77,7 @@ def test_forward_releases_the_gil():
     def forward(duration):
         end = time.perf_counter() + duration
         while time.perf_counter() < end:
-            crnn.rnn_forward(x, a0, parameters)
+            forward_fn(x, a0, parameters)
 
     # BLAS on one thread leaves the second core to the counter: what is measured is
     # the GIL, not BLAS's worker threads competing for the cores

@@ -1,10 +1,11 @@
 """crnn: the Sequence Models course's recurrent networks, on Cython kernels over BLAS.
 
-The RNN and LSTM functions keep the course's signatures, shapes, cache tuples and
+The RNN, LSTM and GRU functions keep the course's signatures, shapes, cache tuples and
 gradient dicts; ``crnn.reference`` holds the plain-numpy versions they are tested against.
 """
 from crnn import reference
 from crnn.lstm import lstm_backward, lstm_cell_backward, lstm_cell_forward, lstm_forward
+from crnn.gru import gru_backward, gru_cell_backward, gru_cell_forward, gru_forward
 from crnn.rnn import rnn_backward, rnn_cell_backward, rnn_cell_forward, rnn_forward
 from crnn.losses import sigmoid_binary_cross_entropy, softmax_cross_entropy
 from crnn.output_layer import output_layer_backward, output_layer_forward
@@ -25,6 +26,10 @@ __all__ = [
     "lstm_forward",
     "lstm_cell_backward",
     "lstm_backward",
+    "gru_cell_forward",
+    "gru_forward",
+    "gru_cell_backward",
+    "gru_backward",
     "reference",
     "__version__",
     "softmax_cross_entropy",

@@ -9,10 +9,11 @@ so that a new cell is one class added to ``CELLS``.
 """
 import numpy as np
 
+from crnn.gru import gru_backward, gru_cell_forward, gru_forward
 from crnn.lstm import lstm_backward, lstm_cell_forward, lstm_forward
 from crnn.rnn import rnn_backward, rnn_cell_forward, rnn_forward
 
-__all__ = ["RNNCell", "LSTMCell", "CELLS", "get_cell", "model_shapes"]
+__all__ = ["RNNCell", "LSTMCell", "GRUCell", "CELLS", "get_cell", "model_shapes"]
 
 
 class RNNCell:
@@ -97,8 +98,51 @@ class LSTMCell:
         return (a_next, c_next), yt_pred
 
 
+class GRUCell:
+    """The GRU: update and reset gates, a_t = u_t·cc_t + (1 - u_t)·a_{t-1}; the lecture's
+    convention, or with reset_after PyTorch's and Keras's (see crnn.gru). Its forward and
+    backward read the convention from the parameters' keys."""
+
+    output_weight = "Wy"
+
+    @staticmethod
+    def parameter_shapes(n_x, n_a, reset_after=False):
+        """The gates' weights over [a_prev; x_t], recurrent columns first, and biases;
+        with reset_after the candidate's input and recurrent weights apart."""
+        weight = ((n_a, n_a + n_x), [("recurrent", 0, n_a), ("input", n_a, n_a + n_x)])
+        bias = ((n_a, 1), [("bias", 0, 1)])
+        shapes = {"Wu": weight, "bu": bias, "Wr": weight, "br": bias}
+        if reset_after:
+            shapes.update(Wcx=((n_a, n_x), [("input", 0, n_x)]),
+                          Wca=((n_a, n_a), [("recurrent", 0, n_a)]), bcx=bias, bca=bias)
+        else:
+            shapes.update(Wc=weight, bc=bias)
+        return shapes
+
+    @staticmethod
+    def forward(x, a0, parameters):
+        """The states of every step, (n_a, m, T_x), and the course's caches."""
+        a, _, caches = gru_forward(x, a0, parameters, reset_after="Wca" in parameters)
+        return a, caches
+
+    @staticmethod
+    def backward(da, caches):
+        """The gradient dict ("dx", "da0", "dWu", "dbu", ...) from da."""
+        return gru_backward(da, caches)
+
+    @staticmethod
+    def initial_state(a0):
+        return a0
+
+    @staticmethod
+    def step(xt, state, parameters):
+        """One step: the next state and the softmax output yt_pred (n_y, m)."""
+        a_next, yt_pred, _ = gru_cell_forward(xt, state, parameters, reset_after="Wca" in parameters)
+        return a_next, yt_pred
+
+
 #: Cells by the name the models and training functions accept as ``cell=``.
-CELLS = {"rnn": RNNCell, "lstm": LSTMCell}
+CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 
 
 def get_cell(cell):
@@ -109,15 +153,17 @@ def get_cell(cell):
         raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}") from None
 
 
-def model_shapes(cell, n_x, n_a, n_y):
+def model_shapes(cell, n_x, n_a, n_y, **options):
     """Every parameter of a model: the cell's and its output layer's.
+
+    options -- the cell's own (reset_after for the GRU)
 
     Returns:
     dict name -> (shape, blocks), as the cell's parameter_shapes, plus the output weight
     (n_y, n_a) and "by" (n_y, 1)
     """
     cell = get_cell(cell)
-    shapes = dict(cell.parameter_shapes(n_x, n_a))
+    shapes = dict(cell.parameter_shapes(n_x, n_a, **options))
     shapes[cell.output_weight] = ((n_y, n_a), [("output", 0, n_a)])
     shapes["by"] = ((n_y, 1), [("bias", 0, 1)])
     return shapes

@@ -48,8 +48,9 @@ class _SequenceModel:
     def __init__(self, cell="rnn", n_a=32, optimizer="adam", learning_rate=0.01, epochs=20,
                  batch_size=32, clip_norm=5.0, clip_value=None, init="glorot",
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-                 tol=1e-4, seed=0, verbose=True, dtype="float64"):
+                 tol=1e-4, seed=0, verbose=True, dtype="float64", reset_after=False):
         self.cell = cell
+        self.reset_after = reset_after
         self.n_a = n_a
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -177,6 +178,10 @@ class _SequenceModel:
     def _check_params(self):
         """Clear errors for constructor arguments fit cannot use (the others check their own)."""
         get_cell(self.cell)
+        if self.reset_after not in (False, True):
+            raise ValueError(f"reset_after must be True or False, got {self.reset_after!r}")
+        if self.reset_after and self.cell != "gru":
+            raise ValueError(f'reset_after=True is the GRU\'s convention: it needs cell="gru", got {self.cell!r}')
         make_optimizer(self.optimizer, self.learning_rate)
         for name in ("n_a", "epochs", "batch_size", "n_iter_no_change"):
             value = getattr(self, name)
@@ -188,6 +193,10 @@ class _SequenceModel:
                 raise ValueError(f"{name} must be positive or None, got {value!r}")
         if self.dtype not in ("float32", "float64", np.float32, np.float64):
             raise ValueError(f'dtype must be "float32" or "float64", got {self.dtype!r}')
+
+    def _cell_options(self):
+        """The options of the cell's parameter shapes."""
+        return {"reset_after": True} if self.reset_after else {}
 
     def _batch_loss_and_grads(self, x, y, parameters):
         a0 = np.zeros((self.n_a, x.shape[1]), x.dtype)
@@ -231,7 +240,8 @@ class _SequenceModel:
             val, order = order[:n_val], order[n_val:]
         x_train, y_train = x[:, order], labels[order]
         parameters = initialize_parameters(
-            x.shape[0], self.n_a, len(classes), self.cell, self.init, rng, np.dtype(self.dtype)
+            x.shape[0], self.n_a, len(classes), self.cell, self.init, rng, np.dtype(self.dtype),
+            **self._cell_options()
         )
         validation = None if val is None else (x[:, val], labels[val])
         fitted = self._fit_loop(parameters, x_train, y_train, validation, rng)
@@ -360,7 +370,9 @@ class SequenceTagger(_SequenceModel):
     """Many-to-many: one class per step, from the state of that step.
 
     Arguments:
-    cell -- "rnn" (or another name in crnn.cells.CELLS)
+    cell -- "rnn", "lstm" or "gru" (the names in crnn.cells.CELLS)
+    reset_after -- with cell="gru": PyTorch's and Keras's convention instead of the
+                   lecture's (see crnn.gru)
     n_a -- hidden units
     optimizer -- "adam", "sgd", "momentum" or "adagrad"
     learning_rate, epochs, batch_size -- of the minibatch training
@@ -482,7 +494,7 @@ def _model_of(metadata, name):
         validation_loss_curve_=validation_loss_curve,
     )
     dtype = np.dtype(model.dtype)
-    expected = {key: (shape, dtype) for key, (shape, _) in model_shapes(model.cell, n_x, model.n_a, n_y).items()}
+    expected = {key: (shape, dtype) for key, (shape, _) in model_shapes(model.cell, n_x, model.n_a, n_y, **model._cell_options()).items()}
     return model, expected
 
 

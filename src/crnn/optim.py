@@ -194,7 +194,7 @@ def _glorot(shape, rng):
 
 
 def initialize_parameters(n_x, n_a, n_y, cell="rnn", method="normal", seed=None,
-                          dtype=np.float64, scale=0.01):
+                          dtype=np.float64, scale=0.01, **options):
     """Initial parameters of a cell and its output layer.
 
     Arguments:
@@ -206,6 +206,7 @@ def initialize_parameters(n_x, n_a, n_y, cell="rnn", method="normal", seed=None,
     seed -- int or numpy.random.Generator
     dtype -- dtype of every array
     scale -- the standard deviation of "normal"
+    options -- the cell's own: reset_after=True for the GRU in PyTorch's convention
 
     Returns:
     parameters -- dict of the cell's parameters plus its output weight and "by"
@@ -214,7 +215,7 @@ def initialize_parameters(n_x, n_a, n_y, cell="rnn", method="normal", seed=None,
         raise ValueError(f'method must be "normal" or "glorot", got {method!r}')
     rng = np.random.default_rng(seed)
     parameters = {}
-    for key, (shape, blocks) in model_shapes(cell, n_x, n_a, n_y).items():
+    for key, (shape, blocks) in model_shapes(cell, n_x, n_a, n_y, **options).items():
         arr = np.zeros(shape)
         for role, lo, hi in blocks:
             block = (shape[0], hi - lo)

@@ -19,6 +19,10 @@ __all__ = [
     "lstm_forward",
     "lstm_cell_backward",
     "lstm_backward",
+    "gru_cell_forward",
+    "gru_forward",
+    "gru_cell_backward",
+    "gru_backward",
 ]
 
 
@@ -276,6 +280,152 @@ def lstm_backward(da, caches):
         for key in sums:
             sums[key] += step[key]
     return {"dx": dx, "da0": da_prevt, **sums, "dc0": dc_prevt}
+
+
+# --- GRU ------------------------------------------------------------------------------
+# The lecture's convention: the reset gate scales a_prev before the candidate's product,
+#   ut = sigmoid(Wu·[a_prev; xt] + bu),  rt = sigmoid(Wr·[a_prev; xt] + br),
+#   cct = tanh(Wc·[rt*a_prev; xt] + bc),  a_next = ut*cct + (1 - ut)*a_prev.
+# With reset_after (PyTorch's, Keras's default, cuDNN's) the candidate's recurrent part
+# keeps its own weight and bias, and the reset gate scales their sum:
+#   cct = tanh(Wcx·xt + bcx + rt*(Wca·a_prev + bca)).
+# The parameter keys say which: "Wc" and "bc", or "Wcx", "Wca", "bcx" and "bca".
+
+
+def _gru_reset_after(parameters):
+    return "Wca" in parameters
+
+
+def gru_cell_forward(xt, a_prev, parameters, *, reset_after=False):
+    """One step of the GRU cell.
+
+    Arguments:
+    xt -- input at step t, of shape (n_x, m)
+    a_prev -- hidden state at step t-1, of shape (n_a, m)
+    parameters -- dict with "Wu", "Wr" (n_a, n_a + n_x), "bu", "br" (n_a, 1), "Wy"
+                  (n_y, n_a), "by" (n_y, 1), and "Wc" (n_a, n_a + n_x), "bc" (n_a, 1);
+                  with reset_after, "Wcx" (n_a, n_x), "Wca" (n_a, n_a), "bcx", "bca"
+                  (n_a, 1) instead of "Wc" and "bc"
+    reset_after -- which convention (see above)
+
+    Returns:
+    a_next -- next hidden state, of shape (n_a, m)
+    yt_pred -- prediction at step t, of shape (n_y, m)
+    cache -- (a_next, a_prev, ut, rt, cct, xt, parameters)
+    """
+    concat = np.concatenate((a_prev, xt), axis=0)
+    ut = sigmoid(np.dot(parameters["Wu"], concat) + parameters["bu"])
+    rt = sigmoid(np.dot(parameters["Wr"], concat) + parameters["br"])
+    if reset_after:
+        hc = np.dot(parameters["Wca"], a_prev) + parameters["bca"]
+        cct = np.tanh(np.dot(parameters["Wcx"], xt) + parameters["bcx"] + rt * hc)
+    else:
+        gated = np.concatenate((rt * a_prev, xt), axis=0)
+        cct = np.tanh(np.dot(parameters["Wc"], gated) + parameters["bc"])
+    a_next = ut * cct + (1 - ut) * a_prev
+    yt_pred = softmax(np.dot(parameters["Wy"], a_next) + parameters["by"])
+    return a_next, yt_pred, (a_next, a_prev, ut, rt, cct, xt, parameters)
+
+
+def gru_forward(x, a0, parameters, *, reset_after=False):
+    """The GRU over a whole sequence.
+
+    Arguments:
+    x -- input for every step, of shape (n_x, m, T_x)
+    a0 -- initial hidden state, of shape (n_a, m)
+    parameters -- dict as for gru_cell_forward
+    reset_after -- as for gru_cell_forward
+
+    Returns:
+    a -- hidden states of every step, of shape (n_a, m, T_x)
+    y_pred -- predictions of every step, of shape (n_y, m, T_x)
+    caches -- (list of the T_x cell caches, x)
+    """
+    n_x, m, T_x = x.shape
+    n_y, n_a = parameters["Wy"].shape
+    dtype = np.result_type(x, a0, *parameters.values())
+    a = np.zeros((n_a, m, T_x), dtype)
+    y_pred = np.zeros((n_y, m, T_x), dtype)
+    caches = []
+    a_next = a0
+    for t in range(T_x):
+        a_next, yt, cache = gru_cell_forward(x[:, :, t], a_next, parameters, reset_after=reset_after)
+        a[:, :, t] = a_next
+        y_pred[:, :, t] = yt
+        caches.append(cache)
+    return a, y_pred, (caches, x)
+
+
+def gru_cell_backward(da_next, cache):
+    """The backward pass of one GRU step; the convention is read from the cached
+    parameters' keys.
+
+    Arguments:
+    da_next -- gradient of the loss with respect to a_next, of shape (n_a, m)
+    cache -- (a_next, a_prev, ut, rt, cct, xt, parameters), the output of gru_cell_forward
+
+    Returns:
+    gradients -- dict with "dxt" (n_x, m), "da_prev" (n_a, m), and "d" + every key of
+                 the cell's parameters: "dWu", "dbu", "dWr", "dbr", then "dWc", "dbc" or
+                 "dWcx", "dWca", "dbcx", "dbca"
+    """
+    a_next, a_prev, ut, rt, cct, xt, parameters = cache
+    n_a = a_prev.shape[0]
+    dcct = da_next * ut * (1 - cct**2)           # the candidate's pre-activation
+    dut = da_next * (cct - a_prev) * ut * (1 - ut)
+    da_prev = da_next * (1 - ut)
+    grads = {}
+    if _gru_reset_after(parameters):
+        hc = np.dot(parameters["Wca"], a_prev) + parameters["bca"]
+        drt = dcct * hc * rt * (1 - rt)
+        dhc = dcct * rt
+        da_prev = da_prev + np.dot(parameters["Wca"].T, dhc)
+        dxt = np.dot(parameters["Wcx"].T, dcct)
+        candidate = {"dWcx": np.dot(dcct, xt.T), "dWca": np.dot(dhc, a_prev.T),
+                     "dbcx": np.sum(dcct, axis=1, keepdims=True),
+                     "dbca": np.sum(dhc, axis=1, keepdims=True)}
+    else:
+        Wc = parameters["Wc"]
+        dgated = np.dot(Wc[:, :n_a].T, dcct)       # the gradient of rt*a_prev
+        drt = dgated * a_prev * rt * (1 - rt)
+        da_prev = da_prev + dgated * rt
+        dxt = np.dot(Wc[:, n_a:].T, dcct)
+        gated = np.concatenate((rt * a_prev, xt), axis=0)
+        candidate = {"dWc": np.dot(dcct, gated.T), "dbc": np.sum(dcct, axis=1, keepdims=True)}
+    concat = np.concatenate((a_prev, xt), axis=0)
+    for gate, d in (("u", dut), ("r", drt)):
+        W = parameters["W" + gate]
+        da_prev = da_prev + np.dot(W[:, :n_a].T, d)
+        dxt = dxt + np.dot(W[:, n_a:].T, d)
+        grads["dW" + gate] = np.dot(d, concat.T)
+        grads["db" + gate] = np.sum(d, axis=1, keepdims=True)
+    return {"dxt": dxt, "da_prev": da_prev, **grads, **candidate}
+
+
+def gru_backward(da, caches):
+    """The backward pass of the GRU over a whole sequence.
+
+    Arguments:
+    da -- upstream gradients of every hidden state, of shape (n_a, m, T_x)
+    caches -- (list of cell caches, x), the output of gru_forward
+
+    Returns:
+    gradients -- dict with "dx" (n_x, m, T_x), "da0" (n_a, m), and "d" + every key of
+                 the cell's parameters, summed over the steps
+    """
+    cell_caches, x = caches
+    n_a, m, T_x = da.shape
+    n_x = cell_caches[0][5].shape[0]
+    dx = np.zeros((n_x, m, T_x), da.dtype)
+    sums = {}
+    da_prevt = np.zeros((n_a, m), da.dtype)
+    for t in reversed(range(T_x)):
+        step = gru_cell_backward(da[:, :, t] + da_prevt, cell_caches[t])
+        da_prevt = step.pop("da_prev")
+        dx[:, :, t] = step.pop("dxt")
+        for key, value in step.items():
+            sums[key] = sums[key] + value if key in sums else value
+    return {"dx": dx, "da0": da_prevt, **sums}
 
 
 # --- losses (crnn.losses' oracle) ------------------------------------------------------

@@ -4,7 +4,8 @@ Used by crnn's own tests, by ``python -m crnn check`` and by the benchmarks.
 """
 import numpy as np
 
-__all__ = ["RTOL", "random_rnn_problem", "random_lstm_problem", "max_rel_error", "assert_close"]
+__all__ = ["RTOL", "random_rnn_problem", "random_lstm_problem", "random_gru_problem", "max_rel_error",
+           "assert_close"]
 
 #: Relative tolerance of a fast result against crnn.reference, per computing dtype.
 RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}
@@ -72,6 +73,36 @@ def random_lstm_problem(n_x, n_a, n_y, m, T_x, dtype=np.float64, seed=0):
         parameters["b" + gate] = normal((n_a, 1), 0.1)
     parameters["Wy"] = normal((n_y, n_a), 1 / np.sqrt(max(n_a, 1)))
     parameters["by"] = normal((n_y, 1), 0.1)
+    return normal((n_x, m, T_x)), normal((n_a, m), 0.5), parameters, normal((n_a, m, T_x))
+
+
+def random_gru_problem(n_x, n_a, n_y, m, T_x, dtype=np.float64, seed=0, reset_after=False):
+    """Random inputs and parameters for the GRU, at a stable gain.
+
+    The gate weights have standard deviation 1/sqrt(n_a + n_x), the fan-in of the gates.
+
+    Arguments:
+    n_x, n_a, n_y, m, T_x -- the course's sizes
+    dtype -- dtype of every array
+    seed -- seed of numpy.random.default_rng
+    reset_after -- the parameters of that convention (see crnn.gru)
+
+    Returns:
+    x -- (n_x, m, T_x)
+    a0 -- (n_a, m)
+    parameters -- dict with "Wu", "bu", "Wr", "br", "Wc", "bc" (or "Wcx", "Wca", "bcx",
+                  "bca" with reset_after), "Wy" (n_y, n_a) and "by" (n_y, 1)
+    da -- an upstream gradient of the states, (n_a, m, T_x)
+    """
+    from crnn.cells import model_shapes
+
+    normal = _sampler(dtype, seed)
+    scale = 1 / np.sqrt(max(n_a + n_x, 1))
+    options = {"reset_after": True} if reset_after else {}
+    parameters = {}
+    for key, (shape, _) in model_shapes("gru", n_x, n_a, n_y, **options).items():
+        sd = 0.1 if key.startswith("b") else 1 / np.sqrt(max(n_a, 1)) if key == "Wy" else scale
+        parameters[key] = normal(shape, sd)
     return normal((n_x, m, T_x)), normal((n_a, m), 0.5), parameters, normal((n_a, m, T_x))
 
 
