@@ -24,6 +24,10 @@
 #define CRNN_DECLARE(T, SFX)                                                          \
     void crnn_bias_tanh_##SFX(T *z, const T *b, ptrdiff_t n, ptrdiff_t ncols,         \
                               ptrdiff_t ld);                                          \
+    void crnn_bias_relu_##SFX(T *z, const T *b, ptrdiff_t n, ptrdiff_t ncols,         \
+                              ptrdiff_t ld);                                          \
+    void crnn_relu_grad_##SFX(T *d, const T *a, ptrdiff_t n, ptrdiff_t ncols,         \
+                              ptrdiff_t ld);                                          \
     void crnn_bias_softmax_##SFX(T *z, const T *b, ptrdiff_t n, ptrdiff_t ncols);     \
     void crnn_tanh_grad_##SFX(T *d, const T *a, ptrdiff_t n, ptrdiff_t ncols,         \
                               ptrdiff_t ld);                                          \

@@ -19,6 +19,21 @@ void CRNN_FN(crnn_bias_tanh)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff_t 
     }
 }
 
+/* z[i, j] = max(z[i, j] + b[i], 0) for the (n, ncols) block z, columns ld apart. */
+CRNN_CLONES
+void CRNN_FN(crnn_bias_relu)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff_t ncols,
+                             ptrdiff_t ld)
+{
+    ptrdiff_t i, j;
+    for (j = 0; j < ncols; ++j) {
+        CRNN_T *CRNN_RESTRICT col = z + ld * j;
+        for (i = 0; i < n; ++i) {
+            CRNN_T v = col[i] + b[i];
+            col[i] = v > 0 ? v : (CRNN_T)0;
+        }
+    }
+}
+
 /*
  * The largest and the sum of the n values of col, each over CRNN_LANES independent
  * partial results, so that the loops vectorise without reassociating in the compiler
@@ -127,6 +142,25 @@ void CRNN_FN(crnn_tanh_grad)(CRNN_T *d, const CRNN_T *a, ptrdiff_t n, ptrdiff_t 
         const CRNN_T *aa = a + ld * j;
         for (i = 0; i < n; ++i) {
             dd[i] *= (CRNN_T)1 - aa[i] * aa[i];
+        }
+    }
+}
+
+/*
+ * d = d * (a > 0): the gradient through a = relu(z), for the (n, ncols) blocks d and a,
+ * columns ld apart, where d holds the gradient reaching a (zero where z was not positive,
+ * as a = 0 there).
+ */
+CRNN_CLONES
+void CRNN_FN(crnn_relu_grad)(CRNN_T *d, const CRNN_T *a, ptrdiff_t n, ptrdiff_t ncols,
+                             ptrdiff_t ld)
+{
+    ptrdiff_t i, j;
+    for (j = 0; j < ncols; ++j) {
+        CRNN_T *CRNN_RESTRICT dd = d + ld * j;
+        const CRNN_T *aa = a + ld * j;
+        for (i = 0; i < n; ++i) {
+            dd[i] = aa[i] > 0 ? dd[i] : (CRNN_T)0;
         }
     }
 }

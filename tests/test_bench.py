@@ -79,12 +79,12 @@ def test_bench_with_torch_and_threads(tmp_path, capsys):
     assert table.count("vs torch") == 2
 
 
-def test_bench_without_torch_runs_both_cells(tmp_path, capsys, monkeypatch):
+def test_bench_without_torch_runs_every_cell(tmp_path, capsys, monkeypatch):
     # torch that cannot be imported: the benchmark leaves it out, it does not fail
     monkeypatch.setitem(sys.modules, "torch", None)
     report, table = _run(tmp_path, capsys, "--dtype", "float32")
-    assert report["torch"] is None and report["cells"] == ["rnn", "lstm"]
-    assert [r["cell"] for r in report["results"]] == ["rnn", "lstm"]
+    assert report["torch"] is None and report["cells"] == ["rnn", "lstm", "gru"]
+    assert [r["cell"] for r in report["results"]] == ["rnn", "lstm", "gru"]
     assert all(set(r["contenders"]) == {"crnn", "reference"} for r in report["results"])
     assert "not installed" in table and "vs torch" not in table
 
@@ -94,8 +94,8 @@ def test_bench_rejects_unknown_sizes(capsys):
         main(["bench", "--sizes", "huge"])
     assert "choose from tiny, small, medium, large" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["bench", "--cell", "gru"])
-    assert "choose from rnn, lstm" in capsys.readouterr().err
+        main(["bench", "--cell", "elman"])
+    assert "choose from rnn, lstm, gru" in capsys.readouterr().err
 
 
 def test_gemm_floor_counts_every_product():

@@ -104,7 +104,7 @@ def test_python_m_crnn_demo_command_line():
     assert run.returncode == 0, run.stderr
     assert "Yesterday," in run.stdout and "F1" in run.stdout and "crnn.reference" in run.stdout
     assert "epoch=1" in run.stderr  # the progress bar, with the loss
-    bad = _cli("demo", "--cell", "gru")
+    bad = _cli("demo", "--cell", "elman")
     assert bad.returncode == 2 and "--cell must be one of" in bad.stderr
     missing = _cli("demo", "--data", "/nonexistent/file.conll")
     assert missing.returncode == 1 and "No such file" in missing.stderr

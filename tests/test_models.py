@@ -196,7 +196,7 @@ def test_bad_labels_and_inputs_get_clear_errors(fitted):
     with pytest.raises(ValueError, match=r"y must be class indices of shape \(m,\)"):
         SequenceClassifier(verbose=False).fit(x, y)
     with pytest.raises(ValueError, match="cell must be one of"):
-        _tagger(cell="gru").fit(x, y)
+        _tagger(cell="elman").fit(x, y)
 
 
 def test_float32_models_train_in_float32():

@@ -188,7 +188,7 @@ def test_bad_arguments_get_clear_errors():
     with pytest.raises(ValueError, match="output must be one of"):
         crnn.rnn_loss_and_grads(x, y, a0, p, output="first")
     with pytest.raises(ValueError, match="cell must be one of"):
-        crnn.loss_and_grads(x, y, a0, p, cell="gru")
+        crnn.loss_and_grads(x, y, a0, p, cell="elman")
     with pytest.raises(ValueError, match=r"y must be class indices of shape \(2,\)"):
         crnn.rnn_loss_and_grads(x, y, a0, p, output="last")
     with pytest.raises(ValueError, match=r"y holds 3 at index"):

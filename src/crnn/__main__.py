@@ -75,12 +75,12 @@ def main(argv=None):
     bench.add_argument("--seed", type=int, default=0, help="seed of the random data (default 0)")
     bench.add_argument(
         "--cell", type=_names(CELLS), default=list(CELLS),
-        help="the recurrent cells, rnn, lstm or both comma-separated (default both, rnn first)",
+        help="the recurrent cells, comma-separated: rnn, lstm, gru (default all, in that order)",
     )
     demo = sub.add_parser("demo", help="train a name tagger (or, with 'names', a name generator)")
     demo.add_argument("task", nargs="?", choices=("tagger", "names"), default="tagger",
                       help="'tagger' (default): tag person names; 'names': sample new first names")
-    demo.add_argument("--cell", default="rnn", help="the recurrent cell: rnn or lstm (default rnn)")
+    demo.add_argument("--cell", default="rnn", help="the recurrent cell: rnn, lstm or gru (default rnn)")
     demo.add_argument("--epochs", type=_positive, default=10, help="training epochs (default 10)")
     demo.add_argument("--n-a", type=_positive, help="hidden units (default 48; names: 50, the course's)")
     demo.add_argument("--seed", type=int, default=0, help="seeds the data, weights and shuffling; names: the first sample's seed (default 0)")

@@ -33,6 +33,33 @@ class ForwardCaches(list):
         return len(self) == len(made) and all(map(operator.is_, self, made))
 
 
+#: The activations of the vanilla RNN.
+ACTIVATIONS = ("tanh", "relu")
+
+
+class ReluCache(tuple):
+    """The cache of a relu RNN step: the course's (a_next, a_prev, xt, parameters), a
+    tuple marked so that the backward pass knows its activation (unmarked: tanh)."""
+
+    __slots__ = ()
+    activation = "relu"
+
+
+def check_activation(activation):
+    """True for "relu", False for "tanh"; ValueError naming the argument otherwise."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f'activation must be "tanh" or "relu", got {activation!r}')
+    return activation == "relu"
+
+
+def cache_is_relu(cache, name):
+    """Whether a cell cache is a relu RNN's, from the activation it is marked with."""
+    activation = getattr(cache, "activation", "tanh")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f'{name} is marked with activation {activation!r}, not "tanh" or "relu"')
+    return activation == "relu"
+
+
 def forward_buffers(cell_caches):
     """The buffers behind cell_caches if crnn's forward made them and they are intact, else None."""
     if type(cell_caches) is ForwardCaches and cell_caches.intact():

@@ -1,12 +1,13 @@
 """The self-check behind ``python -m crnn check``."""
 import time
+from functools import partial
 from itertools import product
 
 import numpy as np
 
 import crnn
 from crnn import reference
-from crnn.testing import RTOL, max_rel_error, random_lstm_problem, random_rnn_problem
+from crnn.testing import RTOL, max_rel_error, random_gru_problem, random_lstm_problem, random_rnn_problem
 
 #: (name, (n_x, n_a, n_y, m, T_x)): the course's sizes, then larger ones.
 SIZES = [
@@ -37,8 +38,19 @@ def _lstm_pass(module, x, a0, parameters, da):
     return {"a": a, "y": y, "c": c}, module.lstm_backward(da, caches)
 
 
+def _gru_pass(module, x, a0, parameters, da):
+    """The outputs and the gradients of module's GRU, forward then backward."""
+    a, y, caches = module.gru_forward(x, a0, parameters, reset_after="Wca" in parameters)
+    return {"a": a, "y_pred": y}, module.gru_backward(da, caches)
+
+
 #: (name, random problem, forward and backward pass) of every model checked.
-MODELS = [("RNN", random_rnn_problem, _rnn_pass), ("LSTM", random_lstm_problem, _lstm_pass)]
+MODELS = [
+    ("RNN", random_rnn_problem, _rnn_pass),
+    ("LSTM", random_lstm_problem, _lstm_pass),
+    ("GRU", random_gru_problem, _gru_pass),
+    ("GRU reset_after", partial(random_gru_problem, reset_after=True), _gru_pass),
+]
 
 
 def run_check(repeats=5, seed=0, sizes=SIZES, out=print):

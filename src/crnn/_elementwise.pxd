@@ -13,6 +13,14 @@ cdef extern from "crnn_elementwise.h" nogil:
                           ptrdiff_t ld)
     void crnn_bias_tanh_s(float *z, const float *b, ptrdiff_t n, ptrdiff_t ncols,
                           ptrdiff_t ld)
+    void crnn_bias_relu_d(double *z, const double *b, ptrdiff_t n, ptrdiff_t ncols,
+                          ptrdiff_t ld)
+    void crnn_bias_relu_s(float *z, const float *b, ptrdiff_t n, ptrdiff_t ncols,
+                          ptrdiff_t ld)
+    void crnn_relu_grad_d(double *d, const double *a, ptrdiff_t n, ptrdiff_t ncols,
+                          ptrdiff_t ld)
+    void crnn_relu_grad_s(float *d, const float *a, ptrdiff_t n, ptrdiff_t ncols,
+                          ptrdiff_t ld)
     void crnn_bias_softmax_d(double *z, const double *b, ptrdiff_t n, ptrdiff_t ncols)
     void crnn_bias_softmax_s(float *z, const float *b, ptrdiff_t n, ptrdiff_t ncols)
     void crnn_tanh_grad_d(double *d, const double *a, ptrdiff_t n, ptrdiff_t ncols,
@@ -37,6 +45,28 @@ cdef inline void bias_tanh(floating *z, const floating *b, Py_ssize_t n,
         crnn_bias_tanh_d(z, b, n, ncols, ld)
     else:
         crnn_bias_tanh_s(z, b, n, ncols, ld)
+
+
+cdef inline void bias_activation(floating *z, const floating *b, Py_ssize_t n,
+                                 Py_ssize_t ncols, Py_ssize_t ld, bint relu) noexcept nogil:
+    """z = tanh(z + b), or relu(z + b) with relu, per column."""
+    if not relu:
+        bias_tanh(z, b, n, ncols, ld)
+    elif floating is double:
+        crnn_bias_relu_d(z, b, n, ncols, ld)
+    else:
+        crnn_bias_relu_s(z, b, n, ncols, ld)
+
+
+cdef inline void activation_grad(floating *d, const floating *a, Py_ssize_t n,
+                                 Py_ssize_t ncols, Py_ssize_t ld, bint relu) noexcept nogil:
+    """d *= tanh'(z) = 1 - a², or relu'(z) = (a > 0) with relu, from the output a."""
+    if not relu:
+        tanh_grad(d, a, n, ncols, ld)
+    elif floating is double:
+        crnn_relu_grad_d(d, a, n, ncols, ld)
+    else:
+        crnn_relu_grad_s(d, a, n, ncols, ld)
 
 
 cdef inline void bias_softmax(floating *z, const floating *b, Py_ssize_t n,

@@ -27,7 +27,7 @@ from crnn._arrays cimport (
     plain_matrix, sequence, strided, strided_matrix, vector,
 )
 from crnn._blas cimport blas_int, gemm
-from crnn._elementwise cimport bias_softmax, bias_tanh, gather_steps, tanh_grad
+from crnn._elementwise cimport activation_grad, bias_activation, bias_softmax, gather_steps
 from crnn._sequence cimport weight_gradients
 
 cnp.import_array()
@@ -38,8 +38,9 @@ cnp.import_array()
 cdef void forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m, blas_int T,
                        Operand x, Operand a0, Operand Wax, Operand Waa,
                        const floating *ba, Operand Wya, const floating *by,
-                       floating *a, floating *y, floating *waa_f) noexcept nogil:
-    """a_t = tanh(Waa·a_{t-1} + Wax·x_t + ba);  y_t = softmax(Wya·a_t + by).
+                       floating *a, floating *y, floating *waa_f, bint relu) noexcept nogil:
+    """a_t = g(Waa·a_{t-1} + Wax·x_t + ba);  y_t = softmax(Wya·a_t + by), g tanh, or relu
+    with relu.
 
     a (n_a×m·T) and y (n_y×m·T) are crnn's buffers: step t starts at column t, its
     columns n·T apart. waa_f, unless NULL, is (n_a×n_a) work space for a Fortran-ordered
@@ -65,7 +66,7 @@ cdef void forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m, bla
             # a_t (n_a×m) += Waa (n_a×n_a) · a_prev (n_a×m)
             gemm(Waa.trans, op_prev, n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld,
                  a_prev, ld_prev, 1, a_t, ld_step)
-            bias_tanh(a_t, ba, n_a, m, ld_step)
+            bias_activation(a_t, ba, n_a, m, ld_step, relu)
             a_prev, ld_prev, op_prev = a_t, ld_step, c'N'
     # Y (n_y×m·T) = Wya (n_y×n_a) · A (n_a×m·T), then a softmax per column
     gemm(Wya.trans, c'N', n_y, mT, n_a, 1, <const floating *>Wya.data, Wya.ld, a, n_a,
@@ -78,10 +79,12 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
                         const floating *a, Operand a0, const floating *a_prev,
                         Operand x, Operand Wax, Operand Waa,
                         floating *dz, floating *dx, floating *da0,
-                        floating *dWax, floating *dWaa, floating *dba) noexcept nogil:
+                        floating *dWax, floating *dWaa, floating *dba,
+                        bint relu) noexcept nogil:
     """Back through the sequence: dz_t is the gradient of step t's pre-activation.
 
-    dz_t = (da_t + Waa.T·dz_{t+1}) * (1 - a_t²), and the weight gradients are sums
+    dz_t = (da_t + Waa.T·dz_{t+1}) * g'(z_t), g'(z_t) = 1 - a_t² for tanh, (a_t > 0) for
+    relu, and the weight gradients are sums
     over steps, each one product over the whole sequence. da is read with its own
     element strides; a, a_prev (NULL: a0 then a shifted by one step), dz and dx are
     crnn's buffers. Needs n_a, m, T >= 1.
@@ -98,7 +101,7 @@ cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
             # dz_t (n_a×m) += Waa.T (n_a×n_a) · dz_{t+1} (n_a×m), the flow into a_t
             gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld,
                  dz + (t + 1) * n_a, ld_step, 1, dz + t * n_a, ld_step)
-        tanh_grad(dz + t * n_a, a + t * n_a, n_a, m, ld_step)
+        activation_grad(dz + t * n_a, a + t * n_a, n_a, m, ld_step, relu)
     # da0 (n_a×m) = Waa.T (n_a×n_a) · dz_0 (n_a×m)
     gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld, dz, ld_step,
          0, da0, n_a)
@@ -128,38 +131,41 @@ cdef object untransposed_waa(int typenum, Operand Waa, Py_ssize_t n_a, Py_ssize_
 cdef inline void run_forward(int typenum, blas_int n_x, blas_int n_a, blas_int n_y,
                              blas_int m, blas_int T, Operand x, Operand a0, Operand Wax,
                              Operand Waa, const void *ba, Operand Wya, const void *by,
-                             void *a, void *y, void *waa_f) noexcept nogil:
+                             void *a, void *y, void *waa_f, bint relu) noexcept nogil:
     """forward_loop in the dtype typenum (NPY_DOUBLE or NPY_FLOAT) of the data."""
     if typenum == cnp.NPY_DOUBLE:
         forward_loop[double](n_x, n_a, n_y, m, T, x, a0, Wax, Waa, <const double *>ba, Wya,
-                             <const double *>by, <double *>a, <double *>y, <double *>waa_f)
+                             <const double *>by, <double *>a, <double *>y, <double *>waa_f,
+                             relu)
     else:
         forward_loop[float](n_x, n_a, n_y, m, T, x, a0, Wax, Waa, <const float *>ba, Wya,
-                            <const float *>by, <float *>a, <float *>y, <float *>waa_f)
+                            <const float *>by, <float *>a, <float *>y, <float *>waa_f, relu)
 
 
 cdef inline void run_backward(int typenum, blas_int n_x, blas_int n_a, blas_int m,
                               blas_int T, const void *da, Py_ssize_t ds0, Py_ssize_t ds1,
                               Py_ssize_t ds2, const void *a, Operand a0, const void *a_prev,
                               Operand x, Operand Wax, Operand Waa, void *dz, void *dx,
-                              void *da0, void *dWax, void *dWaa, void *dba) noexcept nogil:
+                              void *da0, void *dWax, void *dWaa, void *dba,
+                              bint relu) noexcept nogil:
     """backward_loop in the dtype typenum (NPY_DOUBLE or NPY_FLOAT) of the data."""
     if typenum == cnp.NPY_DOUBLE:
         backward_loop[double](n_x, n_a, m, T, <const double *>da, ds0, ds1, ds2,
                               <const double *>a, a0, <const double *>a_prev, x, Wax, Waa,
                               <double *>dz, <double *>dx, <double *>da0, <double *>dWax,
-                              <double *>dWaa, <double *>dba)
+                              <double *>dWaa, <double *>dba, relu)
     else:
         backward_loop[float](n_x, n_a, m, T, <const float *>da, ds0, ds1, ds2,
                              <const float *>a, a0, <const float *>a_prev, x, Wax, Waa,
                              <float *>dz, <float *>dx, <float *>da0, <float *>dWax,
-                             <float *>dWaa, <float *>dba)
+                             <float *>dWaa, <float *>dba, relu)
 
 
 # --- entry points: arrays in, pointers to the loops ----------------------------------
 
-def rnn_forward_kernel(x, a0, Wax, Waa, ba, Wya, by, a, y):
-    """Fill ``a`` (n_a, m, T) and ``y`` (n_y, m, T) from ``x`` (n_x, m·T) and ``a0``.
+def rnn_forward_kernel(x, a0, Wax, Waa, ba, Wya, by, a, y, bint relu=False):
+    """Fill ``a`` (n_a, m, T) and ``y`` (n_y, m, T) from ``x`` (n_x, m·T) and ``a0``;
+    the activation is tanh, or relu with ``relu``.
 
     a and y, in the kernels' layout, set the dtype (float64 or float32). The inputs are
     read in place when they are aligned, of that dtype and C- or Fortran-contiguous,
@@ -188,11 +194,13 @@ def rnn_forward_kernel(x, a0, Wax, Waa, ba, Wya, by, a, y):
     cdef void *pwork = NULL if work is None else cnp.PyArray_DATA(<cnp.ndarray>work)
     with nogil:
         run_forward(typenum, n_x, n_a, n_y, m, T, ox, oa0, oWax, oWaa, pba, oWya, pby, pa, py,
-                    pwork)
+                    pwork, relu)
 
 
-def rnn_backward_kernel(da, a, a0, a_prev, x, Wax, Waa, dz, dx, da0, dWax, dWaa, dba):
-    """Fill the gradients from ``da`` (n_a, m, T) and the forward's states.
+def rnn_backward_kernel(da, a, a0, a_prev, x, Wax, Waa, dz, dx, da0, dWax, dWaa, dba,
+                        bint relu=False):
+    """Fill the gradients from ``da`` (n_a, m, T) and the forward's states (of a tanh
+    RNN, or a relu one with ``relu``).
 
     ``a`` (n_a, m, T) holds a_t of every step; ``a_prev`` is None when the state before
     step t is a0 for t = 0 and a_{t-1} after, else the (n_a, m, T) states before every
@@ -230,7 +238,7 @@ def rnn_backward_kernel(da, a, a0, a_prev, x, Wax, Waa, dz, dx, da0, dWax, dWaa,
     cdef void *pdba = vector(dba, typenum, n_a, "dba")
     with nogil:
         run_backward(typenum, n_x, n_a, m, T, pda, ds[0], ds[1], ds[2], pa, oa0, pprev, ox,
-                     oWax, oWaa, odz.data, pdx, oda0.data, odWax.data, odWaa.data, pdba)
+                     oWax, oWaa, odz.data, pdx, oda0.data, odWax.data, odWaa.data, pdba, relu)
 
 
 # --- fast paths: the common case of rnn_forward and rnn_backward, checked in C -------
@@ -278,7 +286,7 @@ cdef object step_view(cnp.ndarray seq, Py_ssize_t t):
     return view
 
 
-def rnn_forward_fast(x, a0, parameters, bint one_step=False):
+def rnn_forward_fast(x, a0, parameters, bint one_step=False, bint relu=False):
     """(a, y) of rnn_forward, or with one_step of rnn_cell_forward (T = 1), for inputs in
     the common form, else None.
 
@@ -321,11 +329,11 @@ def rnn_forward_fast(x, a0, parameters, bint one_step=False):
     cdef void *pwork = NULL if work is None else cnp.PyArray_DATA(<cnp.ndarray>work)
     with nogil:
         run_forward(typenum, n_x, n_a, n_y, m, T, ox, oa0, oWax, oWaa, pba, oWya, pby, pa, py,
-                    pwork)
+                    pwork, relu)
     return a, y
 
 
-def rnn_backward_fast(da, a, a0, x, parameters):
+def rnn_backward_fast(da, a, a0, x, parameters, bint relu=False):
     """rnn_backward's gradients for inputs in the common form, else None.
 
     Arguments:
@@ -357,14 +365,14 @@ def rnn_backward_fast(da, a, a0, x, parameters):
     operand(Waa, typenum, n_a, n_a, "Waa", &oWaa, False, False)
     # C-ordered da (n_a, m, T): element strides m·T, T, 1
     dx, da0, dWax, dWaa, dba = backward_gradients(typenum, n_x, n_a, m, T, da, m * T, T, 1,
-                                                  a, oa0, ox, oWax, oWaa)
+                                                  a, oa0, ox, oWax, oWaa, relu)
     return {"dx": dx, "da0": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
 
 
 cdef tuple backward_gradients(int typenum, Py_ssize_t n_x, Py_ssize_t n_a, Py_ssize_t m,
                               Py_ssize_t T, object da, Py_ssize_t ds0, Py_ssize_t ds1,
                               Py_ssize_t ds2, object a, Operand a0, Operand x, Operand Wax,
-                              Operand Waa):
+                              Operand Waa, bint relu):
     """Allocate the gradients and run the backward loop, the state before each step
     being a0 then a shifted by one step; for the fast paths, whose arguments are checked.
 
@@ -387,7 +395,7 @@ cdef tuple backward_gradients(int typenum, Py_ssize_t n_x, Py_ssize_t n_a, Py_ss
     cdef void *pdba = cnp.PyArray_DATA(<cnp.ndarray>dba)
     with nogil:
         run_backward(typenum, n_x, n_a, m, T, pda, ds0, ds1, ds2, pa, a0, NULL, x, Wax, Waa,
-                     pdz, pdx, pda0, pdWax, pdWaa, pdba)
+                     pdz, pdx, pda0, pdWax, pdWaa, pdba, relu)
     return dx, da0, dWax, dWaa, dba
 
 
@@ -436,7 +444,7 @@ def rnn_cell_backward_fast(da_next, cache):
     # one step: a Fortran-ordered a_next is the kernels' layout for T = 1
     dx, da0, dWax, dWaa, dba = backward_gradients(typenum, n_x, n_a, m, 1, da_next, ds0, ds1,
                                                   0, fortran_ordered(a_next), oa0, ox, oWax,
-                                                  oWaa)
+                                                  oWaa, False)
     return {"dxt": step_view(dx, 0), "da_prev": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}
 
 

@@ -1,12 +1,13 @@
 """The benchmark behind ``python -m crnn bench``: crnn against the numpy course code,
 PyTorch (when it is installed) and the GEMM-bound floor of this machine.
 
-The workload is the course's training step of the hidden path, for the vanilla RNN and
-the LSTM: ``rnn_forward`` then ``rnn_backward`` (or ``lstm_forward`` then
-``lstm_backward``) with a given upstream gradient ``da``. The contenders run round by
+The workload is the course's training step of the hidden path, for the vanilla RNN, the
+LSTM and the GRU: ``rnn_forward`` then ``rnn_backward`` (or the LSTM's or the GRU's)
+with a given upstream gradient ``da``. The contenders run round by
 round in one process, in a rotating order, so that every round gives a ratio measured
 under the same load; the table shows medians over the rounds.
 """
+import functools
 import math
 import os
 import platform
@@ -19,7 +20,7 @@ import numpy as np
 
 import crnn
 from crnn import _gemmtime, reference
-from crnn.testing import max_rel_error, random_lstm_problem, random_rnn_problem
+from crnn.testing import max_rel_error, random_gru_problem, random_lstm_problem, random_rnn_problem
 
 __all__ = ["SIZES", "CELLS", "gemm_floor", "floor_gemms", "run_bench", "format_table"]
 
@@ -44,11 +45,11 @@ _TORCH_LSTM_GATES = ("i", "f", "c", "o")
 
 
 def _rnn_torch_weights(parameters, n_a):
-    """The course RNN's (weight_ih, weight_hh, bias_ih) for nn.RNN."""
-    return parameters["Wax"], parameters["Waa"], parameters["ba"].reshape(n_a)
+    """The course RNN's (weight_ih, weight_hh, bias_ih, bias_hh) for nn.RNN."""
+    return parameters["Wax"], parameters["Waa"], parameters["ba"].reshape(n_a), None
 
 
-def _rnn_course_grads(d_ih, d_hh, d_b, n_a):
+def _rnn_course_grads(d_ih, d_hh, d_b, d_bhh, n_a):
     """nn.RNN's weight gradients as the course's dWax, dWaa, dba."""
     return {"dWax": d_ih, "dWaa": d_hh, "dba": d_b[:, None]}
 
@@ -58,10 +59,10 @@ def _lstm_torch_weights(parameters, n_a):
     i, f, g, o; each W applies to [a_prev; x_t], so its first n_a columns are hh."""
     W = np.concatenate([parameters["W" + g] for g in _TORCH_LSTM_GATES])
     b = np.concatenate([parameters["b" + g] for g in _TORCH_LSTM_GATES])
-    return W[:, n_a:], W[:, :n_a], b.reshape(4 * n_a)
+    return W[:, n_a:], W[:, :n_a], b.reshape(4 * n_a), None
 
 
-def _lstm_course_grads(d_ih, d_hh, d_b, n_a):
+def _lstm_course_grads(d_ih, d_hh, d_b, d_bhh, n_a):
     """nn.LSTM's stacked weight gradients as the course's dW* (n_a, n_a+n_x) and db*."""
     grads = {}
     for k, gate in enumerate(_TORCH_LSTM_GATES):
@@ -69,6 +70,27 @@ def _lstm_course_grads(d_ih, d_hh, d_b, n_a):
         grads["dW" + gate] = np.concatenate((d_hh[rows], d_ih[rows]), axis=1)
         grads["db" + gate] = d_b[rows, None]
     return grads
+
+
+def _gru_torch_weights(parameters, n_a):
+    """The reset_after GRU's (weight_ih, weight_hh, bias_ih, bias_hh) for nn.GRU: gates
+    stacked r, z, n with PyTorch's update gate z = 1 - u (crnn.gru.torch_gru_parameters)."""
+    Wu, Wr = parameters["Wu"], parameters["Wr"]
+    w_ih = np.concatenate((Wr[:, n_a:], -Wu[:, n_a:], parameters["Wcx"]))
+    w_hh = np.concatenate((Wr[:, :n_a], -Wu[:, :n_a], parameters["Wca"]))
+    b_ih = np.concatenate((parameters["br"], -parameters["bu"], parameters["bcx"])).reshape(3 * n_a)
+    b_hh = np.concatenate((np.zeros((2 * n_a, 1)), parameters["bca"])).reshape(3 * n_a)
+    return w_ih, w_hh, b_ih, b_hh.astype(b_ih.dtype)
+
+
+def _gru_course_grads(d_ih, d_hh, d_b, d_bhh, n_a):
+    """nn.GRU's stacked weight gradients as crnn's dWu, dbu, ..., dbca."""
+    r, z, n = slice(0, n_a), slice(n_a, 2 * n_a), slice(2 * n_a, 3 * n_a)
+    return {
+        "dWu": -np.concatenate((d_hh[z], d_ih[z]), axis=1), "dbu": -d_b[z, None],
+        "dWr": np.concatenate((d_hh[r], d_ih[r]), axis=1), "dbr": d_b[r, None],
+        "dWcx": d_ih[n], "dWca": d_hh[n], "dbcx": d_b[n, None], "dbca": d_bhh[n, None],
+    }
 
 
 class Cell(NamedTuple):
@@ -82,9 +104,10 @@ class Cell(NamedTuple):
     gemm_names: tuple  #: the names of floor_gemms' seven products
     torch_layer: str  #: torch.nn class, built as (n_x, n_a, **torch_kwargs)
     torch_kwargs: dict
-    torch_weights: Callable  #: (parameters, n_a) -> (weight_ih, weight_hh, bias_ih)
-    course_grads: Callable  #: (d_ih, d_hh, d_bias_ih, n_a) -> course gradient dict
+    torch_weights: Callable  #: (parameters, n_a) -> (weight_ih, weight_hh, bias_ih, bias_hh)
+    course_grads: Callable  #: (d_ih, d_hh, d_bias_ih, d_bias_hh, n_a) -> course gradient dict
     work: str  #: what one timed call computes
+    forward_kwargs: dict = {}  #: keywords of the course's forward (the GRU's convention)
 
 
 CELLS = {
@@ -119,6 +142,23 @@ CELLS = {
         "[bi; bf; bc; bo] (bias_hh zero and frozen), c0 = 0, Linear(Wy, by, frozen) + "
         "softmax per step, out.backward(da); " + _CHECKED,
     ),
+    "gru": Cell(
+        forward="gru_forward", backward="gru_backward",
+        problem=functools.partial(random_gru_problem, reset_after=True),
+        output_weight="Wy", gates=3,
+        gemm_names=("W[:, n_a:]·X", "W[:, :n_a]·a_prev per step", "Wy·A",
+                    "W[:, :n_a].T·dg per step", "dX = W[:, n_a:].T·dG",
+                    "dW[:, n_a:] = dG·X.T", "dW[:, :n_a] = dG·A_prev.T"),
+        torch_layer="GRU", torch_kwargs={},
+        torch_weights=_gru_torch_weights, course_grads=_gru_course_grads,
+        forward_kwargs={"reset_after": True},
+        work="one timed call = gru_forward(reset_after=True) over all T_x steps (hidden "
+        "states a, softmax predictions y) then gru_backward with the same upstream gradient "
+        "da (dx, da0, dWu, dbu, dWr, dbr, dWcx, dWca, dbcx, dbca; the output layer is not "
+        "differentiated, as in the course). PyTorch: nn.GRU with its weights mapped by "
+        "crnn.gru.torch_gru_parameters (bias_hh = [0; 0; bca], trainable), "
+        "Linear(Wy, by, frozen) + softmax per step, out.backward(da); " + _CHECKED,
+    ),
 }
 
 #: Seconds one contender's share of a round should last at least (fast calls repeat).
@@ -139,8 +179,8 @@ def _course_step(module, cell):
 
     def make(x, a0, parameters, da):
         def run():
-            # the RNN returns (a, y, caches), the LSTM (a, y, c, caches)
-            a, y, *_, caches = forward(x, a0, parameters)
+            # the RNN and the GRU return (a, y, caches), the LSTM (a, y, c, caches)
+            a, y, *_, caches = forward(x, a0, parameters, **cell.forward_kwargs)
             g = backward(da, caches)
             return a, y, g
 
@@ -163,15 +203,18 @@ def _torch_step(torch, cell):
         layer = getattr(torch.nn, cell.torch_layer)(n_x, n_a, bias=True, dtype=tdtype,
                                                     **cell.torch_kwargs)
         out_layer = torch.nn.Linear(n_a, n_y, dtype=tdtype)
-        w_ih, w_hh, b_ih = cell.torch_weights(parameters, n_a)
+        w_ih, w_hh, b_ih, b_hh = cell.torch_weights(parameters, n_a)
         with torch.no_grad():
             layer.weight_ih_l0.copy_(tensor(w_ih))
             layer.weight_hh_l0.copy_(tensor(w_hh))
             layer.bias_ih_l0.copy_(tensor(b_ih))
-            layer.bias_hh_l0.zero_()
+            if b_hh is None:
+                layer.bias_hh_l0.zero_()
+            else:
+                layer.bias_hh_l0.copy_(tensor(b_hh))
             out_layer.weight.copy_(tensor(parameters[cell.output_weight]))
             out_layer.bias.copy_(tensor(parameters["by"].reshape(n_y)))
-        layer.bias_hh_l0.requires_grad_(False)
+        layer.bias_hh_l0.requires_grad_(b_hh is not None)
         out_layer.requires_grad_(False)
         xs = tensor(x.transpose(2, 1, 0)).requires_grad_()  # (T, m, n_x)
         h0 = tensor(a0.T[None]).requires_grad_()  # (1, m, n_a)
@@ -182,7 +225,7 @@ def _torch_step(torch, cell):
             # the course's LSTM starts from c0 = 0; its gradient is the course's dc0
             leaves["dc0"] = torch.zeros_like(h0).requires_grad_()
             state = (h0, leaves["dc0"])
-        weights = (layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0)
+        weights = (layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0)
 
         def run():
             for leaf in (*leaves.values(), *weights):
@@ -198,7 +241,7 @@ def _torch_step(torch, cell):
             grads = {
                 "dx": xs.grad.numpy().transpose(2, 1, 0),
                 **{k: leaves[k].grad.numpy()[0].T for k in leaves if k != "dx"},
-                **cell.course_grads(*(w.grad.numpy() for w in weights), n_a),
+                **cell.course_grads(*(None if w.grad is None else w.grad.numpy() for w in weights), n_a),
             }
             return (out.detach().numpy().transpose(2, 1, 0), y.detach().numpy().transpose(2, 1, 0),
                     grads)
@@ -414,7 +457,7 @@ def _blas_info():
 
 
 def run_bench(sizes=("tiny", "small", "medium", "large"), dtypes=("float64", "float32"),
-              repeats=5, threads=None, torch=True, seed=0, progress=None, cells=("rnn", "lstm")):
+              repeats=5, threads=None, torch=True, seed=0, progress=None, cells=tuple(CELLS)):
     """Run the benchmark.
 
     Arguments:
@@ -553,7 +596,7 @@ def _table_row(res):
     return row + f"  {peaks[0]:.3g} / {peaks[1]:.3g}"
 
 
-def main(sizes, dtypes, repeats, threads, json_path, torch=True, seed=0, cells=("rnn", "lstm")):
+def main(sizes, dtypes, repeats, threads, json_path, torch=True, seed=0, cells=tuple(CELLS)):
     """Run the benchmark, print the table, optionally write the JSON; returns 0."""
     import json
 

@@ -1,14 +1,16 @@
 """The recurrent cells the training code runs, behind one small interface.
 
 A cell adapts a course family of functions (``rnn_forward``/``rnn_backward``, or the
-LSTM's) to what training needs: the whole sequence forward, returning the hidden states
+LSTM's or the GRU's) to what training needs: the whole sequence forward, returning the hidden states
 and the caches; the backward pass from the gradient of every hidden state; one step for
 sampling; and the names and shapes of its parameters. Everything above this module
 (losses, output layer, forms, optimizers, models) is written against the interface only,
-so that a new cell is one class added to ``CELLS``.
+so that a new cell is one class added to ``CELLS``. ``get_cell`` makes a cell from its
+name and its options (the RNN's activation, the GRU's convention).
 """
 import numpy as np
 
+from crnn._caches import check_activation
 from crnn.gru import gru_backward, gru_cell_forward, gru_forward
 from crnn.lstm import lstm_backward, lstm_cell_forward, lstm_forward
 from crnn.rnn import rnn_backward, rnn_cell_forward, rnn_forward
@@ -17,10 +19,14 @@ __all__ = ["RNNCell", "LSTMCell", "GRUCell", "CELLS", "get_cell", "model_shapes"
 
 
 class RNNCell:
-    """The course's vanilla RNN: a_t = tanh(Waa·a_{t-1} + Wax·x_t + ba)."""
+    """The course's vanilla RNN: a_t = g(Waa·a_{t-1} + Wax·x_t + ba), g tanh or relu."""
 
     #: The key of the output layer's weight in the parameters dict.
     output_weight = "Wya"
+
+    def __init__(self, activation="tanh"):
+        check_activation(activation)
+        self.activation = activation
 
     @staticmethod
     def parameter_shapes(n_x, n_a):
@@ -36,10 +42,9 @@ class RNNCell:
             "ba": ((n_a, 1), [("bias", 0, 1)]),
         }
 
-    @staticmethod
-    def forward(x, a0, parameters):
+    def forward(self, x, a0, parameters):
         """The states of every step, (n_a, m, T_x), and the course's caches."""
-        a, _, caches = rnn_forward(x, a0, parameters)
+        a, _, caches = rnn_forward(x, a0, parameters, activation=self.activation)
         return a, caches
 
     @staticmethod
@@ -52,10 +57,9 @@ class RNNCell:
         """The state a sequence starts from, given the hidden state a0."""
         return a0
 
-    @staticmethod
-    def step(xt, state, parameters):
+    def step(self, xt, state, parameters):
         """One step: the next state and the softmax output yt_pred (n_y, m)."""
-        a_next, yt_pred, _ = rnn_cell_forward(xt, state, parameters)
+        a_next, yt_pred, _ = rnn_cell_forward(xt, state, parameters, activation=self.activation)
         return a_next, yt_pred
 
 
@@ -105,14 +109,18 @@ class GRUCell:
 
     output_weight = "Wy"
 
-    @staticmethod
-    def parameter_shapes(n_x, n_a, reset_after=False):
+    def __init__(self, reset_after=False):
+        if reset_after not in (False, True):
+            raise ValueError(f"reset_after must be True or False, got {reset_after!r}")
+        self.reset_after = reset_after
+
+    def parameter_shapes(self, n_x, n_a):
         """The gates' weights over [a_prev; x_t], recurrent columns first, and biases;
         with reset_after the candidate's input and recurrent weights apart."""
         weight = ((n_a, n_a + n_x), [("recurrent", 0, n_a), ("input", n_a, n_a + n_x)])
         bias = ((n_a, 1), [("bias", 0, 1)])
         shapes = {"Wu": weight, "bu": bias, "Wr": weight, "br": bias}
-        if reset_after:
+        if self.reset_after:
             shapes.update(Wcx=((n_a, n_x), [("input", 0, n_x)]),
                           Wca=((n_a, n_a), [("recurrent", 0, n_a)]), bcx=bias, bca=bias)
         else:
@@ -145,25 +153,35 @@ class GRUCell:
 CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 
 
-def get_cell(cell):
-    """The cell class registered in CELLS under the name cell."""
+def get_cell(cell, **options):
+    """The cell registered in CELLS under the name cell, made with its options (a cell
+    already made is returned as it is).
+
+    options -- activation="tanh" or "relu" for "rnn"; reset_after=False or True for "gru"
+    """
+    if isinstance(cell, tuple(CELLS.values())) and not options:
+        return cell
     try:
-        return CELLS[cell]
+        kind = CELLS[cell]
     except (KeyError, TypeError):
         raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}") from None
+    try:
+        return kind(**options)
+    except TypeError:
+        raise ValueError(f"cell {cell!r} takes no options {sorted(options)}") from None
 
 
 def model_shapes(cell, n_x, n_a, n_y, **options):
     """Every parameter of a model: the cell's and its output layer's.
 
-    options -- the cell's own (reset_after for the GRU)
+    options -- the cell's own (see get_cell)
 
     Returns:
     dict name -> (shape, blocks), as the cell's parameter_shapes, plus the output weight
     (n_y, n_a) and "by" (n_y, 1)
     """
-    cell = get_cell(cell)
-    shapes = dict(cell.parameter_shapes(n_x, n_a, **options))
+    cell = get_cell(cell, **options)
+    shapes = dict(cell.parameter_shapes(n_x, n_a))
     shapes[cell.output_weight] = ((n_y, n_a), [("output", 0, n_a)])
     shapes["by"] = ((n_y, 1), [("bias", 0, 1)])
     return shapes

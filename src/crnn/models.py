@@ -48,8 +48,10 @@ class _SequenceModel:
     def __init__(self, cell="rnn", n_a=32, optimizer="adam", learning_rate=0.01, epochs=20,
                  batch_size=32, clip_norm=5.0, clip_value=None, init="glorot",
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-                 tol=1e-4, seed=0, verbose=True, dtype="float64", reset_after=False):
+                 tol=1e-4, seed=0, verbose=True, dtype="float64", activation="tanh",
+                 reset_after=False):
         self.cell = cell
+        self.activation = activation
         self.reset_after = reset_after
         self.n_a = n_a
         self.optimizer = optimizer
@@ -178,10 +180,11 @@ class _SequenceModel:
     def _check_params(self):
         """Clear errors for constructor arguments fit cannot use (the others check their own)."""
         get_cell(self.cell)
-        if self.reset_after not in (False, True):
-            raise ValueError(f"reset_after must be True or False, got {self.reset_after!r}")
         if self.reset_after and self.cell != "gru":
             raise ValueError(f'reset_after=True is the GRU\'s convention: it needs cell="gru", got {self.cell!r}')
+        if self.activation != "tanh" and self.cell != "rnn":
+            raise ValueError(f'activation={self.activation!r} is the RNN\'s option: it needs cell="rnn", got {self.cell!r}')
+        self._cell()
         make_optimizer(self.optimizer, self.learning_rate)
         for name in ("n_a", "epochs", "batch_size", "n_iter_no_change"):
             value = getattr(self, name)
@@ -195,12 +198,18 @@ class _SequenceModel:
             raise ValueError(f'dtype must be "float32" or "float64", got {self.dtype!r}')
 
     def _cell_options(self):
-        """The options of the cell's parameter shapes."""
-        return {"reset_after": True} if self.reset_after else {}
+        """The options of the model's cell (see crnn.cells.get_cell)."""
+        if self.cell == "rnn":
+            return {"activation": self.activation}
+        return {"reset_after": self.reset_after} if self.cell == "gru" else {}
+
+    def _cell(self):
+        """The model's cell, made with its options."""
+        return get_cell(self.cell, **self._cell_options())
 
     def _batch_loss_and_grads(self, x, y, parameters):
         a0 = np.zeros((self.n_a, x.shape[1]), x.dtype)
-        return loss_and_grads(x, y, a0, parameters, "softmax", "mean", self._head, self.cell)
+        return loss_and_grads(x, y, a0, parameters, "softmax", "mean", self._head, self._cell())
 
     def fit(self, x, y):
         """Train on x (n_x, m, T_x) and its labels y; returns self.
@@ -313,7 +322,7 @@ class _SequenceModel:
         classifier; row k is the class classes_[k]. x must be finite, as for fit."""
         self._check_fitted()
         x = self._x(x)
-        cell = get_cell(self.cell)
+        cell = self._cell()
         a0 = np.zeros((self.parameters_[cell.output_weight].shape[1], x.shape[1]), x.dtype)
         a, _ = cell.forward(x, a0, self.parameters_)
         return softmax(output_layer_forward(pool_states(a, self._head), self.parameters_, cell.output_weight))
@@ -371,6 +380,7 @@ class SequenceTagger(_SequenceModel):
 
     Arguments:
     cell -- "rnn", "lstm" or "gru" (the names in crnn.cells.CELLS)
+    activation -- with cell="rnn": "tanh" (the course's) or "relu"
     reset_after -- with cell="gru": PyTorch's and Keras's convention instead of the
                    lecture's (see crnn.gru)
     n_a -- hidden units

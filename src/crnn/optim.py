@@ -206,7 +206,8 @@ def initialize_parameters(n_x, n_a, n_y, cell="rnn", method="normal", seed=None,
     seed -- int or numpy.random.Generator
     dtype -- dtype of every array
     scale -- the standard deviation of "normal"
-    options -- the cell's own: reset_after=True for the GRU in PyTorch's convention
+    options -- the cell's own (see crnn.cells.get_cell): reset_after=True for the GRU in
+               PyTorch's convention
 
     Returns:
     parameters -- dict of the cell's parameters plus its output weight and "by"

@@ -44,7 +44,14 @@ def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
 
-def rnn_cell_forward(xt, a_prev, parameters):
+class _ReluCache(tuple):
+    """A relu RNN step's cache: the course's 4-tuple, marked with its activation."""
+
+    __slots__ = ()
+    activation = "relu"
+
+
+def rnn_cell_forward(xt, a_prev, parameters, *, activation="tanh"):
     """One step of the RNN cell.
 
     Arguments:
@@ -52,30 +59,33 @@ def rnn_cell_forward(xt, a_prev, parameters):
     a_prev -- hidden state at step t-1, of shape (n_a, m)
     parameters -- dict with "Wax" (n_a, n_x), "Waa" (n_a, n_a), "Wya" (n_y, n_a),
                   "ba" (n_a, 1), "by" (n_y, 1)
+    activation -- "tanh" (the course's) or "relu"
 
     Returns:
     a_next -- next hidden state, of shape (n_a, m)
     yt_pred -- prediction at step t, of shape (n_y, m)
-    cache -- (a_next, a_prev, xt, parameters)
+    cache -- (a_next, a_prev, xt, parameters), marked activation = "relu" for relu
     """
     Wax = parameters["Wax"]
     Waa = parameters["Waa"]
     Wya = parameters["Wya"]
     ba = parameters["ba"]
     by = parameters["by"]
-    a_next = np.tanh(np.dot(Waa, a_prev) + np.dot(Wax, xt) + ba)
+    z = np.dot(Waa, a_prev) + np.dot(Wax, xt) + ba
+    a_next = np.maximum(z, 0) if activation == "relu" else np.tanh(z)
     yt_pred = softmax(np.dot(Wya, a_next) + by)
     cache = (a_next, a_prev, xt, parameters)
-    return a_next, yt_pred, cache
+    return a_next, yt_pred, _ReluCache(cache) if activation == "relu" else cache
 
 
-def rnn_forward(x, a0, parameters):
+def rnn_forward(x, a0, parameters, *, activation="tanh"):
     """The RNN over a whole sequence.
 
     Arguments:
     x -- input for every step, of shape (n_x, m, T_x)
     a0 -- initial hidden state, of shape (n_a, m)
     parameters -- dict as for rnn_cell_forward
+    activation -- "tanh" or "relu", as for rnn_cell_forward
 
     Returns:
     a -- hidden states of every step, of shape (n_a, m, T_x)
@@ -89,7 +99,7 @@ def rnn_forward(x, a0, parameters):
     y_pred = np.zeros((n_y, m, T_x))
     a_next = a0
     for t in range(T_x):
-        a_next, yt_pred, cache = rnn_cell_forward(x[:, :, t], a_next, parameters)
+        a_next, yt_pred, cache = rnn_cell_forward(x[:, :, t], a_next, parameters, activation=activation)
         a[:, :, t] = a_next
         y_pred[:, :, t] = yt_pred
         caches.append(cache)
@@ -110,7 +120,10 @@ def rnn_cell_backward(da_next, cache):
     a_next, a_prev, xt, parameters = cache
     Wax = parameters["Wax"]
     Waa = parameters["Waa"]
-    dtanh = (1 - a_next**2) * da_next
+    if getattr(cache, "activation", "tanh") == "relu":
+        dtanh = (a_next > 0) * da_next     # the gradient of the pre-activation
+    else:
+        dtanh = (1 - a_next**2) * da_next
     return {
         "dxt": np.dot(Wax.T, dtanh),
         "da_prev": np.dot(Waa.T, dtanh),

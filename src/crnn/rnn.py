@@ -9,6 +9,9 @@ from crnn import _arrays, _rnn
 from crnn._caches import (
     CellCache,
     ForwardCaches,
+    ReluCache,
+    cache_is_relu,
+    check_activation,
     backward_inputs,
     forward_buffers,
     no_steps,
@@ -36,9 +39,9 @@ _CACHE = CellCache(("a_next", "a_prev", "xt", "parameters"), "rnn_cell_forward")
 # --- forward -------------------------------------------------------------------------
 
 
-def _forward(x, x_name, a_prev, a_name, parameters):
+def _forward(x, x_name, a_prev, a_name, parameters, relu):
     """Validate, then run the forward kernel over x of shape (n_x, m, T), or (n_x, m)
-    for one step.
+    for one step; the activation is relu if relu, else tanh.
 
     Returns the arrays a (n_a, m, T) and y (n_y, m, T), in the kernels' layout.
     """
@@ -75,11 +78,11 @@ def _forward(x, x_name, a_prev, a_name, parameters):
     y = _arrays.new_sequence(n_y, m, T, dtype)
     if m and T:
         # the kernel reads the inputs in place where it can, else converts each once
-        _rnn.rnn_forward_kernel(x.reshape(n_x, m * T), a_prev, Wax, Waa, ba, Wya, by, a, y)
+        _rnn.rnn_forward_kernel(x.reshape(n_x, m * T), a_prev, Wax, Waa, ba, Wya, by, a, y, relu)
     return a, y
 
 
-def rnn_cell_forward(xt, a_prev, parameters):
+def rnn_cell_forward(xt, a_prev, parameters, *, activation="tanh"):
     """One step of the RNN cell.
 
     Arguments:
@@ -87,29 +90,34 @@ def rnn_cell_forward(xt, a_prev, parameters):
     a_prev -- hidden state at step t-1, of shape (n_a, m)
     parameters -- dict with "Wax" (n_a, n_x), "Waa" (n_a, n_a), "Wya" (n_y, n_a),
                   "ba" (n_a, 1), "by" (n_y, 1)
+    activation -- "tanh" (the course's) or "relu": g in a_next = g(Waa·a_prev + Wax·xt + ba)
 
     Returns:
     a_next -- next hidden state, of shape (n_a, m)
     yt_pred -- prediction at step t, of shape (n_y, m)
-    cache -- (a_next, a_prev, xt, parameters), holding the arguments themselves
+    cache -- (a_next, a_prev, xt, parameters), holding the arguments themselves; with
+             relu, a tuple marked activation = "relu" for the backward pass
     """
-    fast = _rnn.rnn_forward_fast(xt, a_prev, parameters, True)  # None unless the common case
+    relu = check_activation(activation)
+    fast = _rnn.rnn_forward_fast(xt, a_prev, parameters, True, relu)  # None unless the common case
     if fast is None:
         x = as_array("xt", xt)
         expect_ndim("xt", x, "(n_x, m)")
-        fast = _forward(x, "xt", as_array("a_prev", a_prev), "a_prev", parameters)
+        fast = _forward(x, "xt", as_array("a_prev", a_prev), "a_prev", parameters, relu)
     a, y = fast
     a_next = a[:, :, 0]
-    return a_next, y[:, :, 0], (a_next, a_prev, xt, parameters)
+    cache = (a_next, a_prev, xt, parameters)
+    return a_next, y[:, :, 0], ReluCache(cache) if relu else cache
 
 
-def rnn_forward(x, a0, parameters):
+def rnn_forward(x, a0, parameters, *, activation="tanh"):
     """The RNN over a whole sequence, in one call into the kernel.
 
     Arguments:
     x -- input for every step, of shape (n_x, m, T_x)
     a0 -- initial hidden state, of shape (n_a, m)
     parameters -- dict as for rnn_cell_forward
+    activation -- "tanh" (the course's) or "relu", as for rnn_cell_forward
 
     Returns:
     a -- hidden states of every step, of shape (n_a, m, T_x)
@@ -117,24 +125,27 @@ def rnn_forward(x, a0, parameters):
     caches -- (list of the T_x cell caches (a_next, a_prev, xt, parameters), x);
               the caches hold views into a and x, not copies
     """
-    fast = _rnn.rnn_forward_fast(x, a0, parameters)  # None unless the common case
+    relu = check_activation(activation)
+    fast = _rnn.rnn_forward_fast(x, a0, parameters, False, relu)  # None unless the common case
     if fast is None:
         xa = as_array("x", x)
         expect_ndim("x", xa, "(n_x, m, T_x)")
-        a, y = _forward(xa, "x", as_array("a0", a0), "a0", parameters)
+        a, y = _forward(xa, "x", as_array("a0", a0), "a0", parameters, relu)
     else:
         (a, y), xa = fast, x
     # a_prev of step t is the very view a_next of step t-1, as in the course's loop
     caches = _rnn.step_caches(a, a0, xa, parameters)
+    if relu:
+        caches = [ReluCache(cache) for cache in caches]
     return a, y, (ForwardCaches(caches, a, xa), x)
 
 
 # --- backward ------------------------------------------------------------------------
 
 
-def _backward(da, a, a0, a_prev, x, Wax, Waa):
+def _backward(da, a, a0, a_prev, x, Wax, Waa, relu):
     """Run the backward kernel over T steps; the arguments are validated real arrays,
-    their sizes checked against BLAS's limit.
+    their sizes checked against BLAS's limit; relu: the activation is relu, else tanh.
 
     Arguments:
     da -- upstream gradient of every state, (n_a, m, T)
@@ -163,6 +174,7 @@ def _backward(da, a, a0, a_prev, x, Wax, Waa):
         _rnn.rnn_backward_kernel(
             da, a, a0, a_prev, x.reshape(n_x, mT), Wax, Waa,
             _arrays.new_fortran_matrix(n_a, mT, dtype), dx, da0, dWax, dWaa, dba.reshape(n_a),
+            relu,
         )
     else:
         for arr in (dx, da0, dWax, dWaa, dba):
@@ -189,7 +201,8 @@ def rnn_cell_backward(da_next, cache):
 
     Arguments:
     da_next -- gradient of the loss with respect to a_next, of shape (n_a, m)
-    cache -- (a_next, a_prev, xt, parameters), the output of rnn_cell_forward
+    cache -- (a_next, a_prev, xt, parameters), the output of rnn_cell_forward (its
+             activation, tanh or relu, is read from the cache)
 
     Returns:
     gradients -- dict with "dxt" (n_x, m), "da_prev" (n_a, m), "dWax" (n_a, n_x),
@@ -206,7 +219,8 @@ def rnn_cell_backward(da_next, cache):
     check_blas_sizes("da_next", da_next, n_a=n_a, m=m)
     check_blas_sizes("cache[2] (xt)", xt, n_x=n_x)
     dx, da_prev, dWax, dWaa, dba = _backward(
-        da_next[:, :, None], a_next[:, :, None], a_prev, None, xt[:, :, None], Wax, Waa
+        da_next[:, :, None], a_next[:, :, None], a_prev, None, xt[:, :, None], Wax, Waa,
+        cache_is_relu(cache, "cache"),
     )
     return {"dxt": dx[:, :, 0], "da_prev": da_prev, "dWax": dWax, "dWaa": dWaa, "dba": dba}
 
@@ -252,7 +266,8 @@ def rnn_backward(da, caches):
     Arguments:
     da -- upstream gradients of every hidden state, of shape (n_a, m, T_x); with fewer
           steps than the caches, the first T_x caches are used, as in the course
-    caches -- (list of cell caches, x), the output of rnn_forward (crnn's or the course's)
+    caches -- (list of cell caches, x), the output of rnn_forward (crnn's or the course's);
+              the activation, tanh or relu, is read from the first cell cache
 
     Returns:
     gradients -- dict with "dx" (n_x, m, T_x), "da0" (n_a, m), "dWax" (n_a, n_x),
@@ -262,7 +277,8 @@ def rnn_backward(da, caches):
         buffers = forward_buffers(caches[0])
         if buffers is not None and caches[0]:  # crnn's caches: try the common case first
             first = caches[0][0]
-            grads = _rnn.rnn_backward_fast(da, buffers[0], first[1], buffers[1], first[3])
+            grads = _rnn.rnn_backward_fast(da, buffers[0], first[1], buffers[1], first[3],
+                                           type(first) is ReluCache)
             if grads is not None:
                 return grads
     da, cell_caches, x = backward_inputs(da, caches, "rnn_forward")
@@ -281,5 +297,6 @@ def rnn_backward(da, caches):
     n_x = xt0.shape[0]
     a, a0, a_prev, xs = _sequence_arrays(cell_caches, T, n_a, m, xt0)
     Wax, Waa = _backward_weights(cell_caches[0][3], n_a, n_x)
-    dx, da0, dWax, dWaa, dba = _backward(da, a, a0, a_prev, xs, Wax, Waa)
+    dx, da0, dWax, dWaa, dba = _backward(da, a, a0, a_prev, xs, Wax, Waa,
+                                         cache_is_relu(cell_caches[0], "caches[0][0]"))
     return {"dx": dx, "da0": da0, "dWax": dWax, "dWaa": dWaa, "dba": dba}

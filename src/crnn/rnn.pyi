@@ -4,7 +4,7 @@ Inputs are anything numpy turns into an array; results are float32 when every in
 float32, float64 otherwise. Caches hold the arguments themselves, as in the course.
 """
 from collections.abc import Mapping
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -19,10 +19,12 @@ _CellCache: TypeAlias = tuple[_Array, Any, Any, _Parameters]
 _Caches: TypeAlias = tuple[list[_CellCache], Any]
 
 def rnn_cell_forward(
-    xt: npt.ArrayLike, a_prev: npt.ArrayLike, parameters: _Parameters
+    xt: npt.ArrayLike, a_prev: npt.ArrayLike, parameters: _Parameters, *,
+    activation: Literal["tanh", "relu"] = "tanh",
 ) -> tuple[_Array, _Array, _CellCache]: ...
 def rnn_forward(
-    x: npt.ArrayLike, a0: npt.ArrayLike, parameters: _Parameters
+    x: npt.ArrayLike, a0: npt.ArrayLike, parameters: _Parameters, *,
+    activation: Literal["tanh", "relu"] = "tanh",
 ) -> tuple[_Array, _Array, _Caches]: ...
 def rnn_cell_backward(da_next: npt.ArrayLike, cache: _CellCache) -> dict[str, _Array]: ...
 def rnn_backward(da: npt.ArrayLike, caches: _Caches) -> dict[str, _Array]: ...
