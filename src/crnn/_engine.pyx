@@ -149,12 +149,15 @@ cdef void gru_forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m,
                            const floating *W, blas_int ldw, const floating *b,
                            const floating *bca, Operand Wy, const floating *by,
                            floating *gates, floating *aux, floating *a, floating *y,
-                           floating *h) noexcept nogil:
+                           floating *h, floating *wa) noexcept nogil:
     """The GRU over T steps: gates (3n_a×m·T), aux and a (n_a×m·T), y (n_y×m·T) in the
     kernels' layout. a0 is Fortran-ordered (n_a×m, columns ld_a0 apart), W the packed
     C-ordered (3n_a×n_a+n_x) weight (rows ldw apart), b the packed (3n_a) bias. bca is
     NULL in the lecture's convention, else the candidate's recurrent bias (n_a), and h
-    (3n_a×m) work space for the step's recurrent product. Needs n_a, m, T >= 1.
+    (3n_a×m) work space for the step's recurrent product. wa (3n_a×n_a) is work space
+    for a Fortran-ordered copy of the recurrent part W[:, :n_a]: BLAS's per-step
+    products are faster on an untransposed weight (see ``_rnn.untransposed_waa``).
+    Needs n_a, m, T >= 1.
     """
     cdef blas_int G = 3 * n_a, n2 = 2 * n_a, mT = m * T
     cdef blas_int ldg = G * T, ld = n_a * T
@@ -164,8 +167,8 @@ cdef void gru_forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m,
     cdef floating *g_t
     cdef floating *aux_t
     cdef floating *a_t
-    # the candidate's rows of W: W[2n_a:, :] starts 2n_a rows in
-    cdef const floating *Wc = W + n2 * <Py_ssize_t>ldw
+    # wa (3n_a×n_a) = W[:, :n_a], Fortran-ordered
+    gather_steps(wa, G, W, ldw, 0, 1, G, 1, n_a)
     # G (3n_a×m·T) = W[:, n_a:] (3n_a×n_x) · X (n_x×m·T): the input part of every gate
     gemm(c'T', x.trans, G, mT, n_x, 1, W + n_a, ldw, <const floating *>x.data, x.ld, 0,
          gates, G)
@@ -173,14 +176,14 @@ cdef void gru_forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m,
         g_t, aux_t, a_t = gates + t * G, aux + t * n_a, a + t * n_a
         if bca == NULL:
             # g_t[:2n_a] (2n_a×m) += W[:2n_a, :n_a] (2n_a×n_a) · a_prev (n_a×m)
-            gemm(c'T', c'N', n2, m, n_a, 1, W, ldw, a_prev, ld_prev, 1, g_t, ldg)
+            gemm(c'N', c'N', n2, m, n_a, 1, wa, G, a_prev, ld_prev, 1, g_t, ldg)
             gru_gates(g_t, ldg, b, a_prev, ld_prev, aux_t, ld, n_a, m)
             # g_t[2n_a:] (n_a×m) += W[2n_a:, :n_a] (n_a×n_a) · (r*a_prev) (n_a×m)
-            gemm(c'T', c'N', n_a, m, n_a, 1, Wc, ldw, aux_t, ld, 1, g_t + n2, ldg)
+            gemm(c'N', c'N', n_a, m, n_a, 1, wa + n2, G, aux_t, ld, 1, g_t + n2, ldg)
             gru_state(g_t, ldg, b, a_prev, ld_prev, a_t, ld, n_a, m)
         else:
             # h (3n_a×m) = W[:, :n_a] (3n_a×n_a) · a_prev (n_a×m)
-            gemm(c'T', c'N', G, m, n_a, 1, W, ldw, a_prev, ld_prev, 0, h, G)
+            gemm(c'N', c'N', G, m, n_a, 1, wa, G, a_prev, ld_prev, 0, h, G)
             gru_after(g_t, ldg, h, b, bca, a_prev, ld_prev, aux_t, ld, a_t, ld, n_a, m)
         a_prev, ld_prev = a_t, ld
     # Y (n_y×m·T) = Wy (n_y×n_a) · A (n_a×m·T), then a softmax per column
@@ -304,17 +307,20 @@ def gru_forward_kernel(x, a0, W, b, bca, Wy, by, gates, aux, a, y):
     cdef void *py = sequence(y, typenum, n_y, m, T, "y", True)
     work = None if bca is None else new_matrix(typenum, 3 * n_a, m, 1)
     cdef void *ph = NULL if work is None else cnp.PyArray_DATA(<cnp.ndarray>work)
+    wa = new_matrix(typenum, 3 * n_a, n_a, 1)
+    cdef void *pwa = cnp.PyArray_DATA(<cnp.ndarray>wa)
     with nogil:
         if typenum == cnp.NPY_DOUBLE:
             gru_forward_loop[double](n_x, n_a, n_y, m, T, ox, <double *>oa0.data, oa0.ld,
                                      <double *>pW, n_a + n_x, <double *>pb, <double *>pbca,
                                      oWy, <double *>pby, <double *>pg, <double *>paux,
-                                     <double *>pa, <double *>py, <double *>ph)
+                                     <double *>pa, <double *>py, <double *>ph,
+                                     <double *>pwa)
         else:
             gru_forward_loop[float](n_x, n_a, n_y, m, T, ox, <float *>oa0.data, oa0.ld,
                                     <float *>pW, n_a + n_x, <float *>pb, <float *>pbca,
                                     oWy, <float *>pby, <float *>pg, <float *>paux,
-                                    <float *>pa, <float *>py, <float *>ph)
+                                    <float *>pa, <float *>py, <float *>ph, <float *>pwa)
 
 
 def gru_backward_kernel(da, gates, aux, p, x, W, bint after, dx, da0, dW, db, dbca):

@@ -145,6 +145,15 @@ def assert_close(actual, desired, dtype, name="array"):
         )
 
 
+def assert_gradients_close(actual, desired, dtype):
+    """Assert two gradient dicts have the same keys and each array matches desired
+    within the tolerance of dtype (see assert_close)."""
+    if sorted(actual) != sorted(desired):
+        raise AssertionError(f"gradient keys {sorted(actual)} != expected {sorted(desired)}")
+    for key in desired:
+        assert_close(actual[key], desired[key], dtype, key)
+
+
 def numeric_gradient(f, arr, eps=1e-6):
     """The central-difference gradient of the scalar f() with respect to arr.
 
@@ -168,4 +177,4 @@ def numeric_gradient(f, arr, eps=1e-6):
     return grad
 
 
-__all__ += ["numeric_gradient"]
+__all__ += ["numeric_gradient", "assert_gradients_close"]
