@@ -204,6 +204,12 @@ def new_sequence(n, m, T, dtype):
     return new_sequence_of(np.dtype(dtype).num, n, m, T)
 
 
+def as_sequence(seq, dtype):
+    """seq, an (n, m, T) ndarray, in the kernels' layout and dtype (float32 or float64):
+    itself if it is, else a copy."""
+    return layout_ready(seq, np.dtype(dtype).num)
+
+
 def new_fortran_matrix(rows, cols, dtype):
     """An empty Fortran-ordered (rows, cols) array of dtype (``new_array``)."""
     return new_matrix(np.dtype(dtype).num, rows, cols, 1)

@@ -12,6 +12,7 @@ import numpy as np
 
 from crnn._caches import check_activation
 from crnn.gru import gru_backward, gru_cell_forward, gru_forward
+from crnn.gru import parameter_shapes as gru_parameter_shapes
 from crnn.lstm import lstm_backward, lstm_cell_forward, lstm_forward
 from crnn.rnn import rnn_backward, rnn_cell_forward, rnn_forward
 
@@ -117,15 +118,7 @@ class GRUCell:
     def parameter_shapes(self, n_x, n_a):
         """The gates' weights over [a_prev; x_t], recurrent columns first, and biases;
         with reset_after the candidate's input and recurrent weights apart."""
-        weight = ((n_a, n_a + n_x), [("recurrent", 0, n_a), ("input", n_a, n_a + n_x)])
-        bias = ((n_a, 1), [("bias", 0, 1)])
-        shapes = {"Wu": weight, "bu": bias, "Wr": weight, "br": bias}
-        if self.reset_after:
-            shapes.update(Wcx=((n_a, n_x), [("input", 0, n_x)]),
-                          Wca=((n_a, n_a), [("recurrent", 0, n_a)]), bcx=bias, bca=bias)
-        else:
-            shapes.update(Wc=weight, bc=bias)
-        return shapes
+        return gru_parameter_shapes(n_x, n_a, self.reset_after)
 
     @staticmethod
     def forward(x, a0, parameters):

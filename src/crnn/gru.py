@@ -37,11 +37,22 @@ __all__ = ["gru_cell_forward", "gru_forward", "gru_cell_backward", "gru_backward
 _CACHE = CellCache(("a_next", "a_prev", "ut", "rt", "cct", "xt", "parameters"), "gru_cell_forward")
 
 
-def parameter_keys(reset_after):
-    """The keys of a GRU cell's parameters (output layer excluded), in gradient order."""
+def parameter_shapes(n_x, n_a, reset_after=False):
+    """The GRU cell's parameters (output layer excluded), in the order of its gradients.
+
+    Returns:
+    dict name -> (shape, blocks); blocks lists (role, first column, last column) with role
+    "input", "recurrent" or "bias", the parts an initialiser fills separately
+    """
+    weight = ((n_a, n_a + n_x), [("recurrent", 0, n_a), ("input", n_a, n_a + n_x)])
+    bias = ((n_a, 1), [("bias", 0, 1)])
+    shapes = {"Wu": weight, "bu": bias, "Wr": weight, "br": bias}
     if reset_after:
-        return ("Wu", "bu", "Wr", "br", "Wcx", "Wca", "bcx", "bca")
-    return ("Wu", "bu", "Wr", "br", "Wc", "bc")
+        shapes.update(Wcx=((n_a, n_x), [("input", 0, n_x)]),
+                      Wca=((n_a, n_a), [("recurrent", 0, n_a)]), bcx=bias, bca=bias)
+    else:
+        shapes.update(Wc=weight, bc=bias)
+    return shapes
 
 
 def torch_gru_parameters(weight_ih, weight_hh, bias_ih=None, bias_hh=None):
@@ -148,10 +159,11 @@ def _forward(x, x_name, a0, a_name, parameters, reset_after):
     aux = _arrays.new_sequence(n_a, m, T, dtype)
     xc = np.require(x, dtype, ("C", "A"))
     if n_a and m and T:
-        c = lambda arr: None if arr is None else np.require(arr, dtype, ("C", "A"))  # noqa: E731
+        W, b, by = (np.require(arr, dtype, ("C", "A")) for arr in (W, b, by))
+        bca = None if bca is None else np.require(bca, dtype, ("C", "A"))
         _engine.gru_forward_kernel(
-            xc.reshape(n_x, m * T), np.require(a0, dtype, ("F", "A")), c(W), c(b), c(bca),
-            np.require(Wy, dtype, "A"), c(by), gates, aux, a, y,
+            xc.reshape(n_x, m * T), np.require(a0, dtype, ("F", "A")), W, b, bca,
+            np.require(Wy, dtype, "A"), by, gates, aux, a, y,
         )
     elif m and T:
         # n_a = 0: no state; the output layer sees nothing but its bias
@@ -233,23 +245,10 @@ def gru_forward(x, a0, parameters, *, reset_after=False):
 # --- backward ------------------------------------------------------------------------
 
 
-def _layout(arr, dtype):
-    """arr (n, m, T) in the kernels' layout and dtype: itself if it is, else a copy."""
-    n, m, T = arr.shape
-    size = np.dtype(dtype).itemsize
-    expected = (size, size * n * T, size * n)
-    if arr.dtype == dtype and arr.flags.aligned and all(
-            s == e or d <= 1 for s, e, d in zip(arr.strides, expected, arr.shape)):
-        return arr
-    out = _arrays.new_sequence(n, m, T, dtype)
-    out[...] = arr
-    return out
-
-
 def _sequence(cell_caches, T, n_a, m, n_x):
-    """The arrays of the first T steps: gates (3n_a, m, T), aux, the previous states p
-    and the states a (n_a, m, T), x (n_x, m, T), and the dtype; from crnn's buffers when
-    the caches are crnn's and intact, else stacked from the caches."""
+    """The arrays of the first T steps: the states a (n_a, m, T), a0 (n_a, m), gates
+    (3n_a, m, T), aux (n_a, m, T; None for caches not crnn's) and x (n_x, m, T); from
+    crnn's buffers when the caches are crnn's and intact, else stacked from the caches."""
     buffers = forward_buffers(cell_caches)
     if buffers is not None:
         a, gates, aux, x, a0 = buffers
@@ -282,15 +281,16 @@ def _backward(da, cell_caches):
     p = _arrays.new_sequence(n_a, m, T, dtype)
     p[:, :, 0] = a0
     p[:, :, 1:] = a[:, :, :T - 1]
-    gates = _layout(gates, dtype)
+    gates = _arrays.as_sequence(gates, dtype)
     if aux is None:
+        # what the forward kept besides the gates: r*a_prev, or Wca·a_prev + bca
+        aux = _arrays.new_sequence(n_a, m, T, dtype)
         if reset_after:
-            aux = _arrays.new_sequence(n_a, m, T, dtype)
             hc = W[2 * n_a:, :n_a].astype(dtype) @ p.reshape(n_a, m * T) + bca.astype(dtype)[:, None]
             aux.reshape(n_a, m * T)[...] = hc
         else:
-            aux = _layout(gates[n_a:2 * n_a] * p, dtype)
-    aux = _layout(aux, dtype)
+            np.multiply(gates[n_a:2 * n_a], p, out=aux)
+    aux = _arrays.as_sequence(aux, dtype)
     dx = _arrays.new_sequence(n_x, m, T, dtype)
     da0 = np.empty((n_a, m), dtype, order="F")
     dW = np.empty(W.shape, dtype)
@@ -325,9 +325,11 @@ def gru_cell_backward(da_next, cache):
     da_next = _CACHE.da_next(cache, da_next)
     _CACHE.xt_of(cache, "cache")
     if 0 in da_next.shape:
-        return _no_gradients(da_next[:, :, None], [cache], "da_next", "dxt", "da_prev")
-    dx, da_prev, grads = _backward(da_next[:, :, None], [cache])
-    return {"dxt": dx[:, :, 0], "da_prev": da_prev, **grads}
+        grads = _zero_gradients(da_next[:, :, None], [cache])
+    else:
+        dx, da0, grads = _backward(da_next[:, :, None], [cache])
+        grads = {"dx": dx, "da0": da0, **grads}
+    return {"dxt": grads.pop("dx")[:, :, 0], "da_prev": grads.pop("da0"), **grads}
 
 
 def gru_backward(da, caches):
@@ -344,31 +346,24 @@ def gru_backward(da, caches):
                  reaches a0
     """
     da, cell_caches, x = backward_inputs(da, caches, "gru_forward")
-    if not cell_caches:
-        n_x, dtype = no_steps(da, x)
-        return _zero_gradients(da, n_x, dtype, None, "dx", "da0")
-    if 0 in da.shape:
-        return _no_gradients(da, cell_caches, "da", "dx", "da0")
+    if not cell_caches or 0 in da.shape:
+        return _zero_gradients(da, cell_caches, x)
     dx, da0, grads = _backward(da, cell_caches)
     return {"dx": dx, "da0": da0, **grads}
 
 
-def _no_gradients(da, cell_caches, da_name, dx_key, da0_key):
-    """The zero gradients of a backward pass with an empty n_a, m or T."""
-    xt0 = _CACHE.first_step(cell_caches, da) if da.shape[2] else _CACHE.xt_of(cell_caches[0], "caches[0][0]")
-    parameters = cell_caches[0][-1]
-    check_parameters(parameters)
-    return _zero_gradients(da, xt0.shape[0], compute_dtype(da, xt0), parameters, dx_key, da0_key)
-
-
-def _zero_gradients(da, n_x, dtype, parameters, dx_key, da0_key):
-    """Zero gradients shaped by da (n_a, m, T), n_x and the parameters' keys (the
-    lecture's when parameters is None)."""
+def _zero_gradients(da, cell_caches, x=None):
+    """The zero gradients of a backward pass with an empty n_a, m or T, shaped by da
+    (n_a, m, T), by n_x and by the keys of the cached parameters (the lecture's when
+    there are no caches: then n_x comes from x)."""
     n_a, m, T = da.shape
-    reset_after = parameters is not None and "Wca" in parameters
-    shapes = {"Wu": (n_a, n_a + n_x), "Wr": (n_a, n_a + n_x), "Wc": (n_a, n_a + n_x),
-              "Wcx": (n_a, n_x), "Wca": (n_a, n_a)}
-    grads = {"d" + k: np.zeros(shapes.get(k, (n_a, 1)), dtype) for k in parameter_keys(reset_after)}
-    dx = np.zeros((n_x, m, T), dtype)
-    return {dx_key: dx if T != 1 or dx_key == "dx" else dx[:, :, 0],
-            da0_key: np.zeros((n_a, m), dtype), **grads}
+    if cell_caches:
+        xt0 = _CACHE.first_step(cell_caches, da) if T else _CACHE.xt_of(cell_caches[0], "caches[0][0]")
+        n_x, dtype = xt0.shape[0], compute_dtype(da, xt0)
+        check_parameters(cell_caches[0][-1])
+        reset_after = "Wca" in cell_caches[0][-1]
+    else:
+        (n_x, dtype), reset_after = no_steps(da, x), False
+    grads = {"d" + key: np.zeros(shape, dtype)
+             for key, (shape, _) in parameter_shapes(n_x, n_a, reset_after).items()}
+    return {"dx": np.zeros((n_x, m, T), dtype), "da0": np.zeros((n_a, m), dtype), **grads}
