@@ -1,6 +1,6 @@
 """Every memory order of x and da gives the reference's results, and leaves them untouched.
 
-The kernels of both cells read the course's C-ordered x in place (BLAS transposed) and da
+The kernels of every cell read the course's C-ordered x in place (BLAS transposed) and da
 with its own strides; other orders are converted once. Each case below takes another path.
 """
 import numpy as np
@@ -8,7 +8,8 @@ import pytest
 
 import crnn
 from crnn import reference
-from crnn.testing import assert_close, random_lstm_problem, random_rnn_problem
+from crnn.cells import variants
+from crnn.testing import assert_close
 
 SHAPE = (4, 6, 3, 5, 7)
 
@@ -24,26 +25,23 @@ def _orders(arr):
     }
 
 
-#: Each cell's random problem; its functions are named after it in crnn and crnn.reference.
-CELLS = {"rnn": random_rnn_problem, "lstm": random_lstm_problem}
-
-
-@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("cell", variants(), ids=lambda cell: cell.label)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("order", list(_orders(np.zeros((1, 1, 1)))))
 def test_memory_orders_of_x_and_da(cell, order, dtype):
-    x, a0, parameters, da = CELLS[cell](*SHAPE, dtype=dtype, seed=3)
-    forward, backward = f"{cell}_forward", f"{cell}_backward"
-    *outputs_ref, caches_ref = getattr(reference, forward)(x, a0, parameters)
-    want = getattr(reference, backward)(da, caches_ref)
+    x, a0, parameters, da = cell.problem(*SHAPE, dtype=dtype, seed=3)
+    outputs_ref, want = cell.course_pass(reference, x, a0, parameters, da)
     xo, dao = _orders(x)[order], _orders(da)[order]
     before = xo.copy(), dao.copy()
-    *outputs, caches = getattr(crnn, forward)(xo, a0, parameters)
-    for k, (got, ref) in enumerate(zip(outputs, outputs_ref)):
-        assert_close(got, ref, dtype, f"output {k}")  # a, y (and the LSTM's c)
-    for source, cc in (("crnn", caches), ("course", caches_ref)):
-        got = getattr(crnn, backward)(dao, cc)
-        for key in want:
-            assert_close(got[key], want[key], dtype, f"{source} caches: {key}")
+    outputs, got = cell.course_pass(crnn, xo, a0, parameters, dao)
+    for name, ref in outputs_ref.items():
+        assert_close(outputs[name], ref, dtype, name)
+    for key in want:
+        assert_close(got[key], want[key], dtype, f"crnn caches: {key}")
+    # the course's caches in crnn's backward
+    *_, caches_ref = getattr(reference, f"{cell.name}_forward")(x, a0, parameters, **cell.options)
+    course = getattr(crnn, f"{cell.name}_backward")(dao, caches_ref)
+    for key in want:
+        assert_close(course[key], want[key], dtype, f"course caches: {key}")
     np.testing.assert_array_equal(xo, before[0])
     np.testing.assert_array_equal(dao, before[1])

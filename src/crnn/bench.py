@@ -7,7 +7,6 @@ with a given upstream gradient ``da``. The contenders run round by
 round in one process, in a rotating order, so that every round gives a ratio measured
 under the same load; the table shows medians over the rounds.
 """
-import functools
 import math
 import os
 import platform
@@ -20,7 +19,8 @@ import numpy as np
 
 import crnn
 from crnn import _gemmtime, reference
-from crnn.testing import max_rel_error, random_gru_problem, random_lstm_problem, random_rnn_problem
+from crnn.cells import GRUCell, LSTMCell, RNNCell
+from crnn.testing import max_rel_error
 
 __all__ = ["SIZES", "CELLS", "gemm_floor", "floor_gemms", "run_bench", "format_table"]
 
@@ -96,10 +96,7 @@ def _gru_course_grads(d_ih, d_hh, d_b, d_bhh, n_a):
 class Cell(NamedTuple):
     """What the benchmark needs to know of one recurrent cell."""
 
-    forward: str  #: name of the course's sequence forward in crnn and crnn.reference
-    backward: str  #: name of its backward
-    problem: Callable  #: crnn.testing's random problem of this cell
-    output_weight: str  #: key of the output layer's weight
+    spec: object  #: the cell of crnn.cells, with its problem and course functions
     gates: int  #: gates computed by one product (the rows of W are gates·n_a)
     gemm_names: tuple  #: the names of floor_gemms' seven products
     torch_layer: str  #: torch.nn class, built as (n_x, n_a, **torch_kwargs)
@@ -107,13 +104,12 @@ class Cell(NamedTuple):
     torch_weights: Callable  #: (parameters, n_a) -> (weight_ih, weight_hh, bias_ih, bias_hh)
     course_grads: Callable  #: (d_ih, d_hh, d_bias_ih, d_bias_hh, n_a) -> course gradient dict
     work: str  #: what one timed call computes
-    forward_kwargs: dict = {}  #: keywords of the course's forward (the GRU's convention)
 
 
 CELLS = {
     "rnn": Cell(
-        forward="rnn_forward", backward="rnn_backward", problem=random_rnn_problem,
-        output_weight="Wya", gates=1,
+        spec=RNNCell(),
+        gates=1,
         gemm_names=("Wax·X", "Waa·a_prev per step", "Wya·A", "Waa.T·dz per step",
                     "dX = Wax.T·dZ", "dWax = dZ·X.T", "dWaa = dZ·A_prev.T"),
         torch_layer="RNN", torch_kwargs={"nonlinearity": "tanh"},
@@ -126,8 +122,8 @@ CELLS = {
         + _CHECKED,
     ),
     "lstm": Cell(
-        forward="lstm_forward", backward="lstm_backward", problem=random_lstm_problem,
-        output_weight="Wy", gates=4,
+        spec=LSTMCell(),
+        gates=4,
         gemm_names=("W[:, n_a:]·X", "W[:, :n_a]·a_prev per step", "Wy·A",
                     "W[:, :n_a].T·dg per step", "dX = W[:, n_a:].T·dG",
                     "dW[:, n_a:] = dG·X.T", "dW[:, :n_a] = dG·A_prev.T"),
@@ -143,15 +139,13 @@ CELLS = {
         "softmax per step, out.backward(da); " + _CHECKED,
     ),
     "gru": Cell(
-        forward="gru_forward", backward="gru_backward",
-        problem=functools.partial(random_gru_problem, reset_after=True),
-        output_weight="Wy", gates=3,
+        spec=GRUCell(reset_after=True),
+        gates=3,
         gemm_names=("W[:, n_a:]·X", "W[:, :n_a]·a_prev per step", "Wy·A",
                     "W[:, :n_a].T·dg per step", "dX = W[:, n_a:].T·dG",
                     "dW[:, n_a:] = dG·X.T", "dW[:, :n_a] = dG·A_prev.T"),
         torch_layer="GRU", torch_kwargs={},
         torch_weights=_gru_torch_weights, course_grads=_gru_course_grads,
-        forward_kwargs={"reset_after": True},
         work="one timed call = gru_forward(reset_after=True) over all T_x steps (hidden "
         "states a, softmax predictions y) then gru_backward with the same upstream gradient "
         "da (dx, da0, dWu, dbu, dWr, dbr, dWcx, dWca, dbcx, dbca; the output layer is not "
@@ -175,13 +169,11 @@ SETTLE_SECONDS = 0.25
 
 def _course_step(module, cell):
     """forward + backward through a module with the course's API (crnn, reference)."""
-    forward, backward = getattr(module, cell.forward), getattr(module, cell.backward)
 
     def make(x, a0, parameters, da):
         def run():
-            # the RNN and the GRU return (a, y, caches), the LSTM (a, y, c, caches)
-            a, y, *_, caches = forward(x, a0, parameters, **cell.forward_kwargs)
-            g = backward(da, caches)
+            outputs, g = cell.spec.course_pass(module, x, a0, parameters, da)
+            a, y = list(outputs.values())[:2]  # the LSTM's c comes third
             return a, y, g
 
         return run
@@ -195,7 +187,7 @@ def _torch_step(torch, cell):
     def make(x, a0, parameters, da):
         tdtype = torch.float64 if x.dtype == np.float64 else torch.float32
         n_x, m, T = x.shape
-        n_a, n_y = a0.shape[0], parameters[cell.output_weight].shape[0]
+        n_a, n_y = a0.shape[0], parameters[cell.spec.output_weight].shape[0]
 
         def tensor(arr):
             return torch.from_numpy(np.ascontiguousarray(arr))
@@ -212,7 +204,7 @@ def _torch_step(torch, cell):
                 layer.bias_hh_l0.zero_()
             else:
                 layer.bias_hh_l0.copy_(tensor(b_hh))
-            out_layer.weight.copy_(tensor(parameters[cell.output_weight]))
+            out_layer.weight.copy_(tensor(parameters[cell.spec.output_weight]))
             out_layer.bias.copy_(tensor(parameters["by"].reshape(n_y)))
         layer.bias_hh_l0.requires_grad_(b_hh is not None)
         out_layer.requires_grad_(False)
@@ -373,7 +365,7 @@ def _errors(result, want):
 def _bench_case(cell, name, dtype, contenders, repeats, progress, seed):
     """Time every contender on one cell, size and dtype; returns the result dict."""
     sizes = SIZES[name]
-    x, a0, parameters, da = CELLS[cell].problem(*sizes, dtype=dtype, seed=seed)
+    x, a0, parameters, da = CELLS[cell].spec.problem(*sizes, dtype=dtype, seed=seed)
     label = f"{cell} {name} {np.dtype(dtype).name}"
     runs = {}
     want = _course_step(reference, CELLS[cell])(x, a0, parameters, da)()
