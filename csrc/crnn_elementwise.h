@@ -28,6 +28,9 @@
                               ptrdiff_t ld);                                          \
     void crnn_relu_grad_##SFX(T *d, const T *a, ptrdiff_t n, ptrdiff_t ncols,         \
                               ptrdiff_t ld);                                          \
+    void crnn_rnn_grad_##SFX(T *dz, ptrdiff_t ldz, const T *da, ptrdiff_t ldd,        \
+                             const T *flow, const T *a, ptrdiff_t lda, ptrdiff_t n,   \
+                             ptrdiff_t ncols, int relu);                              \
     void crnn_bias_softmax_##SFX(T *z, const T *b, ptrdiff_t n, ptrdiff_t ncols);     \
     void crnn_tanh_grad_##SFX(T *d, const T *a, ptrdiff_t n, ptrdiff_t ncols,         \
                               ptrdiff_t ld);                                          \

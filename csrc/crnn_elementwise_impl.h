@@ -166,6 +166,35 @@ void CRNN_FN(crnn_relu_grad)(CRNN_T *d, const CRNN_T *a, ptrdiff_t n, ptrdiff_t 
 }
 
 /*
+ * dz = (da + flow) * g'(z) for one step of the vanilla RNN, from its output a = g(z):
+ * g' = 1 - a*a for tanh, (a > 0) for relu. dz, da and a are (n, ncols) blocks with
+ * columns ldz, ldd and lda apart; flow, the gradient reaching a from the step after, is
+ * contiguous.
+ */
+CRNN_CLONES
+void CRNN_FN(crnn_rnn_grad)(CRNN_T *dz, ptrdiff_t ldz, const CRNN_T *da, ptrdiff_t ldd,
+                            const CRNN_T *flow, const CRNN_T *a, ptrdiff_t lda, ptrdiff_t n,
+                            ptrdiff_t ncols, int relu)
+{
+    ptrdiff_t i, j;
+    for (j = 0; j < ncols; ++j) {
+        CRNN_T *CRNN_RESTRICT dd = dz + ldz * j;
+        const CRNN_T *dj = da + ldd * j;
+        const CRNN_T *fj = flow + n * j;
+        const CRNN_T *aa = a + lda * j;
+        if (relu) {
+            for (i = 0; i < n; ++i) {
+                dd[i] = aa[i] > 0 ? dj[i] + fj[i] : (CRNN_T)0;
+            }
+        } else {
+            for (i = 0; i < n; ++i) {
+                dd[i] = (dj[i] + fj[i]) * ((CRNN_T)1 - aa[i] * aa[i]);
+            }
+        }
+    }
+}
+
+/*
  * dst = src for an (n, m, nsteps) sequence: element (i, j, t) is src[i*s0 + j*s1 + t*s2]
  * (any strides) and dst[i + j*ld + t*n] (the kernels' layout, ld = n·T for a whole
  * sequence of T steps). The copy goes by bands of CRNN_BAND rows, and in a band by tiles

@@ -1,17 +1,18 @@
 # cython: language_level=3
-"""The recurrence engine's driver, for cells whose gates share one packed weight.
+"""The recurrence engine's driver: the time loops of every cell.
 
-A cell with G gates keeps its weights packed in one C-ordered ``W`` of shape
-``(G·n_a, n_a+n_x)``: its first ``n_a`` columns multiply the previous state, the rest
-the input, as the LSTM's ``[a_prev; xt]``. The driver computes the input part of every
-gate at every step in one gemm before the time loop, runs the per-step recurrent
-products and the cell's C loops (``csrc/crnn_<cell>.h``) in one ``with nogil:`` block,
-then computes ``dx`` and the weight gradients as whole-sequence gemms.
+Every cell keeps the weights of its G gates as two operands: ``Wx`` (G·n_a × n_x), the
+input part, and ``Wa`` (G·n_a × n_a), the recurrent part; the LSTM's and the GRU's are
+the two column blocks of one packed ``W = [Wa | Wx]`` applied to ``[a_prev; xt]``, the
+RNN's are ``Wax`` and ``Waa``. The driver computes the input part of every gate at every
+step in one gemm before the time loop, runs the per-step recurrent products and the
+cell's C loops (``_cells.pxd``) in one ``with nogil:`` block, then computes ``dx`` and
+the weight gradients as whole-sequence gemms. ``_engine.pxd`` describes a cell and the
+buffers of a pass to it; ``_rnn``, ``_lstm`` and the GRU's entry points below fill them.
 
 Sequences are in the kernels' layout (``_arrays.pxd``): the ``(n, m·T)`` column-major
 matrix whose column ``j·T + t`` is batch column j of step t; step t's block starts at
-column t, its columns ``n·T`` apart. The caller (``crnn.gru``) validates, packs and
-allocates; the entry points check what they are handed, then run the loops.
+column t, its columns ``n·T`` apart.
 
 The GRU (G = 3: update u, reset r, candidate c) comes in two conventions. In the
 lecture's, the candidate's recurrent product reads ``r*a_prev``, so a step makes two
@@ -27,225 +28,210 @@ from libc.string cimport memset
 
 from crnn._arrays cimport Operand, kernel_type, new_matrix, operand, sequence, strided, vector
 from crnn._blas cimport blas_int, gemm
-from crnn._elementwise cimport bias_softmax, gather_steps, row_sums
+from crnn._cells cimport (
+    gru_after, gru_gates, gru_grad_after, gru_grad_before, gru_grad_reset, gru_state,
+    lstm_gates, lstm_gates_grad, rnn_grad,
+)
+from crnn._elementwise cimport bias_activation, bias_softmax, gather_steps, row_sums
+from crnn._sequence cimport weight_gradients
 
 cnp.import_array()
 
 
-cdef extern from "crnn_gru.h" nogil:
-    void crnn_gru_gates_d(double *g, ptrdiff_t ldg, const double *b, const double *a_prev,
-                          ptrdiff_t ldp, double *ra, ptrdiff_t ldr, ptrdiff_t n,
-                          ptrdiff_t ncols)
-    void crnn_gru_gates_s(float *g, ptrdiff_t ldg, const float *b, const float *a_prev,
-                          ptrdiff_t ldp, float *ra, ptrdiff_t ldr, ptrdiff_t n,
-                          ptrdiff_t ncols)
-    void crnn_gru_state_d(double *g, ptrdiff_t ldg, const double *b, const double *a_prev,
-                          ptrdiff_t ldp, double *a, ptrdiff_t lda, ptrdiff_t n,
-                          ptrdiff_t ncols)
-    void crnn_gru_state_s(float *g, ptrdiff_t ldg, const float *b, const float *a_prev,
-                          ptrdiff_t ldp, float *a, ptrdiff_t lda, ptrdiff_t n,
-                          ptrdiff_t ncols)
-    void crnn_gru_after_d(double *g, ptrdiff_t ldg, const double *h, const double *b,
-                          const double *bca, const double *a_prev, ptrdiff_t ldp,
-                          double *hc, ptrdiff_t ldhc, double *a, ptrdiff_t lda,
-                          ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_gru_after_s(float *g, ptrdiff_t ldg, const float *h, const float *b,
-                          const float *bca, const float *a_prev, ptrdiff_t ldp,
-                          float *hc, ptrdiff_t ldhc, float *a, ptrdiff_t lda,
-                          ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_gru_grad_before_d(double *dz, ptrdiff_t ldz, const double *g, ptrdiff_t ldg,
-                                const double *da, ptrdiff_t ldd, double *flow,
-                                const double *a_prev, ptrdiff_t ldp, ptrdiff_t n,
-                                ptrdiff_t ncols)
-    void crnn_gru_grad_before_s(float *dz, ptrdiff_t ldz, const float *g, ptrdiff_t ldg,
-                                const float *da, ptrdiff_t ldd, float *flow,
-                                const float *a_prev, ptrdiff_t ldp, ptrdiff_t n,
-                                ptrdiff_t ncols)
-    void crnn_gru_grad_reset_d(double *dz, ptrdiff_t ldz, const double *g, ptrdiff_t ldg,
-                               const double *dra, double *flow, const double *a_prev,
-                               ptrdiff_t ldp, ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_gru_grad_reset_s(float *dz, ptrdiff_t ldz, const float *g, ptrdiff_t ldg,
-                               const float *dra, float *flow, const float *a_prev,
-                               ptrdiff_t ldp, ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_gru_grad_after_d(double *dz, ptrdiff_t ldz, double *dh, ptrdiff_t ldh,
-                               const double *g, ptrdiff_t ldg, const double *da,
-                               ptrdiff_t ldd, double *flow, const double *a_prev,
-                               ptrdiff_t ldp, const double *hc, ptrdiff_t ldhc,
-                               ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_gru_grad_after_s(float *dz, ptrdiff_t ldz, float *dh, ptrdiff_t ldh,
-                               const float *g, ptrdiff_t ldg, const float *da,
-                               ptrdiff_t ldd, float *flow, const float *a_prev,
-                               ptrdiff_t ldp, const float *hc, ptrdiff_t ldhc,
-                               ptrdiff_t n, ptrdiff_t ncols)
+# --- the driver ------------------------------------------------------------------------
+
+cdef inline Py_ssize_t row_offset(Operand A, blas_int r0) noexcept nogil:
+    """Where row r0 of the matrix A describes starts in its data, in elements."""
+    return r0 if A.trans == c'N' else r0 * <Py_ssize_t>A.ld
 
 
-# --- the GRU's C loops, dispatched on the fused type ---------------------------------
+cdef void forward_loop(const Recurrence *r, const Forward *f, floating *null) noexcept nogil:
+    """Every step of the cell forward, then y_t = softmax(Wy·a_t + by) for every t.
 
-cdef inline void gru_gates(floating *g, Py_ssize_t ldg, const floating *b,
-                           const floating *a_prev, Py_ssize_t ldp, floating *ra,
-                           Py_ssize_t ldr, Py_ssize_t n, Py_ssize_t m) noexcept nogil:
-    if floating is double:
-        crnn_gru_gates_d(g, ldg, b, a_prev, ldp, ra, ldr, n, m)
-    else:
-        crnn_gru_gates_s(g, ldg, b, a_prev, ldp, ra, ldr, n, m)
-
-
-cdef inline void gru_state(floating *g, Py_ssize_t ldg, const floating *b,
-                           const floating *a_prev, Py_ssize_t ldp, floating *a,
-                           Py_ssize_t lda, Py_ssize_t n, Py_ssize_t m) noexcept nogil:
-    if floating is double:
-        crnn_gru_state_d(g, ldg, b, a_prev, ldp, a, lda, n, m)
-    else:
-        crnn_gru_state_s(g, ldg, b, a_prev, ldp, a, lda, n, m)
-
-
-cdef inline void gru_after(floating *g, Py_ssize_t ldg, const floating *h, const floating *b,
-                           const floating *bca, const floating *a_prev, Py_ssize_t ldp,
-                           floating *hc, Py_ssize_t ldhc, floating *a, Py_ssize_t lda,
-                           Py_ssize_t n, Py_ssize_t m) noexcept nogil:
-    if floating is double:
-        crnn_gru_after_d(g, ldg, h, b, bca, a_prev, ldp, hc, ldhc, a, lda, n, m)
-    else:
-        crnn_gru_after_s(g, ldg, h, b, bca, a_prev, ldp, hc, ldhc, a, lda, n, m)
-
-
-cdef inline void gru_grad_before(floating *dz, Py_ssize_t ldz, const floating *g,
-                                 Py_ssize_t ldg, const floating *da, Py_ssize_t ldd,
-                                 floating *flow, const floating *a_prev, Py_ssize_t ldp,
-                                 Py_ssize_t n, Py_ssize_t m) noexcept nogil:
-    if floating is double:
-        crnn_gru_grad_before_d(dz, ldz, g, ldg, da, ldd, flow, a_prev, ldp, n, m)
-    else:
-        crnn_gru_grad_before_s(dz, ldz, g, ldg, da, ldd, flow, a_prev, ldp, n, m)
-
-
-cdef inline void gru_grad_reset(floating *dz, Py_ssize_t ldz, const floating *g,
-                                Py_ssize_t ldg, const floating *dra, floating *flow,
-                                const floating *a_prev, Py_ssize_t ldp, Py_ssize_t n,
-                                Py_ssize_t m) noexcept nogil:
-    if floating is double:
-        crnn_gru_grad_reset_d(dz, ldz, g, ldg, dra, flow, a_prev, ldp, n, m)
-    else:
-        crnn_gru_grad_reset_s(dz, ldz, g, ldg, dra, flow, a_prev, ldp, n, m)
-
-
-cdef inline void gru_grad_after(floating *dz, Py_ssize_t ldz, floating *dh, Py_ssize_t ldh,
-                                const floating *g, Py_ssize_t ldg, const floating *da,
-                                Py_ssize_t ldd, floating *flow, const floating *a_prev,
-                                Py_ssize_t ldp, const floating *hc, Py_ssize_t ldhc,
-                                Py_ssize_t n, Py_ssize_t m) noexcept nogil:
-    if floating is double:
-        crnn_gru_grad_after_d(dz, ldz, dh, ldh, g, ldg, da, ldd, flow, a_prev, ldp, hc,
-                              ldhc, n, m)
-    else:
-        crnn_gru_grad_after_s(dz, ldz, dh, ldh, g, ldg, da, ldd, flow, a_prev, ldp, hc,
-                              ldhc, n, m)
-
-
-# --- the time loops ------------------------------------------------------------------
-
-cdef void gru_forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m,
-                           blas_int T, Operand x, const floating *a0, blas_int ld_a0,
-                           const floating *W, blas_int ldw, const floating *b,
-                           const floating *bca, Operand Wy, const floating *by,
-                           floating *gates, floating *aux, floating *a, floating *y,
-                           floating *h, floating *wa) noexcept nogil:
-    """The GRU over T steps: gates (3n_a×m·T), aux and a (n_a×m·T), y (n_y×m·T) in the
-    kernels' layout. a0 is Fortran-ordered (n_a×m, columns ld_a0 apart), W the packed
-    C-ordered (3n_a×n_a+n_x) weight (rows ldw apart), b the packed (3n_a) bias. bca is
-    NULL in the lecture's convention, else the candidate's recurrent bias (n_a), and h
-    (3n_a×m) work space for the step's recurrent product. wa (3n_a×n_a) is work space
-    for a Fortran-ordered copy of the recurrent part W[:, :n_a]: BLAS's per-step
-    products are faster on an untransposed weight (see ``_rnn.untransposed_waa``).
-    Needs n_a, m, T >= 1.
+    The cell's pre-activations are G = Wx·X + Wa·a_{t-1} + b (rows × m per step); each
+    kind then runs its C loop between, or after, the recurrent products. null only
+    selects the dtype.
     """
-    cdef blas_int G = 3 * n_a, n2 = 2 * n_a, mT = m * T
-    cdef blas_int ldg = G * T, ld = n_a * T
-    cdef Py_ssize_t t
-    cdef const floating *a_prev = a0
-    cdef blas_int ld_prev = ld_a0
+    cdef blas_int n_a = r.n_a, m = r.m, T = r.T, rows = r.rows, mT = r.m * r.T
+    cdef blas_int ld = n_a * T, ldg = rows * T, n2 = 2 * n_a
+    cdef floating *gates = <floating *>f.gates
+    cdef floating *a = <floating *>f.a
+    cdef floating *aux = <floating *>f.aux
+    cdef const floating *b = <const floating *>r.b
+    cdef const floating *a_prev = <const floating *>r.a0.data
+    cdef blas_int ld_prev = r.a0.ld
+    cdef char op_prev = r.a0.trans
+    cdef const floating *c_prev = <const floating *>f.c0
+    cdef blas_int ld_c = n_a
+    cdef Operand Wa = r.Wa
     cdef floating *g_t
-    cdef floating *aux_t
-    cdef floating *a_t
-    # wa (3n_a×n_a) = W[:, :n_a], Fortran-ordered
-    gather_steps(wa, G, W, ldw, 0, 1, G, 1, n_a)
-    # G (3n_a×m·T) = W[:, n_a:] (3n_a×n_x) · X (n_x×m·T): the input part of every gate
-    gemm(c'T', x.trans, G, mT, n_x, 1, W + n_a, ldw, <const floating *>x.data, x.ld, 0,
-         gates, G)
-    for t in range(T):
-        g_t, aux_t, a_t = gates + t * G, aux + t * n_a, a + t * n_a
-        if bca == NULL:
-            # g_t[:2n_a] (2n_a×m) += W[:2n_a, :n_a] (2n_a×n_a) · a_prev (n_a×m)
-            gemm(c'N', c'N', n2, m, n_a, 1, wa, G, a_prev, ld_prev, 1, g_t, ldg)
-            gru_gates(g_t, ldg, b, a_prev, ld_prev, aux_t, ld, n_a, m)
-            # g_t[2n_a:] (n_a×m) += W[2n_a:, :n_a] (n_a×n_a) · (r*a_prev) (n_a×m)
-            gemm(c'N', c'N', n_a, m, n_a, 1, wa + n2, G, aux_t, ld, 1, g_t + n2, ldg)
-            gru_state(g_t, ldg, b, a_prev, ld_prev, a_t, ld, n_a, m)
-        else:
-            # h (3n_a×m) = W[:, :n_a] (3n_a×n_a) · a_prev (n_a×m)
-            gemm(c'N', c'N', G, m, n_a, 1, wa, G, a_prev, ld_prev, 0, h, G)
-            gru_after(g_t, ldg, h, b, bca, a_prev, ld_prev, aux_t, ld, a_t, ld, n_a, m)
-        a_prev, ld_prev = a_t, ld
-    # Y (n_y×m·T) = Wy (n_y×n_a) · A (n_a×m·T), then a softmax per column
-    gemm(Wy.trans, c'N', n_y, mT, n_a, 1, <const floating *>Wy.data, Wy.ld, a, n_a, 0, y,
-         n_y)
-    bias_softmax(y, by, n_y, mT)
-
-
-cdef void gru_backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
-                            const floating *da, Py_ssize_t ds0, Py_ssize_t ds1,
-                            Py_ssize_t ds2, const floating *gates, const floating *aux,
-                            const floating *p, Operand x, const floating *W, blas_int ldw,
-                            bint after, floating *dA, floating *dz, floating *dh,
-                            floating *dra, floating *dx, floating *da0, floating *dW,
-                            floating *db, floating *dbca) noexcept nogil:
-    """Back through the GRU: dz (3n_a×m·T) receives the gradient of every gate's
-    pre-activation on the input's side, dh (n_a×m·T, reset after only) that of
-    Wca·a_prev + bca. gates, aux and p (the state before every step) are in the kernels'
-    layout, dA (n_a×m·T) is work space for da gathered into it, dra (n_a×m) work space;
-    da0 (n_a×m, contiguous) carries the flow between steps and ends as the gradient of
-    a0. dW is C-ordered like W. Needs n_a, m, T >= 1.
-    """
-    cdef blas_int G = 3 * n_a, n2 = 2 * n_a, mT = m * T
-    cdef blas_int ldg = G * T, ld = n_a * T
     cdef Py_ssize_t t
-    cdef const floating *Wc = W + n2 * <Py_ssize_t>ldw
-    cdef floating *dz_t
-    cdef const floating *g_t
+    if f.wa_f != NULL and Wa.trans == c'T':
+        # Wa (rows×n_a), Fortran-ordered, from its C-ordered (column-major Waᵀ) data
+        gather_steps(<floating *>f.wa_f, rows, <const floating *>Wa.data, Wa.ld, 0, 1, rows,
+                     1, n_a)
+        Wa.data, Wa.ld, Wa.trans, Wa.flip = f.wa_f, rows, c'N', c'T'
+    if n_a > 0:
+        # G (rows×m·T) = Wx (rows×n_x) · X (n_x×m·T): the input part of every step at once
+        gemm(r.Wx.trans, r.x.trans, rows, mT, r.n_x, 1, <const floating *>r.Wx.data, r.Wx.ld,
+             <const floating *>r.x.data, r.x.ld, 0, gates, rows)
+        for t in range(T):
+            g_t = gates + t * rows
+            if r.kind == GRU_AFTER:
+                # h (rows×m) = Wa (rows×n_a) · a_prev (n_a×m), a block of its own
+                gemm(Wa.trans, op_prev, rows, m, n_a, 1, <const floating *>Wa.data, Wa.ld,
+                     a_prev, ld_prev, 0, <floating *>f.h, rows)
+                gru_after(g_t, ldg, <const floating *>f.h, b, <const floating *>r.bca, a_prev,
+                          ld_prev, aux + t * n_a, ld, a + t * n_a, ld, n_a, m)
+            elif r.kind == GRU:
+                # g_t[:2n_a] (2n_a×m) += Wa[:2n_a] (2n_a×n_a) · a_prev (n_a×m)
+                gemm(Wa.trans, op_prev, n2, m, n_a, 1, <const floating *>Wa.data, Wa.ld, a_prev,
+                     ld_prev, 1, g_t, ldg)
+                gru_gates(g_t, ldg, b, a_prev, ld_prev, aux + t * n_a, ld, n_a, m)
+                # g_t[2n_a:] (n_a×m) += Wa[2n_a:] (n_a×n_a) · (r*a_prev) (n_a×m)
+                gemm(Wa.trans, c'N', n_a, m, n_a, 1, <const floating *>Wa.data + row_offset(Wa, n2), Wa.ld,
+                     aux + t * n_a, ld, 1, g_t + n2, ldg)
+                gru_state(g_t, ldg, b, a_prev, ld_prev, a + t * n_a, ld, n_a, m)
+            else:
+                # g_t (rows×m) += Wa (rows×n_a) · a_prev (n_a×m)
+                gemm(Wa.trans, op_prev, rows, m, n_a, 1, <const floating *>Wa.data, Wa.ld,
+                     a_prev, ld_prev, 1, g_t, ldg)
+                if r.kind == LSTM:
+                    lstm_gates(g_t, ldg, b, c_prev, ld_c, <floating *>f.c + t * n_a,
+                               a + t * n_a, ld, n_a, m)
+                    c_prev, ld_c = <floating *>f.c + t * n_a, ld
+                else:  # the RNN's gates are its states
+                    bias_activation(g_t, b, n_a, m, ldg, r.kind == RNN_RELU)
+            a_prev, ld_prev, op_prev = a + t * n_a, ld, c'N'
+    # Y (n_y×m·T) = Wy (n_y×n_a) · A (n_a×m·T), then a softmax per column
+    gemm(r.Wy.trans, c'N', r.n_y, mT, n_a, 1, <const floating *>r.Wy.data, r.Wy.ld, a, n_a,
+         0, <floating *>f.y, r.n_y)
+    bias_softmax(<floating *>f.y, <const floating *>r.by, r.n_y, mT)
+
+
+cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null) noexcept nogil:
+    """Back through every step: dz_t, the gradient of step t's pre-activations, from da_t
+    and the flow from step t+1 (bk.da0, which ends as the gradient of a0); then dx and the
+    weight gradients, each one product over the whole sequence. Needs n_a, m, T >= 1.
+    """
+    cdef blas_int n_a = r.n_a, m = r.m, T = r.T, rows = r.rows, mT = r.m * r.T
+    cdef blas_int ld = n_a * T, ldg = rows * T, n2 = 2 * n_a
+    cdef Py_ssize_t block = bk.block, ldd = n_a * bk.block
+    cdef Operand Wa = r.Wa
+    cdef const floating *gates = <const floating *>bk.gates
+    cdef const floating *a = <const floating *>bk.a
+    cdef const floating *c = <const floating *>bk.c
+    cdef const floating *a_prev = <const floating *>bk.a_prev
+    cdef floating *dz = <floating *>bk.dz
+    cdef floating *dh = <floating *>bk.dh
+    cdef floating *flow = <floating *>bk.da0
+    cdef floating *da_block = <floating *>bk.da_block
     cdef const floating *p_t
-    # dA (n_a×m·T): da in the kernels' layout, every step at once
-    gather_steps(dA, ld, da, ds0, ds1, ds2, n_a, m, T)
-    memset(da0, 0, n_a * <Py_ssize_t>m * sizeof(floating))
-    for t in range(T - 1, -1, -1):
-        dz_t, g_t, p_t = dz + t * G, gates + t * G, p + t * n_a
-        if not after:
-            gru_grad_before(dz_t, ldg, g_t, ldg, dA + t * n_a, ld, da0, p_t, ld, n_a, m)
-            # dra (n_a×m) = W[2n_a:, :n_a].T (n_a×n_a) · dz_c (n_a×m): the gradient of r*a_prev
-            gemm(c'N', c'N', n_a, m, n_a, 1, Wc, ldw, dz_t + n2, ldg, 0, dra, n_a)
-            gru_grad_reset(dz_t, ldg, g_t, ldg, dra, da0, p_t, ld, n_a, m)
-        else:
-            gru_grad_after(dz_t, ldg, dh + t * n_a, ld, g_t, ldg, dA + t * n_a, ld, da0, p_t,
-                           ld, aux + t * n_a, ld, n_a, m)
-            # da0 (n_a×m) += W[2n_a:, :n_a].T (n_a×n_a) · dh_t (n_a×m), through Wca
-            gemm(c'N', c'N', n_a, m, n_a, 1, Wc, ldw, dh + t * n_a, ld, 1, da0, n_a)
-        # da0 (n_a×m) += W[:2n_a, :n_a].T (n_a×2n_a) · dz_t[:2n_a] (2n_a×m), through u and r
-        gemm(c'N', c'N', n_a, m, n2, 1, W, ldw, dz_t, ldg, 1, da0, n_a)
-    # dX (n_x×m·T) = W[:, n_a:].T (n_x×3n_a) · dZ (3n_a×m·T)
-    gemm(c'N', c'N', n_x, mT, G, 1, W + n_a, ldw, dz, G, 0, dx, n_x)
-    # dW[:, n_a:].T (n_x×3n_a) = X (n_x×m·T) · dZ.T (m·T×3n_a)
-    gemm(x.trans, c'T', n_x, G, mT, 1, <const floating *>x.data, x.ld, dz, G, 0, dW + n_a,
-         ldw)
-    # dW[:2n_a, :n_a].T (n_a×2n_a) = P (n_a×m·T) · dZ[:2n_a].T (m·T×2n_a)
-    gemm(c'N', c'T', n_a, n2, mT, 1, p, n_a, dz, G, 0, dW, ldw)
-    if not after:
-        # dW[2n_a:, :n_a].T (n_a×n_a) = (R*P) (n_a×m·T) · dZ[2n_a:].T (m·T×n_a)
-        gemm(c'N', c'T', n_a, n_a, mT, 1, aux, n_a, dz + n2, G, 0, dW + n2 * <Py_ssize_t>ldw,
-             ldw)
+    cdef const floating *cp_t
+    cdef const floating *da_t
+    cdef Py_ssize_t t, t0, t1 = T, ldp, ldcp
+    memset(flow, 0, n_a * <Py_ssize_t>m * sizeof(floating))
+    while t1 > 0:
+        t0 = t1 - block if t1 > block else 0
+        # da_t for t0 <= t < t1 into da_block (n_a×m·block), step t - t0 from column
+        # t - t0, by cache-sized tiles (rather than each step's strided reads of da)
+        gather_steps(da_block, ldd, <const floating *>bk.da + t0 * bk.ds[2], bk.ds[0],
+                     bk.ds[1], bk.ds[2], n_a, m, t1 - t0)
+        for t in range(t1 - 1, t0 - 1, -1):
+            da_t = da_block + (t - t0) * n_a
+            if a_prev != NULL:
+                p_t, ldp = a_prev + t * n_a, ld
+            elif t:
+                p_t, ldp = a + (t - 1) * n_a, ld
+            else:
+                p_t, ldp = <const floating *>r.a0.data, r.a0.ld
+            if r.kind == RNN_TANH or r.kind == RNN_RELU:
+                rnn_grad(dz + t * rows, ldg, da_t, ldd, flow, a + t * n_a, ld, n_a, m,
+                         r.kind == RNN_RELU)
+            elif r.kind == LSTM:
+                if bk.c_prev != NULL:
+                    cp_t, ldcp = <const floating *>bk.c_prev + t * n_a, ld
+                elif t:
+                    cp_t, ldcp = c + (t - 1) * n_a, ld
+                else:
+                    cp_t, ldcp = <const floating *>bk.c0, n_a
+                lstm_gates_grad(dz + t * rows, gates + t * rows, ldg, <floating *>bk.dc0, flow,
+                                da_t, ldd, c + t * n_a, ld, cp_t, ldcp, n_a, m)
+            elif r.kind == GRU:
+                gru_grad_before(dz + t * rows, ldg, gates + t * rows, ldg, da_t, ldd, flow, p_t,
+                                ldp, n_a, m)
+                # dra (n_a×m) = Wa[2n_a:].T (n_a×n_a) · dz_c (n_a×m): the gradient of r*a_prev
+                gemm(Wa.flip, c'N', n_a, m, n_a, 1, <const floating *>Wa.data + row_offset(Wa, n2), Wa.ld,
+                     dz + t * rows + n2, ldg, 0, <floating *>bk.dra, n_a)
+                gru_grad_reset(dz + t * rows, ldg, gates + t * rows, ldg,
+                               <const floating *>bk.dra, flow, p_t, ldp, n_a, m)
+            else:
+                gru_grad_after(dz + t * rows, ldg, dh + t * n_a, ld, gates + t * rows, ldg,
+                               da_t, ldd, flow, p_t, ldp, <const floating *>bk.aux + t * n_a,
+                               ld, n_a, m)
+                # flow (n_a×m) += Wa[2n_a:].T (n_a×n_a) · dh_t (n_a×m), through Wca
+                gemm(Wa.flip, c'N', n_a, m, n_a, 1, <const floating *>Wa.data + row_offset(Wa, n2), Wa.ld,
+                     dh + t * n_a, ld, 1, flow, n_a)
+            if r.kind == GRU or r.kind == GRU_AFTER:
+                # flow (n_a×m) += Wa[:2n_a].T (n_a×2n_a) · dz_t[:2n_a] (2n_a×m), through u, r
+                gemm(Wa.flip, c'N', n_a, m, n2, 1, <const floating *>Wa.data, Wa.ld,
+                     dz + t * rows, ldg, 1, flow, n_a)
+            else:
+                # flow (n_a×m) = Wa.T (n_a×rows) · dz_t (rows×m): the flow into a_{t-1}
+                gemm(Wa.flip, c'N', n_a, m, rows, 1, <const floating *>Wa.data, Wa.ld,
+                     dz + t * rows, ldg, 0, flow, n_a)
+        t1 = t0
+    # dX (n_x×m·T) = Wx.T (n_x×rows) · dZ (rows×m·T)
+    gemm(r.Wx.flip, c'N', r.n_x, mT, rows, 1, <const floating *>r.Wx.data, r.Wx.ld, dz, rows,
+         0, <floating *>bk.dx, r.n_x)
+    if r.kind == GRU or r.kind == GRU_AFTER:
+        gru_weight_gradients(r, bk, dz)
+    else:
+        # C-ordered (rows, n) gradients are their column-major transposes
+        weight_gradients(r.n_x, n_a, rows, m, T, r.x, a, r.a0, a_prev, dz,
+                         <floating *>bk.dWx, bk.ld_wx, <floating *>bk.dWa, bk.ld_wa,
+                         <floating *>bk.db)
+
+
+cdef inline void gru_weight_gradients(const Recurrence *r, const Backward *bk,
+                                      floating *dz) noexcept nogil:
+    """The GRU's weight gradients: each gate's recurrent weight multiplies a_{t-1}, except
+    the lecture's candidate's, which multiplies r*a_{t-1} (aux); bk.a_prev is given."""
+    cdef blas_int n_a = r.n_a, mT = r.m * r.T, rows = r.rows, n2 = 2 * r.n_a
+    cdef const floating *p = <const floating *>bk.a_prev
+    cdef floating *dWa = <floating *>bk.dWa
+    cdef floating *dWa_c = dWa + n2 * <Py_ssize_t>bk.ld_wa
+    # dWx.T (n_x×rows) = X (n_x×m·T) · dZ.T (m·T×rows)
+    gemm(r.x.trans, c'T', r.n_x, rows, mT, 1, <const floating *>r.x.data, r.x.ld, dz, rows, 0,
+         <floating *>bk.dWx, bk.ld_wx)
+    # dWa[:2n_a].T (n_a×2n_a) = P (n_a×m·T) · dZ[:2n_a].T (m·T×2n_a)
+    gemm(c'N', c'T', n_a, n2, mT, 1, p, n_a, dz, rows, 0, dWa, bk.ld_wa)
+    if r.kind == GRU:
+        # dWa[2n_a:].T (n_a×n_a) = (R*P) (n_a×m·T) · dZ[2n_a:].T (m·T×n_a)
+        gemm(c'N', c'T', n_a, n_a, mT, 1, <const floating *>bk.aux, n_a, dz + n2, rows, 0,
+             dWa_c, bk.ld_wa)
     else:
         # dWca.T (n_a×n_a) = P (n_a×m·T) · dH.T (m·T×n_a)
-        gemm(c'N', c'T', n_a, n_a, mT, 1, p, n_a, dh, n_a, 0, dW + n2 * <Py_ssize_t>ldw, ldw)
-        row_sums(dh, n_a, mT, dbca)
-    row_sums(dz, G, mT, db)
+        gemm(c'N', c'T', n_a, n_a, mT, 1, p, n_a, <const floating *>bk.dh, n_a, 0, dWa_c,
+             bk.ld_wa)
+        row_sums(<const floating *>bk.dh, n_a, mT, <floating *>bk.dbca)
+    row_sums(dz, rows, mT, <floating *>bk.db)
+
+
+cdef void run_forward(int typenum, const Recurrence *r, const Forward *f) noexcept nogil:
+    """forward_loop in the dtype typenum (NPY_DOUBLE or NPY_FLOAT) of the data."""
+    if typenum == cnp.NPY_DOUBLE:
+        forward_loop[double](r, f, NULL)
+    else:
+        forward_loop[float](r, f, NULL)
+
+
+cdef void run_backward(int typenum, const Recurrence *r, const Backward *bk) noexcept nogil:
+    """backward_loop in the dtype typenum (NPY_DOUBLE or NPY_FLOAT) of the data."""
+    if typenum == cnp.NPY_DOUBLE:
+        backward_loop[double](r, bk, NULL)
+    else:
+        backward_loop[float](r, bk, NULL)
 
 
 # --- entry points: arrays in, pointers to the loops ----------------------------------
@@ -293,34 +279,40 @@ def gru_forward_kernel(x, a0, W, b, bca, Wy, by, gates, aux, a, y):
     if min(n_a, m, T, n_y) < 1 or n_x < 0:
         raise ValueError(f"a {a.shape}, y {y.shape} and W {W.shape} must have n_a, m, T, "
                          "n_y >= 1 and W (3n_a, n_a+n_x)")
-    cdef Operand ox, oa0, oWy
-    operand(x, typenum, n_x, m * T, "x", &ox, False, False)
-    operand(a0, typenum, n_a, m, "a0", &oa0, False, True)
-    cdef void *pW = c_matrix(W, typenum, 3 * n_a, n_a + n_x, "W", False)
-    operand(Wy, typenum, n_y, n_a, "Wy", &oWy, False, False)
-    cdef void *pb = vector(b, typenum, 3 * n_a, "b")
-    cdef void *pbca = NULL if bca is None else vector(bca, typenum, n_a, "bca")
-    cdef void *pby = vector(by, typenum, n_y, "by")
-    cdef void *pg = sequence(gates, typenum, 3 * n_a, m, T, "gates", True)
-    cdef void *paux = sequence(aux, typenum, n_a, m, T, "aux", True)
-    cdef void *pa = sequence(a, typenum, n_a, m, T, "a", True)
-    cdef void *py = sequence(y, typenum, n_y, m, T, "y", True)
+    cdef Recurrence r
+    cdef Forward f
+    memset(&r, 0, sizeof(r))
+    r.kind = GRU if bca is None else GRU_AFTER
+    r.n_x, r.n_a, r.n_y, r.m, r.T, r.rows = n_x, n_a, n_y, m, T, 3 * n_a
+    operand(x, typenum, n_x, m * T, "x", &r.x, False, False)
+    operand(a0, typenum, n_a, m, "a0", &r.a0, False, True)
+    packed_operands(W, typenum, 3 * n_a, n_a, n_x, &r.Wx, &r.Wa)
+    operand(Wy, typenum, n_y, n_a, "Wy", &r.Wy, False, False)
+    r.b = vector(b, typenum, 3 * n_a, "b")
+    r.bca = NULL if bca is None else vector(bca, typenum, n_a, "bca")
+    r.by = vector(by, typenum, n_y, "by")
+    f.gates = sequence(gates, typenum, 3 * n_a, m, T, "gates", True)
+    f.aux = sequence(aux, typenum, n_a, m, T, "aux", True)
+    f.a = sequence(a, typenum, n_a, m, T, "a", True)
+    f.y = sequence(y, typenum, n_y, m, T, "y", True)
+    f.c, f.c0 = NULL, NULL
     work = None if bca is None else new_matrix(typenum, 3 * n_a, m, 1)
-    cdef void *ph = NULL if work is None else cnp.PyArray_DATA(<cnp.ndarray>work)
+    f.h = NULL if work is None else cnp.PyArray_DATA(<cnp.ndarray>work)
     wa = new_matrix(typenum, 3 * n_a, n_a, 1)
-    cdef void *pwa = cnp.PyArray_DATA(<cnp.ndarray>wa)
+    f.wa_f = cnp.PyArray_DATA(<cnp.ndarray>wa)
     with nogil:
-        if typenum == cnp.NPY_DOUBLE:
-            gru_forward_loop[double](n_x, n_a, n_y, m, T, ox, <double *>oa0.data, oa0.ld,
-                                     <double *>pW, n_a + n_x, <double *>pb, <double *>pbca,
-                                     oWy, <double *>pby, <double *>pg, <double *>paux,
-                                     <double *>pa, <double *>py, <double *>ph,
-                                     <double *>pwa)
-        else:
-            gru_forward_loop[float](n_x, n_a, n_y, m, T, ox, <float *>oa0.data, oa0.ld,
-                                    <float *>pW, n_a + n_x, <float *>pb, <float *>pbca,
-                                    oWy, <float *>pby, <float *>pg, <float *>paux,
-                                    <float *>pa, <float *>py, <float *>ph, <float *>pwa)
+        run_forward(typenum, &r, &f)
+
+
+cdef int packed_operands(object W, int typenum, Py_ssize_t rows, Py_ssize_t n_a,
+                         Py_ssize_t n_x, Operand *Wx, Operand *Wa) except -1:
+    """Wx and Wa, the column blocks W[:, n_a:] and W[:, :n_a] of a packed C-ordered
+    (rows, n_a+n_x) weight W."""
+    cdef char *data = <char *>c_matrix(W, typenum, rows, n_a + n_x, "W", False)
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(<cnp.ndarray>W)
+    Wa.data, Wa.ld, Wa.trans, Wa.flip = data, n_a + n_x, c'T', c'N'
+    Wx.data, Wx.ld, Wx.trans, Wx.flip = data + n_a * itemsize, n_a + n_x, c'T', c'N'
+    return 0
 
 
 def gru_backward_kernel(da, gates, aux, p, x, W, bint after, dx, da0, dW, db, dbca):
@@ -341,38 +333,36 @@ def gru_backward_kernel(da, gates, aux, p, x, W, bint after, dx, da0, dW, db, db
     cdef Py_ssize_t xdims[3]
     sizes(dx, "dx", 3, xdims)
     cdef Py_ssize_t n_a = shape[0], m = shape[1], T = shape[2], n_x = xdims[0]
-    cdef Operand ox, oda0
-    operand(x, typenum, n_x, m * T, "x", &ox, False, False)
-    cdef void *pW = c_matrix(W, typenum, 3 * n_a, n_a + n_x, "W", False)
-    cdef void *pdW = c_matrix(dW, typenum, 3 * n_a, n_a + n_x, "dW", True)
-    cdef blas_int ldw = n_a + n_x
+    cdef Recurrence r
+    cdef Backward bk
+    memset(&r, 0, sizeof(r))
+    memset(&bk, 0, sizeof(bk))
+    r.kind = GRU_AFTER if after else GRU
+    r.n_x, r.n_a, r.m, r.T, r.rows = n_x, n_a, m, T, 3 * n_a
+    operand(x, typenum, n_x, m * T, "x", &r.x, False, False)
+    packed_operands(W, typenum, 3 * n_a, n_a, n_x, &r.Wx, &r.Wa)
+    cdef char *pdW = <char *>c_matrix(dW, typenum, 3 * n_a, n_a + n_x, "dW", True)
+    bk.dWa, bk.dWx = pdW, pdW + n_a * cnp.PyArray_ITEMSIZE(<cnp.ndarray>dW)
+    bk.ld_wa = bk.ld_wx = n_a + n_x
+    cdef Operand oda0
     operand(da0, typenum, n_a, m, "da0", &oda0, True, True)
-    cdef void *pg = sequence(gates, typenum, 3 * n_a, m, T, "gates", False)
-    cdef void *paux = sequence(aux, typenum, n_a, m, T, "aux", False)
-    cdef void *pp = sequence(p, typenum, n_a, m, T, "p", False)
-    cdef void *pdx = sequence(dx, typenum, n_x, m, T, "dx", True)
-    cdef void *pdb = vector(db, typenum, 3 * n_a, "db")
-    cdef void *pdbca = vector(dbca, typenum, n_a, "dbca") if after else NULL
-    dA = new_matrix(typenum, n_a, m * T, 1)
+    bk.da0, bk.dc0 = oda0.data, NULL
+    bk.da, bk.ds[0], bk.ds[1], bk.ds[2] = pda, ds[0], ds[1], ds[2]
+    bk.gates = sequence(gates, typenum, 3 * n_a, m, T, "gates", False)
+    bk.aux = sequence(aux, typenum, n_a, m, T, "aux", False)
+    bk.a_prev = sequence(p, typenum, n_a, m, T, "p", False)
+    bk.a = bk.c = bk.c0 = bk.c_prev = NULL
+    bk.dx = sequence(dx, typenum, n_x, m, T, "dx", True)
+    bk.db = vector(db, typenum, 3 * n_a, "db")
+    bk.dbca = vector(dbca, typenum, n_a, "dbca") if after else NULL
+    bk.block = BLOCK_BYTES // cnp.PyArray_ITEMSIZE(<cnp.ndarray>dx)
+    da_block = new_matrix(typenum, n_a, m * bk.block, 1)
     dz = new_matrix(typenum, 3 * n_a, m * T, 1)
     dh = new_matrix(typenum, n_a, m * T, 1) if after else None
     dra = new_matrix(typenum, n_a, m, 1)
-    cdef void *pdA = cnp.PyArray_DATA(<cnp.ndarray>dA)
-    cdef void *pdz = cnp.PyArray_DATA(<cnp.ndarray>dz)
-    cdef void *pdh = NULL if dh is None else cnp.PyArray_DATA(<cnp.ndarray>dh)
-    cdef void *pdra = cnp.PyArray_DATA(<cnp.ndarray>dra)
+    bk.da_block = cnp.PyArray_DATA(<cnp.ndarray>da_block)
+    bk.dz = cnp.PyArray_DATA(<cnp.ndarray>dz)
+    bk.dh = NULL if dh is None else cnp.PyArray_DATA(<cnp.ndarray>dh)
+    bk.dra = cnp.PyArray_DATA(<cnp.ndarray>dra)
     with nogil:
-        if typenum == cnp.NPY_DOUBLE:
-            gru_backward_loop[double](n_x, n_a, m, T, <double *>pda, ds[0], ds[1], ds[2],
-                                      <double *>pg, <double *>paux, <double *>pp, ox,
-                                      <double *>pW, ldw, after, <double *>pdA,
-                                      <double *>pdz, <double *>pdh, <double *>pdra,
-                                      <double *>pdx, <double *>oda0.data,
-                                      <double *>pdW, <double *>pdb, <double *>pdbca)
-        else:
-            gru_backward_loop[float](n_x, n_a, m, T, <float *>pda, ds[0], ds[1], ds[2],
-                                     <float *>pg, <float *>paux, <float *>pp, ox,
-                                     <float *>pW, ldw, after, <float *>pdA,
-                                     <float *>pdz, <float *>pdh, <float *>pdra,
-                                     <float *>pdx, <float *>oda0.data,
-                                     <float *>pdW, <float *>pdb, <float *>pdbca)
+        run_backward(typenum, &r, &bk)

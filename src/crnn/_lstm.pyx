@@ -1,5 +1,6 @@
 # cython: language_level=3
-"""The LSTM kernels: forward and backward over a whole sequence.
+"""The LSTM's entry points into the engine (``_engine.pyx``): forward and backward over a
+whole sequence.
 
 Sequences are in the kernels' layout of ``_arrays.pxd``, like ``_rnn.pyx``'s: the
 ``(n, m·T)`` matrix whose column ``j·T + t`` is batch column j of step t, so the
@@ -14,11 +15,9 @@ each (``csrc/crnn_lstm.h``).
 
 The Python layer (``crnn.lstm``) validates, packs and allocates; the entry points here
 convert an input only when BLAS cannot read it in place and check what they are handed,
-then run the time loop in one ``with nogil:`` block with no Python object in it.
+then run the engine's time loop in one ``with nogil:`` block with no Python object in it.
 """
 cimport numpy as cnp
-from cython cimport floating
-from libc.stddef cimport ptrdiff_t
 from libc.string cimport memcpy, memset
 
 from crnn._arrays cimport (
@@ -26,158 +25,14 @@ from crnn._arrays cimport (
     kernel_type, layout_ready, new_matrix, new_sequence_of, operand, plain, plain_float_input,
     plain_matrix, sequence, strided, strided_matrix, vector,
 )
-from crnn._blas cimport blas_int, gemm
-from crnn._elementwise cimport bias_softmax, gather_steps
-from crnn._sequence cimport weight_gradients
+from crnn._blas cimport blas_int
+from crnn._elementwise cimport gather_steps
+from crnn._engine cimport LSTM, Backward, Forward, Recurrence
+from crnn._engine cimport run_backward as engine_backward, run_forward as engine_forward
 
 from crnn.memory import work_space as _work_space
 
 cnp.import_array()
-
-
-cdef extern from "crnn_lstm.h" nogil:
-    void crnn_lstm_gates_d(double *g, ptrdiff_t ldg, const double *b, const double *c_prev,
-                           ptrdiff_t ldp, double *c, double *a, ptrdiff_t ld, ptrdiff_t n,
-                           ptrdiff_t ncols)
-    void crnn_lstm_gates_s(float *g, ptrdiff_t ldg, const float *b, const float *c_prev,
-                           ptrdiff_t ldp, float *c, float *a, ptrdiff_t ld, ptrdiff_t n,
-                           ptrdiff_t ncols)
-    void crnn_lstm_gates_grad_d(double *dg, const double *g, ptrdiff_t ldg, double *dc,
-                                const double *flow, const double *da, ptrdiff_t ldd,
-                                const double *c, ptrdiff_t ldc, const double *c_prev,
-                                ptrdiff_t ldp, ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_lstm_gates_grad_s(float *dg, const float *g, ptrdiff_t ldg, float *dc,
-                                const float *flow, const float *da, ptrdiff_t ldd,
-                                const float *c, ptrdiff_t ldc, const float *c_prev,
-                                ptrdiff_t ldp, ptrdiff_t n, ptrdiff_t ncols)
-
-
-cdef inline void lstm_gates(floating *g, Py_ssize_t ldg, const floating *b,
-                            const floating *c_prev, Py_ssize_t ldp, floating *c, floating *a,
-                            Py_ssize_t ld, Py_ssize_t n, Py_ssize_t ncols) noexcept nogil:
-    if floating is double:
-        crnn_lstm_gates_d(g, ldg, b, c_prev, ldp, c, a, ld, n, ncols)
-    else:
-        crnn_lstm_gates_s(g, ldg, b, c_prev, ldp, c, a, ld, n, ncols)
-
-
-cdef inline void lstm_gates_grad(floating *dg, const floating *g, Py_ssize_t ldg,
-                                 floating *dc, const floating *flow, const floating *da,
-                                 Py_ssize_t ldd, const floating *c, Py_ssize_t ldc,
-                                 const floating *c_prev, Py_ssize_t ldp, Py_ssize_t n,
-                                 Py_ssize_t ncols) noexcept nogil:
-    if floating is double:
-        crnn_lstm_gates_grad_d(dg, g, ldg, dc, flow, da, ldd, c, ldc, c_prev, ldp, n, ncols)
-    else:
-        crnn_lstm_gates_grad_s(dg, g, ldg, dc, flow, da, ldd, c, ldc, c_prev, ldp, n, ncols)
-
-
-cdef inline const floating *input_part(const floating *W, Operand oW,
-                                       blas_int n_a) noexcept nogil:
-    """W[:, n_a:], the input part of the packed weight W (oW its operand)."""
-    return W + (n_a if oW.trans == c'T' else n_a * <Py_ssize_t>oW.ld)
-
-
-# --- the time loops ------------------------------------------------------------------
-
-cdef void forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m, blas_int T,
-                       Operand x, Operand a0, const floating *c0, Operand oW,
-                       const floating *b, Operand Wy, const floating *by,
-                       floating *gates, floating *a, floating *c, floating *y,
-                       floating *w_f) noexcept nogil:
-    """gates_t = W·[a_{t-1}; x_t] + b through the gate functions, c_t, a_t;
-    y_t = softmax(Wy·a_t + by).
-
-    gates (4n_a×m·T), a, c (n_a×m·T) and y (n_y×m·T) are crnn's buffers: step t starts
-    at column t, its columns 4n_a·T (n_a·T) apart; c0 is Fortran-ordered (n_a×m). w_f,
-    unless NULL, is (4n_a×n_a) work space for a Fortran-ordered copy of the recurrent
-    part of a C-ordered W (see ``untransposed_recurrent``).
-    """
-    cdef blas_int n4 = 4 * n_a, mT = m * T
-    cdef blas_int ldg = n4 * T, ld = n_a * T
-    cdef Py_ssize_t t
-    cdef const floating *W = <const floating *>oW.data
-    cdef const floating *a_prev = <const floating *>a0.data
-    cdef const floating *c_prev = c0
-    cdef blas_int ld_a = a0.ld, ld_c = n_a
-    cdef char op_prev = a0.trans
-    cdef floating *g_t
-    # the recurrent part W[:, :n_a] (4n_a×n_a): as stored, its rows first in W's
-    cdef const floating *Wa = W
-    cdef blas_int ld_wa = oW.ld
-    cdef char op_wa = oW.trans
-    if w_f != NULL and oW.trans == c'T':
-        # W[:, :n_a] Fortran-ordered, from the C-ordered (column-major Wᵀ) packed W
-        gather_steps(w_f, n4, W, oW.ld, 0, 1, n4, 1, n_a)
-        Wa, ld_wa, op_wa = w_f, n4, c'N'
-    if n_a > 0:
-        # G (4n_a×m·T) = W[:, n_a:] (4n_a×n_x) · X (n_x×m·T): the input part of every
-        # gate at every step at once
-        gemm(oW.trans, x.trans, n4, mT, n_x, 1, input_part(W, oW, n_a), oW.ld,
-             <const floating *>x.data, x.ld, 0, gates, n4)
-        for t in range(T):
-            g_t = gates + t * n4
-            # g_t (4n_a×m) += W[:, :n_a] (4n_a×n_a) · a_prev (n_a×m)
-            gemm(op_wa, op_prev, n4, m, n_a, 1, Wa, ld_wa, a_prev, ld_a, 1, g_t, ldg)
-            lstm_gates(g_t, ldg, b, c_prev, ld_c, c + t * n_a, a + t * n_a, ld, n_a, m)
-            a_prev, ld_a, op_prev = a + t * n_a, ld, c'N'
-            c_prev, ld_c = c + t * n_a, ld
-    # Y (n_y×m·T) = Wy (n_y×n_a) · A (n_a×m·T), then a softmax per column
-    gemm(Wy.trans, c'N', n_y, mT, n_a, 1, <const floating *>Wy.data, Wy.ld, a, n_a,
-         0, y, n_y)
-    bias_softmax(y, by, n_y, mT)
-
-
-cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
-                        const floating *da, Py_ssize_t ds0, Py_ssize_t ds1, Py_ssize_t ds2,
-                        const floating *gates, const floating *c, const floating *c0,
-                        const floating *c_prev, const floating *a, Operand a0,
-                        const floating *a_prev, Operand x, Operand oW, floating *dgates,
-                        floating *da_block, Py_ssize_t block, floating *dx, floating *da0,
-                        floating *dc0, floating *dW, blas_int ldw,
-                        floating *db) noexcept nogil:
-    """Back through the sequence: dgates_t is the gradient of step t's gate pre-activations.
-
-    da is read with its own element strides, block steps at a time gathered into
-    da_block (n_a×m·block, Fortran-ordered); gates, c, dgates and dx are crnn's
-    buffers, as are c_prev and a_prev, the states before every step, or NULL when they
-    are c0 (a0) then c (a) shifted by one step. da0 and dc0 (n_a×m) carry the flows
-    between steps: on entry dc0 holds the dc_next of the last step; on exit they hold
-    the gradients reaching a0 and c0. The weight gradients are sums over steps, each one
-    product over the whole sequence; dW is C-ordered with rows ldw apart. Needs
-    n_a, m, T >= 1.
-    """
-    cdef blas_int n4 = 4 * n_a, mT = m * T
-    cdef blas_int ldg = n4 * T, ld = n_a * T
-    cdef Py_ssize_t t, t0, t1 = T
-    cdef const floating *W = <const floating *>oW.data
-    cdef const floating *Wx = input_part(W, oW, n_a)
-    cdef const floating *c_prev_t
-    cdef floating *dg_t
-    cdef Py_ssize_t ldd = n_a * block, ldp
-    memset(da0, 0, n_a * m * sizeof(floating))
-    while t1 > 0:
-        t0 = t1 - block if t1 > block else 0
-        # da_t for t0 <= t < t1 into da_block (n_a×m·block), step t - t0 from column
-        # t - t0, by cache-sized tiles (rather than each step's strided reads of da)
-        gather_steps(da_block, ldd, da + t0 * ds2, ds0, ds1, ds2, n_a, m, t1 - t0)
-        for t in range(t1 - 1, t0 - 1, -1):
-            dg_t = dgates + t * n4
-            if c_prev != NULL:
-                c_prev_t, ldp = c_prev + t * n_a, ld
-            elif t:
-                c_prev_t, ldp = c + (t - 1) * n_a, ld
-            else:
-                c_prev_t, ldp = c0, n_a
-            lstm_gates_grad(dg_t, gates + t * n4, ldg, dc0, da0, da_block + (t - t0) * n_a,
-                            ldd, c + t * n_a, ld, c_prev_t, ldp, n_a, m)
-            # da0 (n_a×m) = W[:, :n_a].T (n_a×4n_a) · dg_t (4n_a×m): the flow into a_{t-1}
-            gemm(oW.flip, c'N', n_a, m, n4, 1, W, oW.ld, dg_t, ldg, 0, da0, n_a)
-        t1 = t0
-    # dX (n_x×m·T) = W[:, n_a:].T (n_x×4n_a) · dG (4n_a×m·T)
-    gemm(oW.flip, c'N', n_x, mT, n4, 1, Wx, oW.ld, dgates, n4, 0, dx, n_x)
-    # dW[:, n_a:], dW[:, :n_a] and db: C-ordered dW is column-major dW.T, rows ldw apart
-    weight_gradients(n_x, n_a, n4, m, T, x, a, a0, a_prev, dgates, dW + n_a, ldw, dW, ldw, db)
 
 
 cdef object untransposed_recurrent(int typenum, Operand oW, Py_ssize_t n_a, Py_ssize_t m):
@@ -199,19 +54,32 @@ cdef object untransposed_recurrent(int typenum, Operand oW, Py_ssize_t n_a, Py_s
 cdef void run_forward(int typenum, blas_int n_x, blas_int n_a, blas_int n_y, blas_int m,
                       blas_int T, Operand x, Operand a0, void *c0, Operand W, void *b,
                       Operand Wy, void *by, void *gates, void *a, void *c, void *y):
-    """forward_loop in the dtype typenum (NPY_DOUBLE or NPY_FLOAT) of the data, with the
-    recurrent weights copied where that is faster (``untransposed_recurrent``)."""
+    """The engine's forward loop in the dtype typenum (NPY_DOUBLE or NPY_FLOAT) of the
+    data, with the recurrent weights copied where that is faster
+    (``untransposed_recurrent``): gates (4n_a×m·T), a, c (n_a×m·T) and y (n_y×m·T) in the
+    kernels' layout from the packed W (4n_a×n_a+n_x) and b (4n_a), c0 Fortran-ordered."""
     work = untransposed_recurrent(typenum, W, n_a, m)
-    cdef void *pwork = NULL if work is None else cnp.PyArray_DATA(<cnp.ndarray>work)
+    cdef Recurrence r
+    cdef Forward f
+    describe(&r, typenum, n_x, n_a, m, T, x, a0, W)
+    r.n_y, r.b, r.Wy, r.by = n_y, b, Wy, by
+    f.gates, f.a, f.c, f.c0, f.y, f.aux, f.h = gates, a, c, c0, y, NULL, NULL
+    f.wa_f = NULL if work is None else cnp.PyArray_DATA(<cnp.ndarray>work)
     with nogil:
-        if typenum == cnp.NPY_DOUBLE:
-            forward_loop[double](n_x, n_a, n_y, m, T, x, a0, <double *>c0, W, <double *>b,
-                                 Wy, <double *>by, <double *>gates, <double *>a,
-                                 <double *>c, <double *>y, <double *>pwork)
-        else:
-            forward_loop[float](n_x, n_a, n_y, m, T, x, a0, <float *>c0, W, <float *>b, Wy,
-                                <float *>by, <float *>gates, <float *>a, <float *>c,
-                                <float *>y, <float *>pwork)
+        engine_forward(typenum, &r, &f)
+
+
+cdef inline void describe(Recurrence *r, int typenum, blas_int n_x, blas_int n_a, blas_int m,
+                          blas_int T, Operand x, Operand a0, Operand W) noexcept nogil:
+    """r, the LSTM described for the engine: its packed W (4n_a×n_a+n_x) is Wa, its
+    first n_a columns, then Wx, the rest."""
+    cdef Py_ssize_t itemsize = sizeof(double) if typenum == cnp.NPY_DOUBLE else sizeof(float)
+    memset(r, 0, sizeof(Recurrence))
+    r.kind, r.n_x, r.n_a, r.m, r.T, r.rows, r.x, r.a0 = LSTM, n_x, n_a, m, T, 4 * n_a, x, a0
+    r.Wa, r.Wx = W, W
+    # W[:, n_a:] starts n_a elements into a C-ordered W, n_a columns of ld into a
+    # Fortran-ordered one
+    r.Wx.data = <char *>W.data + (n_a if W.trans == c'T' else n_a * <Py_ssize_t>W.ld) * itemsize
 
 
 cdef inline void run_backward(int typenum, blas_int n_x, blas_int n_a, blas_int m,
@@ -220,20 +88,20 @@ cdef inline void run_backward(int typenum, blas_int n_x, blas_int n_a, blas_int 
                               Operand x, Operand W, void *dgates, void *da_block,
                               Py_ssize_t block, void *dx, void *da0, void *dc0, void *dW,
                               blas_int ldw, void *db) noexcept nogil:
-    """backward_loop in the dtype typenum (NPY_DOUBLE or NPY_FLOAT) of the data; ds holds
-    da's three element strides."""
-    if typenum == cnp.NPY_DOUBLE:
-        backward_loop[double](n_x, n_a, m, T, <double *>da, ds[0], ds[1], ds[2],
-                              <double *>gates, <double *>c, <double *>c0, <double *>c_prev,
-                              <double *>a, a0, <double *>a_prev, x, W, <double *>dgates,
-                              <double *>da_block, block, <double *>dx, <double *>da0,
-                              <double *>dc0, <double *>dW, ldw, <double *>db)
-    else:
-        backward_loop[float](n_x, n_a, m, T, <float *>da, ds[0], ds[1], ds[2],
-                             <float *>gates, <float *>c, <float *>c0, <float *>c_prev,
-                             <float *>a, a0, <float *>a_prev, x, W, <float *>dgates,
-                             <float *>da_block, block, <float *>dx, <float *>da0,
-                             <float *>dc0, <float *>dW, ldw, <float *>db)
+    """The engine's backward loop in the dtype typenum (NPY_DOUBLE or NPY_FLOAT) of the
+    data; ds holds da's three element strides, dW is C-ordered like the packed W with
+    rows ldw apart."""
+    cdef Recurrence r
+    cdef Backward bk
+    cdef Py_ssize_t itemsize = sizeof(double) if typenum == cnp.NPY_DOUBLE else sizeof(float)
+    describe(&r, typenum, n_x, n_a, m, T, x, a0, W)
+    memset(&bk, 0, sizeof(Backward))
+    bk.da, bk.ds[0], bk.ds[1], bk.ds[2] = da, ds[0], ds[1], ds[2]
+    bk.gates, bk.a, bk.c, bk.c0, bk.c_prev, bk.a_prev = gates, a, c, c0, c_prev, a_prev
+    bk.dz, bk.da_block, bk.block, bk.dx, bk.da0, bk.dc0 = dgates, da_block, block, dx, da0, dc0
+    bk.dWa, bk.dWx, bk.ld_wa, bk.ld_wx = dW, <char *>dW + n_a * itemsize, ldw, ldw
+    bk.db = db
+    engine_backward(typenum, &r, &bk)
 
 
 # --- entry points: arrays in, pointers to the loops ----------------------------------

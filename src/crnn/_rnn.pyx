@@ -1,5 +1,6 @@
 # cython: language_level=3
-"""The vanilla RNN kernels: forward and backward over a whole sequence.
+"""The vanilla RNN's entry points into the engine (``_engine.pyx``): forward and backward
+over a whole sequence.
 
 A sequence of T steps of (n, m) blocks is one column-major ``(n, m·T)`` matrix whose
 column ``j·T + t`` is batch column j of step t: the order of numpy's C-order reshape
@@ -11,105 +12,38 @@ C loops take as a leading dimension.
 
 The Python layer (``crnn.rnn``) validates and allocates; the entry points here convert
 an input only when BLAS cannot read it in place (``np.require``, once), check what they
-are handed (dtype, alignment, layout, shapes) with numpy's C macros, then run the time
-loop in one ``with nogil:`` block with no Python object in it. Arrays are taken as
+are handed (dtype, alignment, layout, shapes) with numpy's C macros, then run the
+engine's time loop in one ``with nogil:`` block with no Python object in it. Arrays are taken as
 ndarrays rather than typed memoryviews: acquiring a dozen memoryviews costs more than
 the whole course-sized computation.
 """
 import numpy as np
 
 cimport numpy as cnp
-from cython cimport floating
+from libc.string cimport memset
 
 from crnn._arrays cimport (
     Operand, blas_ready, contiguous_matrix, fits_blas, fortran_ordered, in_layout,
     kernel_type, layout_ready, new_matrix, new_sequence_of, operand, plain, plain_float_input,
     plain_matrix, sequence, strided, strided_matrix, vector,
 )
-from crnn._blas cimport blas_int, gemm
-from crnn._elementwise cimport activation_grad, bias_activation, bias_softmax, gather_steps
-from crnn._sequence cimport weight_gradients
+from crnn._blas cimport blas_int
+from crnn._engine cimport BLOCK_BYTES, RNN_RELU, RNN_TANH, Backward, Forward, Recurrence
+from crnn._engine cimport run_backward as engine_backward, run_forward as engine_forward
 
 cnp.import_array()
 
 
-# --- the time loops ------------------------------------------------------------------
+# --- the engine's loops, for the RNN ---------------------------------------------------
 
-cdef void forward_loop(blas_int n_x, blas_int n_a, blas_int n_y, blas_int m, blas_int T,
-                       Operand x, Operand a0, Operand Wax, Operand Waa,
-                       const floating *ba, Operand Wya, const floating *by,
-                       floating *a, floating *y, floating *waa_f, bint relu) noexcept nogil:
-    """a_t = g(Waa·a_{t-1} + Wax·x_t + ba);  y_t = softmax(Wya·a_t + by), g tanh, or relu
-    with relu.
-
-    a (n_a×m·T) and y (n_y×m·T) are crnn's buffers: step t starts at column t, its
-    columns n·T apart. waa_f, unless NULL, is (n_a×n_a) work space for a Fortran-ordered
-    copy of a C-ordered Waa (see ``untransposed_waa``).
-    """
-    cdef blas_int mT = m * T
-    cdef blas_int ld_step = n_a * T
-    cdef Py_ssize_t t
-    cdef const floating *a_prev = <const floating *>a0.data
-    cdef blas_int ld_prev = a0.ld
-    cdef char op_prev = a0.trans
-    cdef floating *a_t
-    if waa_f != NULL and Waa.trans == c'T':
-        # Waa (n_a×n_a), Fortran-ordered, from its C-ordered (column-major Waaᵀ) data
-        gather_steps(waa_f, n_a, <const floating *>Waa.data, Waa.ld, 0, 1, n_a, 1, n_a)
-        Waa.data, Waa.ld, Waa.trans, Waa.flip = waa_f, n_a, c'N', c'T'
-    if n_a > 0:
-        # A (n_a×m·T) = Wax (n_a×n_x) · X (n_x×m·T): the input part of every step at once
-        gemm(Wax.trans, x.trans, n_a, mT, n_x, 1, <const floating *>Wax.data, Wax.ld,
-             <const floating *>x.data, x.ld, 0, a, n_a)
-        for t in range(T):
-            a_t = a + t * <Py_ssize_t>n_a
-            # a_t (n_a×m) += Waa (n_a×n_a) · a_prev (n_a×m)
-            gemm(Waa.trans, op_prev, n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld,
-                 a_prev, ld_prev, 1, a_t, ld_step)
-            bias_activation(a_t, ba, n_a, m, ld_step, relu)
-            a_prev, ld_prev, op_prev = a_t, ld_step, c'N'
-    # Y (n_y×m·T) = Wya (n_y×n_a) · A (n_a×m·T), then a softmax per column
-    gemm(Wya.trans, c'N', n_y, mT, n_a, 1, <const floating *>Wya.data, Wya.ld, a, n_a,
-         0, y, n_y)
-    bias_softmax(y, by, n_y, mT)
-
-
-cdef void backward_loop(blas_int n_x, blas_int n_a, blas_int m, blas_int T,
-                        const floating *da, Py_ssize_t ds0, Py_ssize_t ds1, Py_ssize_t ds2,
-                        const floating *a, Operand a0, const floating *a_prev,
-                        Operand x, Operand Wax, Operand Waa,
-                        floating *dz, floating *dx, floating *da0,
-                        floating *dWax, floating *dWaa, floating *dba,
-                        bint relu) noexcept nogil:
-    """Back through the sequence: dz_t is the gradient of step t's pre-activation.
-
-    dz_t = (da_t + Waa.T·dz_{t+1}) * g'(z_t), g'(z_t) = 1 - a_t² for tanh, (a_t > 0) for
-    relu, and the weight gradients are sums
-    over steps, each one product over the whole sequence. da is read with its own
-    element strides; a, a_prev (NULL: a0 then a shifted by one step), dz and dx are
-    crnn's buffers. Needs n_a, m, T >= 1.
-    """
-    cdef blas_int mT = m * T
-    cdef blas_int ld_step = n_a * T
-    cdef Py_ssize_t t
-    # dZ = dA (n_a×m·T): da in the kernels' layout, every step at once, by tiles (one pass
-    # over da is faster than a strided read of it at every step, or than a few steps at a
-    # time: 0.036 against 0.094 ms at 64×16×50 warm, 20 against 29 ms at 512×128×100)
-    gather_steps(dz, ld_step, da, ds0, ds1, ds2, n_a, m, T)
-    for t in range(T - 1, -1, -1):
-        if t < T - 1:
-            # dz_t (n_a×m) += Waa.T (n_a×n_a) · dz_{t+1} (n_a×m), the flow into a_t
-            gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld,
-                 dz + (t + 1) * n_a, ld_step, 1, dz + t * n_a, ld_step)
-        activation_grad(dz + t * n_a, a + t * n_a, n_a, m, ld_step, relu)
-    # da0 (n_a×m) = Waa.T (n_a×n_a) · dz_0 (n_a×m)
-    gemm(Waa.flip, c'N', n_a, m, n_a, 1, <const floating *>Waa.data, Waa.ld, dz, ld_step,
-         0, da0, n_a)
-    # dX (n_x×m·T) = Wax.T (n_x×n_a) · dZ (n_a×m·T)
-    gemm(Wax.flip, c'N', n_x, mT, n_a, 1, <const floating *>Wax.data, Wax.ld, dz, n_a,
-         0, dx, n_x)
-    # dWax, dWaa and dba: C-ordered (n_a, n) gradients are their column-major transposes
-    weight_gradients(n_x, n_a, n_a, m, T, x, a, a0, a_prev, dz, dWax, n_x, dWaa, n_a, dba)
+cdef inline void describe(Recurrence *r, blas_int n_x, blas_int n_a, blas_int m, blas_int T,
+                          Operand x, Operand a0, Operand Wax, Operand Waa,
+                          bint relu) noexcept nogil:
+    """r, the RNN described for the engine: one gate, Wx = Wax and Wa = Waa."""
+    memset(r, 0, sizeof(Recurrence))
+    r.kind = RNN_RELU if relu else RNN_TANH
+    r.n_x, r.n_a, r.m, r.T, r.rows = n_x, n_a, m, T, n_a
+    r.x, r.a0, r.Wx, r.Wa = x, a0, Wax, Waa
 
 
 cdef object untransposed_waa(int typenum, Operand Waa, Py_ssize_t n_a, Py_ssize_t m):
@@ -132,33 +66,41 @@ cdef inline void run_forward(int typenum, blas_int n_x, blas_int n_a, blas_int n
                              blas_int m, blas_int T, Operand x, Operand a0, Operand Wax,
                              Operand Waa, const void *ba, Operand Wya, const void *by,
                              void *a, void *y, void *waa_f, bint relu) noexcept nogil:
-    """forward_loop in the dtype typenum (NPY_DOUBLE or NPY_FLOAT) of the data."""
-    if typenum == cnp.NPY_DOUBLE:
-        forward_loop[double](n_x, n_a, n_y, m, T, x, a0, Wax, Waa, <const double *>ba, Wya,
-                             <const double *>by, <double *>a, <double *>y, <double *>waa_f,
-                             relu)
-    else:
-        forward_loop[float](n_x, n_a, n_y, m, T, x, a0, Wax, Waa, <const float *>ba, Wya,
-                            <const float *>by, <float *>a, <float *>y, <float *>waa_f, relu)
+    """The engine's forward loop: a (n_a×m·T) and y (n_y×m·T) in the kernels' layout;
+    waa_f, unless NULL, (n_a×n_a) work space for a Fortran-ordered copy of a C-ordered
+    Waa (see ``untransposed_waa``)."""
+    cdef Recurrence r
+    cdef Forward f
+    describe(&r, n_x, n_a, m, T, x, a0, Wax, Waa, relu)
+    r.n_y, r.b, r.Wy, r.by = n_y, ba, Wya, by
+    memset(&f, 0, sizeof(Forward))
+    f.gates, f.a, f.y, f.wa_f = a, a, y, waa_f  # the RNN's gate is its state
+    engine_forward(typenum, &r, &f)
 
 
 cdef inline void run_backward(int typenum, blas_int n_x, blas_int n_a, blas_int m,
                               blas_int T, const void *da, Py_ssize_t ds0, Py_ssize_t ds1,
                               Py_ssize_t ds2, const void *a, Operand a0, const void *a_prev,
-                              Operand x, Operand Wax, Operand Waa, void *dz, void *dx,
-                              void *da0, void *dWax, void *dWaa, void *dba,
-                              bint relu) noexcept nogil:
-    """backward_loop in the dtype typenum (NPY_DOUBLE or NPY_FLOAT) of the data."""
-    if typenum == cnp.NPY_DOUBLE:
-        backward_loop[double](n_x, n_a, m, T, <const double *>da, ds0, ds1, ds2,
-                              <const double *>a, a0, <const double *>a_prev, x, Wax, Waa,
-                              <double *>dz, <double *>dx, <double *>da0, <double *>dWax,
-                              <double *>dWaa, <double *>dba, relu)
-    else:
-        backward_loop[float](n_x, n_a, m, T, <const float *>da, ds0, ds1, ds2,
-                             <const float *>a, a0, <const float *>a_prev, x, Wax, Waa,
-                             <float *>dz, <float *>dx, <float *>da0, <float *>dWax,
-                             <float *>dWaa, <float *>dba, relu)
+                              Operand x, Operand Wax, Operand Waa, void *dz, void *da_block,
+                              Py_ssize_t block, void *dx, void *da0, void *dWax, void *dWaa,
+                              void *dba, bint relu) noexcept nogil:
+    """The engine's backward loop: dz (n_a×m·T) and da_block (n_a×m·block) are work space,
+    dx (n_x×m·T) in the kernels' layout, da0 (n_a×m) Fortran-ordered, dWax and dWaa
+    C-ordered, dba (n_a)."""
+    cdef Recurrence r
+    cdef Backward bk
+    describe(&r, n_x, n_a, m, T, x, a0, Wax, Waa, relu)
+    memset(&bk, 0, sizeof(Backward))
+    bk.da, bk.ds[0], bk.ds[1], bk.ds[2] = da, ds0, ds1, ds2
+    bk.gates, bk.a, bk.a_prev = a, a, a_prev
+    bk.dz, bk.da_block, bk.block, bk.dx, bk.da0 = dz, da_block, block, dx, da0
+    bk.dWx, bk.ld_wx, bk.dWa, bk.ld_wa, bk.db = dWax, n_x, dWaa, n_a, dba
+    engine_backward(typenum, &r, &bk)
+
+
+cdef object new_da_block(int typenum, Py_ssize_t n_a, Py_ssize_t m):
+    """Work space for the steps of da the backward loop gathers at a time."""
+    return new_matrix(typenum, n_a, m * (BLOCK_BYTES // (8 if typenum == cnp.NPY_DOUBLE else 4)), 1)
 
 
 # --- entry points: arrays in, pointers to the loops ----------------------------------
@@ -236,9 +178,13 @@ def rnn_backward_kernel(da, a, a0, a_prev, x, Wax, Waa, dz, dx, da0, dWax, dWaa,
     operand(dWax.T, typenum, n_x, n_a, "dWax.T", &odWax, True, True)
     operand(dWaa.T, typenum, n_a, n_a, "dWaa.T", &odWaa, True, True)
     cdef void *pdba = vector(dba, typenum, n_a, "dba")
+    da_block = new_da_block(typenum, n_a, m)
+    cdef void *pdab = cnp.PyArray_DATA(<cnp.ndarray>da_block)
+    cdef Py_ssize_t block = da_block.shape[1] // m
     with nogil:
         run_backward(typenum, n_x, n_a, m, T, pda, ds[0], ds[1], ds[2], pa, oa0, pprev, ox,
-                     oWax, oWaa, odz.data, pdx, oda0.data, odWax.data, odWaa.data, pdba, relu)
+                     oWax, oWaa, odz.data, pdab, block, pdx, oda0.data, odWax.data,
+                     odWaa.data, pdba, relu)
 
 
 # --- fast paths: the common case of rnn_forward and rnn_backward, checked in C -------
@@ -393,9 +339,12 @@ cdef tuple backward_gradients(int typenum, Py_ssize_t n_x, Py_ssize_t n_a, Py_ss
     cdef void *pdWax = cnp.PyArray_DATA(<cnp.ndarray>dWax)
     cdef void *pdWaa = cnp.PyArray_DATA(<cnp.ndarray>dWaa)
     cdef void *pdba = cnp.PyArray_DATA(<cnp.ndarray>dba)
+    da_block = new_da_block(typenum, n_a, m)
+    cdef void *pdab = cnp.PyArray_DATA(<cnp.ndarray>da_block)
+    cdef Py_ssize_t block = da_block.shape[1] // m
     with nogil:
         run_backward(typenum, n_x, n_a, m, T, pda, ds0, ds1, ds2, pa, a0, NULL, x, Wax, Waa,
-                     pdz, pdx, pda0, pdWax, pdWaa, pdba, relu)
+                     pdz, pdab, block, pdx, pda0, pdWax, pdWaa, pdba, relu)
     return dx, da0, dWax, dWaa, dba
 
 
