@@ -26,14 +26,10 @@
                               ptrdiff_t ld);                                          \
     void crnn_bias_relu_##SFX(T *z, const T *b, ptrdiff_t n, ptrdiff_t ncols,         \
                               ptrdiff_t ld);                                          \
-    void crnn_relu_grad_##SFX(T *d, const T *a, ptrdiff_t n, ptrdiff_t ncols,         \
-                              ptrdiff_t ld);                                          \
     void crnn_rnn_grad_##SFX(T *dz, ptrdiff_t ldz, const T *da, ptrdiff_t ldd,        \
                              const T *flow, const T *a, ptrdiff_t lda, ptrdiff_t n,   \
                              ptrdiff_t ncols, int relu);                              \
     void crnn_bias_softmax_##SFX(T *z, const T *b, ptrdiff_t n, ptrdiff_t ncols);     \
-    void crnn_tanh_grad_##SFX(T *d, const T *a, ptrdiff_t n, ptrdiff_t ncols,         \
-                              ptrdiff_t ld);                                          \
     void crnn_gather_steps_##SFX(T *dst, ptrdiff_t ld, const T *src, ptrdiff_t s0,    \
                                  ptrdiff_t s1, ptrdiff_t s2, ptrdiff_t n, ptrdiff_t m, \
                                  ptrdiff_t nsteps);                                    \

@@ -129,43 +129,6 @@ void CRNN_FN(crnn_bias_softmax)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff
 }
 
 /*
- * d = d * (1 - a*a): the gradient through a = tanh(z), for the (n, ncols) blocks d and
- * a, columns ld apart, where d holds the gradient reaching a.
- */
-CRNN_CLONES
-void CRNN_FN(crnn_tanh_grad)(CRNN_T *d, const CRNN_T *a, ptrdiff_t n, ptrdiff_t ncols,
-                             ptrdiff_t ld)
-{
-    ptrdiff_t i, j;
-    for (j = 0; j < ncols; ++j) {
-        CRNN_T *CRNN_RESTRICT dd = d + ld * j;
-        const CRNN_T *aa = a + ld * j;
-        for (i = 0; i < n; ++i) {
-            dd[i] *= (CRNN_T)1 - aa[i] * aa[i];
-        }
-    }
-}
-
-/*
- * d = d * (a > 0): the gradient through a = relu(z), for the (n, ncols) blocks d and a,
- * columns ld apart, where d holds the gradient reaching a (zero where z was not positive,
- * as a = 0 there).
- */
-CRNN_CLONES
-void CRNN_FN(crnn_relu_grad)(CRNN_T *d, const CRNN_T *a, ptrdiff_t n, ptrdiff_t ncols,
-                             ptrdiff_t ld)
-{
-    ptrdiff_t i, j;
-    for (j = 0; j < ncols; ++j) {
-        CRNN_T *CRNN_RESTRICT dd = d + ld * j;
-        const CRNN_T *aa = a + ld * j;
-        for (i = 0; i < n; ++i) {
-            dd[i] = aa[i] > 0 ? dd[i] : (CRNN_T)0;
-        }
-    }
-}
-
-/*
  * dz = (da + flow) * g'(z) for one step of the vanilla RNN, from its output a = g(z):
  * g' = 1 - a*a for tanh, (a > 0) for relu. dz, da and a are (n, ncols) blocks with
  * columns ldz, ldd and lda apart; flow, the gradient reaching a from the step after, is

@@ -1,7 +1,7 @@
 # cython: language_level=3
 """The fused elementwise loops of csrc/crnn_elementwise.c, dispatched on ``floating``.
 
-Shared by the RNN and LSTM kernels; each extension that cimports this compiles
+Shared by the engine and the kernels; each extension that cimports this compiles
 ``csrc/crnn_elementwise.c`` in (see ``setup.py``).
 """
 from cython cimport floating
@@ -17,16 +17,8 @@ cdef extern from "crnn_elementwise.h" nogil:
                           ptrdiff_t ld)
     void crnn_bias_relu_s(float *z, const float *b, ptrdiff_t n, ptrdiff_t ncols,
                           ptrdiff_t ld)
-    void crnn_relu_grad_d(double *d, const double *a, ptrdiff_t n, ptrdiff_t ncols,
-                          ptrdiff_t ld)
-    void crnn_relu_grad_s(float *d, const float *a, ptrdiff_t n, ptrdiff_t ncols,
-                          ptrdiff_t ld)
     void crnn_bias_softmax_d(double *z, const double *b, ptrdiff_t n, ptrdiff_t ncols)
     void crnn_bias_softmax_s(float *z, const float *b, ptrdiff_t n, ptrdiff_t ncols)
-    void crnn_tanh_grad_d(double *d, const double *a, ptrdiff_t n, ptrdiff_t ncols,
-                          ptrdiff_t ld)
-    void crnn_tanh_grad_s(float *d, const float *a, ptrdiff_t n, ptrdiff_t ncols,
-                          ptrdiff_t ld)
     void crnn_gather_steps_d(double *dst, ptrdiff_t ld, const double *src, ptrdiff_t s0,
                              ptrdiff_t s1, ptrdiff_t s2, ptrdiff_t n, ptrdiff_t m,
                              ptrdiff_t T)
@@ -58,31 +50,12 @@ cdef inline void bias_activation(floating *z, const floating *b, Py_ssize_t n,
         crnn_bias_relu_s(z, b, n, ncols, ld)
 
 
-cdef inline void activation_grad(floating *d, const floating *a, Py_ssize_t n,
-                                 Py_ssize_t ncols, Py_ssize_t ld, bint relu) noexcept nogil:
-    """d *= tanh'(z) = 1 - a², or relu'(z) = (a > 0) with relu, from the output a."""
-    if not relu:
-        tanh_grad(d, a, n, ncols, ld)
-    elif floating is double:
-        crnn_relu_grad_d(d, a, n, ncols, ld)
-    else:
-        crnn_relu_grad_s(d, a, n, ncols, ld)
-
-
 cdef inline void bias_softmax(floating *z, const floating *b, Py_ssize_t n,
                               Py_ssize_t ncols) noexcept nogil:
     if floating is double:
         crnn_bias_softmax_d(z, b, n, ncols)
     else:
         crnn_bias_softmax_s(z, b, n, ncols)
-
-
-cdef inline void tanh_grad(floating *d, const floating *a, Py_ssize_t n, Py_ssize_t ncols,
-                           Py_ssize_t ld) noexcept nogil:
-    if floating is double:
-        crnn_tanh_grad_d(d, a, n, ncols, ld)
-    else:
-        crnn_tanh_grad_s(d, a, n, ncols, ld)
 
 
 cdef inline void gather_steps(floating *dst, Py_ssize_t ld, const floating *src,
