@@ -132,7 +132,8 @@ void CRNN_FN(crnn_bias_softmax)(CRNN_T *z, const CRNN_T *b, ptrdiff_t n, ptrdiff
  * dz = (da + flow) * g'(z) for one step of the vanilla RNN, from its output a = g(z):
  * g' = 1 - a*a for tanh, (a > 0) for relu. dz, da and a are (n, ncols) blocks with
  * columns ldz, ldd and lda apart; flow, the gradient reaching a from the step after, is
- * contiguous.
+ * contiguous. da may be dz itself (then ldd = ldz): each element is read before it is
+ * written.
  */
 CRNN_CLONES
 void CRNN_FN(crnn_rnn_grad)(CRNN_T *dz, ptrdiff_t ldz, const CRNN_T *da, ptrdiff_t ldd,
@@ -141,7 +142,7 @@ void CRNN_FN(crnn_rnn_grad)(CRNN_T *dz, ptrdiff_t ldz, const CRNN_T *da, ptrdiff
 {
     ptrdiff_t i, j;
     for (j = 0; j < ncols; ++j) {
-        CRNN_T *CRNN_RESTRICT dd = dz + ldz * j;
+        CRNN_T *dd = dz + ldz * j;
         const CRNN_T *dj = da + ldd * j;
         const CRNN_T *fj = flow + n * j;
         const CRNN_T *aa = a + lda * j;

@@ -64,7 +64,8 @@ cdef struct Backward:
     void *dz               # rows × m·T work space: the gates' pre-activation gradients
     void *dh               # GRU_AFTER: n_a × m·T work space
     void *dra              # GRU: n_a × m work space
-    void *da_block         # n_a × m·block work space for block steps of da at a time
+    void *da_block         # n_a × m·block work space for block steps of da at a time;
+                           # the RNN's may be dz itself, with block = T
     Py_ssize_t block
     void *dx               # n_x × m·T
     void *da0              # n_a × m, contiguous: the flow between steps, then da0

@@ -28,7 +28,7 @@ from crnn._arrays cimport (
     plain_matrix, sequence, strided, strided_matrix, vector,
 )
 from crnn._blas cimport blas_int
-from crnn._engine cimport BLOCK_BYTES, RNN_RELU, RNN_TANH, Backward, Forward, Recurrence
+from crnn._engine cimport RNN_RELU, RNN_TANH, Backward, Forward, Recurrence
 from crnn._engine cimport run_backward as engine_backward, run_forward as engine_forward
 
 cnp.import_array()
@@ -81,26 +81,23 @@ cdef inline void run_forward(int typenum, blas_int n_x, blas_int n_a, blas_int n
 cdef inline void run_backward(int typenum, blas_int n_x, blas_int n_a, blas_int m,
                               blas_int T, const void *da, Py_ssize_t ds0, Py_ssize_t ds1,
                               Py_ssize_t ds2, const void *a, Operand a0, const void *a_prev,
-                              Operand x, Operand Wax, Operand Waa, void *dz, void *da_block,
-                              Py_ssize_t block, void *dx, void *da0, void *dWax, void *dWaa,
-                              void *dba, bint relu) noexcept nogil:
-    """The engine's backward loop: dz (n_a×m·T) and da_block (n_a×m·block) are work space,
-    dx (n_x×m·T) in the kernels' layout, da0 (n_a×m) Fortran-ordered, dWax and dWaa
-    C-ordered, dba (n_a)."""
+                              Operand x, Operand Wax, Operand Waa, void *dz, void *dx,
+                              void *da0, void *dWax, void *dWaa, void *dba,
+                              bint relu) noexcept nogil:
+    """The engine's backward loop: dz (n_a×m·T) is work space, dx (n_x×m·T) in the
+    kernels' layout, da0 (n_a×m) Fortran-ordered, dWax and dWaa C-ordered, dba (n_a).
+    The RNN's gate gradient dz_t is computed in place from da_t, so da is gathered into
+    dz itself, every step at once (one pass over da is faster than a few steps at a
+    time here)."""
     cdef Recurrence r
     cdef Backward bk
     describe(&r, n_x, n_a, m, T, x, a0, Wax, Waa, relu)
     memset(&bk, 0, sizeof(Backward))
     bk.da, bk.ds[0], bk.ds[1], bk.ds[2] = da, ds0, ds1, ds2
     bk.gates, bk.a, bk.a_prev = a, a, a_prev
-    bk.dz, bk.da_block, bk.block, bk.dx, bk.da0 = dz, da_block, block, dx, da0
+    bk.dz, bk.da_block, bk.block, bk.dx, bk.da0 = dz, dz, T, dx, da0
     bk.dWx, bk.ld_wx, bk.dWa, bk.ld_wa, bk.db = dWax, n_x, dWaa, n_a, dba
     engine_backward(typenum, &r, &bk)
-
-
-cdef object new_da_block(int typenum, Py_ssize_t n_a, Py_ssize_t m):
-    """Work space for the steps of da the backward loop gathers at a time."""
-    return new_matrix(typenum, n_a, m * (BLOCK_BYTES // (8 if typenum == cnp.NPY_DOUBLE else 4)), 1)
 
 
 # --- entry points: arrays in, pointers to the loops ----------------------------------
@@ -178,13 +175,10 @@ def rnn_backward_kernel(da, a, a0, a_prev, x, Wax, Waa, dz, dx, da0, dWax, dWaa,
     operand(dWax.T, typenum, n_x, n_a, "dWax.T", &odWax, True, True)
     operand(dWaa.T, typenum, n_a, n_a, "dWaa.T", &odWaa, True, True)
     cdef void *pdba = vector(dba, typenum, n_a, "dba")
-    da_block = new_da_block(typenum, n_a, m)
-    cdef void *pdab = cnp.PyArray_DATA(<cnp.ndarray>da_block)
-    cdef Py_ssize_t block = da_block.shape[1] // m
     with nogil:
         run_backward(typenum, n_x, n_a, m, T, pda, ds[0], ds[1], ds[2], pa, oa0, pprev, ox,
-                     oWax, oWaa, odz.data, pdab, block, pdx, oda0.data, odWax.data,
-                     odWaa.data, pdba, relu)
+                     oWax, oWaa, odz.data, pdx, oda0.data, odWax.data, odWaa.data, pdba,
+                     relu)
 
 
 # --- fast paths: the common case of rnn_forward and rnn_backward, checked in C -------
@@ -339,12 +333,9 @@ cdef tuple backward_gradients(int typenum, Py_ssize_t n_x, Py_ssize_t n_a, Py_ss
     cdef void *pdWax = cnp.PyArray_DATA(<cnp.ndarray>dWax)
     cdef void *pdWaa = cnp.PyArray_DATA(<cnp.ndarray>dWaa)
     cdef void *pdba = cnp.PyArray_DATA(<cnp.ndarray>dba)
-    da_block = new_da_block(typenum, n_a, m)
-    cdef void *pdab = cnp.PyArray_DATA(<cnp.ndarray>da_block)
-    cdef Py_ssize_t block = da_block.shape[1] // m
     with nogil:
         run_backward(typenum, n_x, n_a, m, T, pda, ds0, ds1, ds2, pa, a0, NULL, x, Wax, Waa,
-                     pdz, pdab, block, pdx, pda0, pdWax, pdWaa, pdba, relu)
+                     pdz, pdx, pda0, pdWax, pdWaa, pdba, relu)
     return dx, da0, dWax, dWaa, dba
 
 
