@@ -1,5 +1,4 @@
-"""The GRU in both conventions: against crnn.reference, finite differences, PyTorch's
-nn.GRU (live when torch is installed, else through committed fixtures), the cache
+"""The GRU in both conventions: against crnn.reference, PyTorch's nn.GRU (live when torch is installed, else through committed fixtures), the cache
 contract, bad input, threads."""
 import pathlib
 import threading
@@ -10,7 +9,7 @@ import pytest
 import crnn
 from crnn import reference
 from crnn.gru import torch_gru_parameters
-from crnn.testing import assert_close, assert_gradients_close, numeric_gradient, random_gru_problem
+from crnn.testing import assert_close, assert_gradients_close, random_gru_problem
 
 CONVENTIONS = [False, True]
 DTYPES = [np.float64, np.float32]
@@ -52,25 +51,6 @@ def test_the_cell_functions_agree_with_the_reference(dtype, reset_after):
     want = reference.gru_cell_backward(da[:, :, 0], rcache)
     assert_gradients_close(crnn.gru_cell_backward(da[:, :, 0], cache), want, dtype)
     assert_gradients_close(crnn.gru_cell_backward(da[:, :, 0], rcache), want, dtype)
-
-
-@pytest.mark.parametrize("reset_after", CONVENTIONS)
-def test_every_gradient_matches_finite_differences(reset_after):
-    x, a0, params, da = random_gru_problem(3, 4, 2, 3, 5, seed=11, reset_after=reset_after)
-    params = {k: v.copy() for k, v in params.items()}
-
-    def loss():
-        a, _, _ = crnn.gru_forward(x, a0, params, reset_after=reset_after)
-        return float(np.sum(a * da))
-
-    grads = crnn.gru_backward(da, crnn.gru_forward(x, a0, params, reset_after=reset_after)[2])
-    for key in params:
-        if key in ("Wy", "by"):
-            continue
-        np.testing.assert_allclose(grads["d" + key], numeric_gradient(loss, params[key]),
-                                   rtol=1e-6, atol=1e-8, err_msg=key)
-    np.testing.assert_allclose(grads["dx"], numeric_gradient(loss, x), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(grads["da0"], numeric_gradient(loss, a0), rtol=1e-6, atol=1e-8)
 
 
 def test_the_caches_follow_the_course_contract():
