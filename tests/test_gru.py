@@ -1,5 +1,6 @@
-"""The GRU in both conventions: against crnn.reference, PyTorch's nn.GRU (live when torch is installed, else through committed fixtures), the cache
-contract, bad input, threads."""
+"""The GRU in both conventions: against crnn.reference, PyTorch's nn.GRU (live when
+torch is installed, else through committed fixtures), the cache contract, bad input,
+threads. Its finite differences are in test_gradients.py, with every cell's."""
 import pathlib
 import threading
 
