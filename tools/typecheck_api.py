@@ -47,6 +47,17 @@ assert_type(lstm_gradients, dict[str, Array])
 a_next, c_next, yt_pred, lstm_cache = crnn.lstm_cell_forward(x[:, :, 0], a0, a0, lstm_parameters)
 assert_type(crnn.lstm_cell_backward(np.ones_like(a_next), c_next, lstm_cache)["dc_prev"], Array)
 
+gru_parameters = {
+    **{f"W{gate}": rng.standard_normal((5, 8)) for gate in "urc"},
+    **{f"b{gate}": rng.standard_normal((5, 1)) for gate in "urc"},
+    "Wy": rng.standard_normal((2, 5)), "by": rng.standard_normal((2, 1)),
+}
+a, y_pred, gru_caches = crnn.gru_forward(x, a0, gru_parameters, reset_after=False)
+assert_type(crnn.gru_backward(np.ones_like(a), gru_caches), dict[str, Array])
+a_next, yt_pred, gru_cache = crnn.gru_cell_forward(x[:, :, 0], a0, gru_parameters)
+assert_type(crnn.gru_cell_backward(np.ones_like(a_next), gru_cache)["da_prev"], Array)
+assert_type(crnn.rnn_forward(x, a0, parameters, activation="relu")[0], Array)
+
 assert_type(crnn.__version__, str)
 assert_type(_rnn.DEBUG_BUILD, bool)
 
@@ -54,10 +65,12 @@ assert_type(_rnn.DEBUG_BUILD, bool)
 def misuse() -> None:
     """Never called: each line is an error that the stubs must report."""
     crnn.rnn_forward(x, a0)  # type: ignore[call-arg]
+    crnn.gru_forward(x, a0, gru_parameters, True)  # type: ignore[call-arg]
     crnn.rnn_backward(np.ones_like(a), "caches")  # type: ignore[arg-type]
     crnn.rnn_cell_forward(x, a0, parameters).shape  # type: ignore[attr-defined]
     # the compiled kernels take arrays of one floating dtype
-    _rnn.rnn_forward_kernel(*[np.zeros(1, np.int64)] * 9)  # type: ignore[type-var]
+    i = np.zeros(1, np.int64)
+    _rnn.rnn_forward_kernel(i, i, i, i, i, i, i, i, i)  # type: ignore[type-var]
     crnn.lstm_forward(x, a0, lstm_parameters, a0)  # type: ignore[call-arg]
     crnn.lstm_cell_backward(np.ones_like(a_next), lstm_cache)  # type: ignore[call-arg]
     _lstm.lstm_forward_kernel(*[np.zeros(1, np.int64)] * 11)  # type: ignore[type-var]

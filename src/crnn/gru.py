@@ -31,7 +31,7 @@ from crnn._validate import (
 )
 
 __all__ = ["gru_cell_forward", "gru_forward", "gru_cell_backward", "gru_backward",
-           "torch_gru_parameters"]
+           "parameter_shapes", "torch_gru_parameters"]
 
 #: The form of gru_cell_forward's cache.
 _CACHE = CellCache(("a_next", "a_prev", "ut", "rt", "cct", "xt", "parameters"), "gru_cell_forward")
