@@ -199,19 +199,20 @@ CRNN_INLINE void CRNN_FN(crnn_gru_grad_after_column)(
         CRNN_T d = daj[i] + fj[i];
         CRNN_T u = gu[i], r = gr[i], cc = gc[i];
         CRNN_T dcc = d * u * (ONE - cc * cc);
-        dc[i] = dcc;
+        dhj[i] = dcc;
         du[i] = d * (cc - ap[i]) * u * (ONE - u);
         dr[i] = dcc * hcj[i] * r * (ONE - r);
-        dhj[i] = dcc * r;
+        dc[i] = dcc * r;
         fj[i] = d * (ONE - u);
     }
 }
 
 /*
  * The gradient through one step of the GRU with the reset gate after the product. With
- * d = da + flow:
- *   dz_c = d*u*(1 - cc^2), dz_u = d*(cc - a_prev)*u*(1 - u), dz_r = dz_c*hc*r*(1 - r),
- *   dh = dz_c*r (the gradient of hc = Wca·a_prev + bca), flow <- d*(1 - u).
+ * d = da + flow and dn = d*u*(1 - cc^2), the gradient of the candidate's pre-activation:
+ *   dz = [d*(cc - a_prev)*u*(1 - u); dn*hc*r*(1 - r); dn*r], the gradients of the
+ *        products with a_prev (the last, of hc = Wca·a_prev + bca);
+ *   dh = dn, that of Wcx·xt + bcx;  flow <- d*(1 - u).
  */
 CRNN_CLONES
 void CRNN_FN(crnn_gru_grad_after)(CRNN_T *dz, ptrdiff_t ldz, CRNN_T *dh, ptrdiff_t ldh,

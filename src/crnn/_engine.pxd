@@ -62,7 +62,8 @@ cdef struct Backward:
     const void *a_prev     # NULL (a0 then a shifted by one step) or n_a × m·T
     const void *aux        # GRU
     void *dz               # rows × m·T work space: the gates' pre-activation gradients
-    void *dh               # GRU_AFTER: n_a × m·T work space
+                           # (GRU_AFTER: those of the products with a_{t-1})
+    void *dh               # GRU_AFTER: n_a × m·T work space, the candidate's input side
     void *dra              # GRU: n_a × m work space
     void *da_block         # n_a × m·block work space for block steps of da at a time;
                            # the RNN's may be dz itself, with block = T

@@ -169,21 +169,31 @@ cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null)
                 gru_grad_after(dz + t * rows, ldg, dh + t * n_a, ld, gates + t * rows, ldg,
                                da_t, ldd, flow, p_t, ldp, <const floating *>bk.aux + t * n_a,
                                ld, n_a, m)
-                # flow (n_a×m) += Wa[2n_a:].T (n_a×n_a) · dh_t (n_a×m), through Wca
-                gemm(Wa.flip, c'N', n_a, m, n_a, 1, <const floating *>Wa.data + row_offset(Wa, n2), Wa.ld,
-                     dh + t * n_a, ld, 1, flow, n_a)
-            if r.kind == GRU or r.kind == GRU_AFTER:
+            if r.kind == GRU:
                 # flow (n_a×m) += Wa[:2n_a].T (n_a×2n_a) · dz_t[:2n_a] (2n_a×m), through u, r
                 gemm(Wa.flip, c'N', n_a, m, n2, 1, <const floating *>Wa.data, Wa.ld,
+                     dz + t * rows, ldg, 1, flow, n_a)
+            elif r.kind == GRU_AFTER:
+                # flow (n_a×m) += Wa.T (n_a×rows) · dz_t (rows×m): every product with a_{t-1}
+                gemm(Wa.flip, c'N', n_a, m, rows, 1, <const floating *>Wa.data, Wa.ld,
                      dz + t * rows, ldg, 1, flow, n_a)
             else:
                 # flow (n_a×m) = Wa.T (n_a×rows) · dz_t (rows×m): the flow into a_{t-1}
                 gemm(Wa.flip, c'N', n_a, m, rows, 1, <const floating *>Wa.data, Wa.ld,
                      dz + t * rows, ldg, 0, flow, n_a)
         t1 = t0
-    # dX (n_x×m·T) = Wx.T (n_x×rows) · dZ (rows×m·T)
-    gemm(r.Wx.flip, c'N', r.n_x, mT, rows, 1, <const floating *>r.Wx.data, r.Wx.ld, dz, rows,
-         0, <floating *>bk.dx, r.n_x)
+    if r.kind == GRU_AFTER:
+        # dX (n_x×m·T) = Wx[:2n_a].T (n_x×2n_a) · dZ[:2n_a] + Wx[2n_a:].T (n_x×n_a) · dH:
+        # the candidate's rows of dZ are the recurrent side's
+        gemm(r.Wx.flip, c'N', r.n_x, mT, n2, 1, <const floating *>r.Wx.data, r.Wx.ld, dz,
+             rows, 0, <floating *>bk.dx, r.n_x)
+        gemm(r.Wx.flip, c'N', r.n_x, mT, n_a, 1,
+             <const floating *>r.Wx.data + row_offset(r.Wx, n2), r.Wx.ld, dh, n_a, 1,
+             <floating *>bk.dx, r.n_x)
+    else:
+        # dX (n_x×m·T) = Wx.T (n_x×rows) · dZ (rows×m·T)
+        gemm(r.Wx.flip, c'N', r.n_x, mT, rows, 1, <const floating *>r.Wx.data, r.Wx.ld, dz,
+             rows, 0, <floating *>bk.dx, r.n_x)
     if r.kind == GRU or r.kind == GRU_AFTER:
         gru_weight_gradients(r, bk, dz)
     else:
@@ -195,27 +205,41 @@ cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null)
 
 cdef inline void gru_weight_gradients(const Recurrence *r, const Backward *bk,
                                       floating *dz) noexcept nogil:
-    """The GRU's weight gradients: each gate's recurrent weight multiplies a_{t-1}, except
-    the lecture's candidate's, which multiplies r*a_{t-1} (aux); bk.a_prev is given."""
+    """The GRU's weight gradients, bk.a_prev given. The lecture's: every row of dZ is the
+    gradient of a gate's pre-activation, whose recurrent weight multiplies a_{t-1}, but
+    the candidate's, which multiplies r*a_{t-1} (aux). Reset after: every row of dZ
+    multiplies a_{t-1}, and dH is the candidate's input side."""
     cdef blas_int n_a = r.n_a, mT = r.m * r.T, rows = r.rows, n2 = 2 * r.n_a
     cdef const floating *p = <const floating *>bk.a_prev
+    cdef const floating *dh = <const floating *>bk.dh
+    cdef floating *dWx = <floating *>bk.dWx
     cdef floating *dWa = <floating *>bk.dWa
-    cdef floating *dWa_c = dWa + n2 * <Py_ssize_t>bk.ld_wa
-    # dWx.T (n_x×rows) = X (n_x×m·T) · dZ.T (m·T×rows)
-    gemm(r.x.trans, c'T', r.n_x, rows, mT, 1, <const floating *>r.x.data, r.x.ld, dz, rows, 0,
-         <floating *>bk.dWx, bk.ld_wx)
-    # dWa[:2n_a].T (n_a×2n_a) = P (n_a×m·T) · dZ[:2n_a].T (m·T×2n_a)
-    gemm(c'N', c'T', n_a, n2, mT, 1, p, n_a, dz, rows, 0, dWa, bk.ld_wa)
+    cdef floating *db = <floating *>bk.db
+    cdef Py_ssize_t i
     if r.kind == GRU:
+        # dWx.T (n_x×rows) = X (n_x×m·T) · dZ.T (m·T×rows)
+        gemm(r.x.trans, c'T', r.n_x, rows, mT, 1, <const floating *>r.x.data, r.x.ld, dz, rows,
+             0, dWx, bk.ld_wx)
+        # dWa[:2n_a].T (n_a×2n_a) = P (n_a×m·T) · dZ[:2n_a].T (m·T×2n_a)
+        gemm(c'N', c'T', n_a, n2, mT, 1, p, n_a, dz, rows, 0, dWa, bk.ld_wa)
         # dWa[2n_a:].T (n_a×n_a) = (R*P) (n_a×m·T) · dZ[2n_a:].T (m·T×n_a)
         gemm(c'N', c'T', n_a, n_a, mT, 1, <const floating *>bk.aux, n_a, dz + n2, rows, 0,
-             dWa_c, bk.ld_wa)
-    else:
-        # dWca.T (n_a×n_a) = P (n_a×m·T) · dH.T (m·T×n_a)
-        gemm(c'N', c'T', n_a, n_a, mT, 1, p, n_a, <const floating *>bk.dh, n_a, 0, dWa_c,
-             bk.ld_wa)
-        row_sums(<const floating *>bk.dh, n_a, mT, <floating *>bk.dbca)
-    row_sums(dz, rows, mT, <floating *>bk.db)
+             dWa + n2 * <Py_ssize_t>bk.ld_wa, bk.ld_wa)
+        row_sums(dz, rows, mT, db)
+        return
+    # dWx[:2n_a].T (n_x×2n_a) = X (n_x×m·T) · dZ[:2n_a].T (m·T×2n_a)
+    gemm(r.x.trans, c'T', r.n_x, n2, mT, 1, <const floating *>r.x.data, r.x.ld, dz, rows, 0,
+         dWx, bk.ld_wx)
+    # dWcx.T (n_x×n_a) = X (n_x×m·T) · dH.T (m·T×n_a)
+    gemm(r.x.trans, c'T', r.n_x, n_a, mT, 1, <const floating *>r.x.data, r.x.ld, dh, n_a, 0,
+         dWx + n2 * <Py_ssize_t>bk.ld_wx, bk.ld_wx)
+    # dWa.T (n_a×rows) = P (n_a×m·T) · dZ.T (m·T×rows)
+    gemm(c'N', c'T', n_a, rows, mT, 1, p, n_a, dz, rows, 0, dWa, bk.ld_wa)
+    # the sums of dZ's rows are dbu, dbr and dbca; those of dH, dbcx
+    row_sums(dz, rows, mT, db)
+    for i in range(n_a):
+        (<floating *>bk.dbca)[i] = db[n2 + i]
+    row_sums(dh, n_a, mT, db + n2)
 
 
 cdef void run_forward(int typenum, const Recurrence *r, const Forward *f) noexcept nogil:
