@@ -158,10 +158,10 @@ def test_a_missing_key_is_a_key_error(reset_after, key):
 
 
 @pytest.mark.parametrize("reset_after, key, shape, message", [
-    (False, "Wu", (4, 6), r'parameters\["Wu"\] must have shape \(4, 7\) = \(n_a, n_a \+ n_x\) to match a0 and x, got \(4, 6\)'),
+    (False, "Wu", (4, 6), r'parameters\["Wu"\] must have shape \(n_a, n_a \+ n_x\) = \(4, 7\) for a0 of shape \(4, 3\) and x of shape \(3, 3, 5\), got \(4, 6\)'),
     (False, "Wc", (4, 7, 1), r'parameters\["Wc"\] must be 2-D'),
-    (True, "Wcx", (4, 4), r'parameters\["Wcx"\] must have shape \(4, 3\)'),
-    (True, "Wca", (3, 4), r'parameters\["Wca"\] must have shape \(4, 4\)'),
+    (True, "Wcx", (4, 4), r'parameters\["Wcx"\] must have shape \(n_a, n_x\) = \(4, 3\)'),
+    (True, "Wca", (3, 4), r'parameters\["Wca"\] must have shape \(n_a, n_a\) = \(4, 4\)'),
     (True, "bca", (5, 1), r'parameters\["bca"\] must have shape \(4, 1\) or \(4,\)'),
     (False, "Wy", (2, 5), r'Wy must be \(n_y, n_a\): parameters\["Wy"\] has shape \(2, 5\)'),
     (False, "Wy", (0, 4), r"n_y must be at least 1"),

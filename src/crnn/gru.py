@@ -97,22 +97,25 @@ def _packed(parameters, n_a, n_x, reset_after, context):
     [Wca | Wcx] with reset_after), the packed bias b (3n_a) and bca (n_a) or None, all
     checked against n_a and n_x, in their promoted dtype.
 
-    context -- what the sizes came from, for the messages (e.g. "a0 and x")
+    context -- what the sizes came from, for the messages (e.g. "a0 of shape (4, 5) and
+               x of shape (3, 5, 6)")
     """
-    form = f"({n_a}, {n_a + n_x}) = (n_a, n_a + n_x)"
     blocks = []
     keys = ("Wu", "Wr") if reset_after else ("Wu", "Wr", "Wc")
     for key in keys:
         W = weight(parameters, key, "(n_a, n_a + n_x)")
         if W.shape != (n_a, n_a + n_x):
-            raise ValueError(f'parameters["{key}"] must have shape {form} to match {context}, got {W.shape}')
+            raise ValueError(f'parameters["{key}"] must have shape (n_a, n_a + n_x) = '
+                             f"{(n_a, n_a + n_x)} for {context}, got {W.shape}")
         blocks.append(W)
     if reset_after:
         Wcx = weight(parameters, "Wcx", "(n_a, n_x)")
         Wca = weight(parameters, "Wca", "(n_a, n_a)")
-        for key, W, shape in (("Wcx", Wcx, (n_a, n_x)), ("Wca", Wca, (n_a, n_a))):
+        for key, W, form, shape in (("Wcx", Wcx, "(n_a, n_x)", (n_a, n_x)),
+                                    ("Wca", Wca, "(n_a, n_a)", (n_a, n_a))):
             if W.shape != shape:
-                raise ValueError(f'parameters["{key}"] must have shape {shape} to match {context}, got {W.shape}')
+                raise ValueError(f'parameters["{key}"] must have shape {form} = {shape} for '
+                                 f"{context}, got {W.shape}")
         blocks.append(np.concatenate((Wca, Wcx), axis=1))
     biases = [bias(parameters, key, n_a) for key in ("bu", "br", "bcx" if reset_after else "bc")]
     bca = bias(parameters, "bca", n_a) if reset_after else None
@@ -149,7 +152,8 @@ def _forward(x, x_name, a0, a_name, parameters, reset_after):
         raise mismatch('parameters["Wy"]', Wy, a_name, a0, "Wy must be (n_y, n_a)")
     if n_y == 0:
         raise ValueError(f'n_y must be at least 1, got parameters["Wy"] of shape {Wy.shape}')
-    W, b, bca = _packed(parameters, n_a, n_x, reset_after, f"{a_name} and {x_name}")
+    W, b, bca = _packed(parameters, n_a, n_x, reset_after,
+                        f"{a_name} of shape {a0.shape} and {x_name} of shape {x.shape}")
     by = bias(parameters, "by", n_y)
     _check_sizes(n_x, n_a, n_y, m, T, x_name, x, a_name, a0)
     dtype = compute_dtype(x, a0, W, b, Wy, by, *(() if bca is None else (bca,)))
