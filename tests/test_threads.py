@@ -7,27 +7,19 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import crnn
-from crnn.testing import random_gru_problem, random_rnn_problem
+from crnn.cells import variants
 
 
-def test_four_threads_get_the_single_thread_answers():
-    problems = [random_rnn_problem(16, 32, 8, 6, 40, seed=s) for s in range(4)]
-    expected = []
-    for x, a0, parameters, da in problems:
-        a, y, caches = crnn.rnn_forward(x, a0, parameters)
-        expected.append((a, y, crnn.rnn_backward(da, caches)))
-
+@pytest.mark.parametrize("cell", variants(), ids=lambda cell: cell.label)
+def test_four_threads_get_the_single_thread_answers(cell):
+    problems = [cell.problem(16, 32, 8, 6, 40, seed=s) for s in range(4)]
+    expected = [cell.course_pass(crnn, *problem) for problem in problems]
     results = [None] * 4
     barrier = threading.Barrier(4)
 
     def work(i):
-        x, a0, parameters, da = problems[i]
         barrier.wait()
-        out = []
-        for _ in range(20):
-            a, y, caches = crnn.rnn_forward(x, a0, parameters)
-            out.append((a, y, crnn.rnn_backward(da, caches)))
-        results[i] = out
+        results[i] = [cell.course_pass(crnn, *problems[i]) for _ in range(20)]
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
     for th in threads:
@@ -36,12 +28,12 @@ def test_four_threads_get_the_single_thread_answers():
         th.join()
     for i, runs in enumerate(results):
         assert runs is not None, f"thread {i} failed"
-        a_want, y_want, g_want = expected[i]
-        for a, y, g in runs:
-            np.testing.assert_array_equal(a, a_want)
-            np.testing.assert_array_equal(y, y_want)
-            for key in g_want:
-                np.testing.assert_array_equal(g[key], g_want[key])
+        outputs_want, grads_want = expected[i]
+        for outputs, grads in runs:
+            for key in outputs_want:
+                np.testing.assert_array_equal(outputs[key], outputs_want[key])
+            for key in grads_want:
+                np.testing.assert_array_equal(grads[key], grads_want[key])
 
 
 def _counter_rate(run_main, duration):
@@ -58,18 +50,19 @@ def _counter_rate(run_main, duration):
     th = threading.Thread(target=counter)
     start = time.perf_counter()
     th.start()
-    run_main(duration)
-    stop.set()
-    th.join()
+    try:
+        run_main(duration)
+    finally:  # an error in run_main must not leave the counter spinning forever
+        stop.set()
+        th.join()
     return count[0] / (time.perf_counter() - start)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru"])
+@pytest.mark.parametrize("cell", variants(), ids=lambda cell: cell.label)
 def test_forward_releases_the_gil(cell):
     # a long sequence of small steps: nearly all time is spent in the nogil loop
-    problem, forward_fn = {"rnn": (random_rnn_problem, crnn.rnn_forward),
-                           "gru": (random_gru_problem, crnn.gru_forward)}[cell]
-    x, a0, parameters, _ = problem(8, 64, 4, 8, 4000, seed=1)
+    x, a0, parameters, _ = cell.problem(8, 64, 4, 8, 4000, seed=1)
+    course_forward = getattr(crnn, f"{cell.name}_forward")
 
     def idle(duration):
         time.sleep(duration)
@@ -77,7 +70,7 @@ def test_forward_releases_the_gil(cell):
     def forward(duration):
         end = time.perf_counter() + duration
         while time.perf_counter() < end:
-            forward_fn(x, a0, parameters)
+            course_forward(x, a0, parameters, **cell.options)
 
     # BLAS on one thread leaves the second core to the counter: what is measured is
     # the GIL, not BLAS's worker threads competing for the cores
