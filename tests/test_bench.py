@@ -11,6 +11,7 @@ from crnn.bench import SIZES, floor_gemms, gemm_floor
 GRADIENTS = {
     "rnn": {"dx", "da0", "dWax", "dWaa", "dba"},
     "lstm": {"dx", "da0", "dc0", *(f"d{w}{g}" for w in "Wb" for g in "fico")},
+    "gru": {"dx", "da0", "dWu", "dbu", "dWr", "dbr", "dWcx", "dWca", "dbcx", "dbca"},
 }
 
 
@@ -30,7 +31,7 @@ def _run(tmp_path, capsys, *extra):
     return json.loads(path.read_text()), table
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_bench_json_structure(tmp_path, capsys, monkeypatch, cell):
     # the contenders' gradient dicts, recorded to check that every gradient is compared
     import crnn.bench
@@ -196,3 +197,11 @@ def test_every_timed_batch_follows_an_untimed_call(tmp_path, capsys, monkeypatch
     # the check against the course code, the traced-memory call, then 2 rounds of 1 + 3;
     # the course code also makes the results everyone is checked against, once
     assert calls == {"crnn": 2 + 2 * 4, "crnn.reference": 1 + 2 + 2 * 4}
+
+
+def test_the_table_names_the_cpu(tmp_path, capsys):
+    from crnn.bench import cpu_model
+
+    report, table = _run(tmp_path, capsys, "--no-torch", "--dtype", "float64", "--cell", "rnn")
+    assert report["machine"]["cpu"] == cpu_model()
+    assert f"CPUs: {cpu_model() or 'CPU model unknown'}" in table.splitlines()[0]

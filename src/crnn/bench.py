@@ -496,7 +496,8 @@ def run_bench(sizes=("tiny", "small", "medium", "large"), dtypes=("float64", "fl
             "numpy": np.__version__,
             "scipy": __import__("scipy").__version__,
             "torch": torch_mod.__version__ if torch_mod else None,
-            "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
+            "machine": {"platform": platform.platform(), "cpu": cpu_model(),
+                        "cpu_count": os.cpu_count()},
             "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS",
                                                    "OMP_NUM_THREADS")},
             "threads": threads,
@@ -513,6 +514,18 @@ def run_bench(sizes=("tiny", "small", "medium", "large"), dtypes=("float64", "fl
             ],
         }
     return report
+
+
+def cpu_model():
+    """The CPU's model name (machines differ: Intel, AMD, Apple), or None if unknown."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
 
 
 @contextmanager
@@ -535,7 +548,7 @@ def format_table(report):
     lines = [
         f"crnn {report['crnn_version']}, numpy {report['numpy']}, scipy {report['scipy']}, "
         f"PyTorch {report['torch'] or 'not installed'}; Python {report['python']}, "
-        f"{report['machine']['cpu_count']} CPUs"
+        f"{report['machine']['cpu_count']} CPUs: {report['machine'].get('cpu') or 'CPU model unknown'}"
     ]
     if report["blas"] is None:
         lines.append("BLAS: unknown (pip install threadpoolctl to show it)")
