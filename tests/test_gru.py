@@ -77,6 +77,18 @@ def test_a_changed_list_of_caches_is_read_as_it_is(reset_after):
     assert_gradients_close(crnn.gru_backward(da, caches), reference.gru_backward(da, rcaches), np.float64)
 
 
+@pytest.mark.parametrize("reset_after", CONVENTIONS)
+def test_caches_whose_steps_do_not_chain_are_read_as_they_are(reset_after):
+    # each step from a state of its own, as a user's loop may make them: the previous
+    # state of step t is its cache's a_prev, not the a_next of step t-1
+    x, a0, params, da = random_gru_problem(3, 4, 2, 3, 5, seed=8, reset_after=reset_after)
+    starts = np.random.default_rng(9).standard_normal((5, 4, 3))
+    caches = [crnn.gru_cell_forward(x[:, :, t], starts[t], params, reset_after=reset_after)[2]
+              for t in range(5)]
+    want = reference.gru_backward(da, (caches, x))
+    assert_gradients_close(crnn.gru_backward(da, (caches, x)), want, np.float64)
+
+
 # --- PyTorch's nn.GRU ----------------------------------------------------------------
 
 

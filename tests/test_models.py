@@ -306,3 +306,10 @@ def test_an_interrupted_refit_leaves_the_fitted_model_as_it_was(monkeypatch):
             np.testing.assert_array_equal(after[key], value)
         else:
             assert after[key] == value, key
+
+
+@pytest.mark.parametrize("dtype", ["float32", "f4", np.float32, np.dtype("float32")])
+def test_every_spelling_of_a_float_dtype_is_accepted(dtype):
+    x, y = previous_token_data(8, seed=15)
+    model = _tagger(epochs=1, dtype=dtype).fit(x, y)
+    assert model.parameters_["Waa"].dtype == np.float32

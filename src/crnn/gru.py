@@ -250,24 +250,23 @@ def gru_forward(x, a0, parameters, *, reset_after=False):
 
 
 def _sequence(cell_caches, T, n_a, m, n_x):
-    """The arrays of the first T steps: the states a (n_a, m, T), a0 (n_a, m), gates
-    (3n_a, m, T), aux (n_a, m, T; None for caches not crnn's) and x (n_x, m, T); from
-    crnn's buffers when the caches are crnn's and intact, else stacked from the caches."""
+    """The arrays of the first T steps: the states a (n_a, m, T), the states before every
+    step p (n_a, m, T; None for crnn's caches: then a0 and a shifted by one step), a0
+    (n_a, m), gates (3n_a, m, T), aux (n_a, m, T; None for caches not crnn's) and x
+    (n_x, m, T); from crnn's buffers when the caches are crnn's and intact, else stacked
+    from the caches, whose a_prev need not be the a_next of the step before."""
     buffers = forward_buffers(cell_caches)
     if buffers is not None:
         a, gates, aux, x, a0 = buffers
         a0 = _CACHE.initial_state(cell_caches[0], "caches[0][0]", 1, n_a, m)
         if T < a.shape[2]:
             a, gates, aux, x = (arr[:, :, :T] for arr in (a, gates, aux, x))
-    else:
-        steps = [_CACHE.arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)]
-        dtype = np.result_type(*{arr.dtype for step in steps for arr in step})
-        stacked = [stack_steps([step[k] for step in steps], dtype) for k in range(6)]
-        a, _, u, r, cc, x = stacked
-        a0 = steps[0][1]
-        gates = np.concatenate((u, r, cc))
-        aux = None  # from the parameters and the previous states, once the dtype is known
-    return a, a0, gates, aux, x
+        return a, None, a0, gates, aux, x
+    steps = [_CACHE.arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)]
+    dtype = np.result_type(*{arr.dtype for step in steps for arr in step})
+    a, p, u, r, cc, x = (stack_steps([step[k] for step in steps], dtype) for k in range(6))
+    # aux comes from the parameters and the previous states, once the dtype is known
+    return a, p, steps[0][1], np.concatenate((u, r, cc)), None, x
 
 
 def _backward(da, cell_caches):
@@ -280,11 +279,13 @@ def _backward(da, cell_caches):
     check_parameters(parameters)
     reset_after = "Wca" in parameters
     W, b, bca = _packed(parameters, n_a, n_x, reset_after, "the caches")
-    a, a0, gates, aux, x = _sequence(cell_caches, T, n_a, m, n_x)
+    a, p, a0, gates, aux, x = _sequence(cell_caches, T, n_a, m, n_x)
     dtype = compute_dtype(da, a, a0, gates, x, W)
-    p = _arrays.new_sequence(n_a, m, T, dtype)
-    p[:, :, 0] = a0
-    p[:, :, 1:] = a[:, :, :T - 1]
+    if p is None:
+        p = _arrays.new_sequence(n_a, m, T, dtype)
+        p[:, :, 0] = a0
+        p[:, :, 1:] = a[:, :, :T - 1]
+    p = _arrays.as_sequence(p, dtype)
     gates = _arrays.as_sequence(gates, dtype)
     if aux is None:
         # what the forward kept besides the gates: r*a_prev, or Wca·a_prev + bca

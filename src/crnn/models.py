@@ -194,7 +194,11 @@ class _SequenceModel:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be positive or None, got {value!r}")
-        if self.dtype not in ("float32", "float64", np.float32, np.float64):
+        try:
+            ok = np.dtype(self.dtype) in (np.float32, np.float64)
+        except TypeError:
+            ok = False
+        if not ok:
             raise ValueError(f'dtype must be "float32" or "float64", got {self.dtype!r}')
 
     def _cell_options(self):
