@@ -23,7 +23,6 @@ gates: ``r*a_prev`` (lecture) or ``Wca·a_prev + bca`` (reset after).
 """
 cimport numpy as cnp
 from cython cimport floating
-from libc.stddef cimport ptrdiff_t
 from libc.string cimport memset
 
 from crnn._arrays cimport Operand, kernel_type, new_matrix, operand, sequence, strided, vector
