@@ -39,16 +39,13 @@ macros = [
     ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION"),
 ]
 
-# the C loops each extension compiles in: _engine, the recurrence engine's driver, runs
-# every cell's time loop and compiles in their per-step loops (csrc/crnn_<cell>.c) and
-# the shared elementwise ones; _rnn and _lstm, the entry points of the course's RNN and
-# LSTM, cimport its driver (_engine.pxd) and the array checks of _arrays (_arrays.pxd),
-# whose pool is csrc/crnn_memory.c; _gemmtime is the benchmark's GEMM timer
+# the C loops each extension compiles in: _engine, the recurrence engine, runs every
+# cell's time loop and compiles in their per-step loops (csrc/crnn_<cell>.c) and the
+# shared elementwise ones; it cimports the array checks of _arrays (_arrays.pxd), whose
+# pool is csrc/crnn_memory.c; _gemmtime is the benchmark's GEMM timer
 c_sources = {
     "_arrays": ["csrc/crnn_memory.c"],
     "_engine": ["csrc/crnn_gru.c", "csrc/crnn_lstm.c", "csrc/crnn_elementwise.c"],
-    "_rnn": [],
-    "_lstm": ["csrc/crnn_elementwise.c"],
     "_gemmtime": [],
 }
 extensions = [

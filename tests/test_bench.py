@@ -135,7 +135,7 @@ def test_stalled_calls_do_not_set_the_floor(monkeypatch):
 
 
 def test_lstm_floor_is_the_kernels_products():
-    # _lstm.pyx: the four gates are one product of the packed W (4n_a rows)
+    # the engine: the four gates are one product of the packed W (4n_a rows)
     n_x, n_a, n_y, m, T = 3, 5, 2, 10, 4
     shapes = [(ta, tb, M, N, K, calls) for _, ta, tb, M, N, K, calls
               in floor_gemms(n_x, n_a, n_y, m, T, "lstm")]

@@ -1,140 +1,178 @@
-"""The course's cache contract: structure, identity, views, and interop both ways."""
+"""The course's cache contract, for every cell of the registry: structure, identity,
+views, and interop both ways with crnn.reference, the course's code."""
 import numpy as np
 import pytest
 
 import crnn
 from crnn import reference
-from crnn.testing import assert_close, random_rnn_problem
+from crnn.cells import variants
+from crnn.testing import assert_close
 
 SHAPE = (4, 6, 3, 5, 7)  # n_x, n_a, n_y, m, T_x
+CELLS = pytest.mark.parametrize("cell", variants(), ids=lambda cell: cell.label)
 
 
-@pytest.fixture
-def problem():
-    return random_rnn_problem(*SHAPE, seed=11)
+def _course(cell, module, what):
+    return getattr(module, f"{cell.name}_{what}")
 
 
-def test_cache_structure(problem):
-    x, a0, parameters, _ = problem
-    a, y, caches = crnn.rnn_forward(x, a0, parameters)
+def _forward(cell, module, x, a0, parameters):
+    """a, the outputs and the caches of a sequence forward pass."""
+    *outputs, caches = _course(cell, module, "forward")(x, a0, parameters, **cell.options)
+    return outputs[0], outputs, caches
+
+
+def _cell_step(cell, module, xt, state, parameters):
+    """One cell forward from state (a_prev, or the LSTM's (a_prev, c_prev)): the next
+    state and the cache."""
+    forward = _course(cell, module, "cell_forward")
+    if cell.name == "lstm":
+        a_next, c_next, _, cache = forward(xt, *state, parameters)
+        return (a_next, c_next), cache
+    a_next, _, cache = forward(xt, state, parameters, **cell.options)
+    return a_next, cache
+
+
+def _field(cell, cache, name):
+    return cache[cell.spec.cache.fields.index(name)]
+
+
+def _assert_grads_close(got, want):
+    for key in want:
+        assert_close(got[key], want[key], np.float64, key)
+
+
+@CELLS
+def test_cache_structure(cell):
+    x, a0, parameters, _ = cell.problem(*SHAPE, seed=11)
+    a, outputs, caches = _forward(cell, crnn, x, a0, parameters)
+    n_x, n_a, n_y, m, T = SHAPE
     assert isinstance(caches, tuple) and len(caches) == 2
     cell_caches, x_cached = caches
-    assert isinstance(cell_caches, list) and len(cell_caches) == SHAPE[4]
+    assert isinstance(cell_caches, list) and len(cell_caches) == T
     assert x_cached is x
+    fields = cell.spec.cache.fields
     for t, cache in enumerate(cell_caches):
-        assert isinstance(cache, tuple) and len(cache) == 4
-        a_next, a_prev, xt, params = cache
-        assert params is parameters
-        np.testing.assert_array_equal(a_next, a[:, :, t])
-        np.testing.assert_array_equal(a_prev, a0 if t == 0 else a[:, :, t - 1])
-        np.testing.assert_array_equal(xt, x[:, :, t])
-        assert a_next.shape == a_prev.shape == (SHAPE[1], SHAPE[3])
-        assert xt.shape == (SHAPE[0], SHAPE[3])
-    assert cell_caches[0][1] is a0
-    assert a.shape == (SHAPE[1], SHAPE[3], SHAPE[4])
-    assert y.shape == (SHAPE[2], SHAPE[3], SHAPE[4])
+        assert isinstance(cache, tuple) and len(cache) == len(fields)
+        assert cache[-1] is parameters
+        np.testing.assert_array_equal(_field(cell, cache, "a_next"), a[:, :, t])
+        np.testing.assert_array_equal(_field(cell, cache, "a_prev"), a0 if t == 0 else a[:, :, t - 1])
+        np.testing.assert_array_equal(_field(cell, cache, "xt"), x[:, :, t])
+        for name, value in zip(fields[:-1], cache[:-1]):
+            assert value.shape == ((n_x, m) if name == "xt" else (n_a, m)), name
+    assert _field(cell, cell_caches[0], "a_prev") is a0
+    assert a.shape == (n_a, m, T)
+    assert outputs[1].shape == (n_y, m, T)
 
 
-def test_caches_hold_views_not_copies(problem):
-    x, a0, parameters, _ = problem
-    a, _, (cell_caches, _) = crnn.rnn_forward(x, a0, parameters)
-    for t, (a_next, a_prev, xt, _) in enumerate(cell_caches):
-        assert np.shares_memory(a_next, a)
-        assert np.shares_memory(xt, x)
+@CELLS
+def test_caches_hold_views_not_copies(cell):
+    x, a0, parameters, _ = cell.problem(*SHAPE, seed=11)
+    a, _, (cell_caches, _) = _forward(cell, crnn, x, a0, parameters)
+    for t, cache in enumerate(cell_caches):
+        assert np.shares_memory(_field(cell, cache, "a_next"), a)
+        assert np.shares_memory(_field(cell, cache, "xt"), x)
         if t:
-            assert np.shares_memory(a_prev, a)
+            assert _field(cell, cache, "a_prev") is _field(cell, cell_caches[t - 1], "a_next")
 
 
-def test_cell_cache_holds_the_arguments(problem):
-    x, a0, parameters, _ = problem
+@CELLS
+def test_cell_cache_holds_the_arguments(cell):
+    x, a0, parameters, _ = cell.problem(*SHAPE, seed=11)
     xt = x[:, :, 0]
-    a_next, _, cache = crnn.rnn_cell_forward(xt, a0, parameters)
-    assert isinstance(cache, tuple) and len(cache) == 4
-    assert cache[0] is a_next and cache[1] is a0 and cache[2] is xt and cache[3] is parameters
+    state = (a0, np.zeros_like(a0)) if cell.name == "lstm" else a0
+    _, cache = _cell_step(cell, crnn, xt, state, parameters)
+    assert isinstance(cache, tuple) and len(cache) == len(cell.spec.cache.fields)
+    assert _field(cell, cache, "a_prev") is a0 and _field(cell, cache, "xt") is xt
+    assert cache[-1] is parameters
+    if cell.name == "lstm":
+        assert _field(cell, cache, "c_prev") is state[1]
 
 
-def test_crnn_caches_in_the_course_backward(problem):
-    x, a0, parameters, da = problem
-    _, _, caches = crnn.rnn_forward(x, a0, parameters)
-    _, _, caches_ref = reference.rnn_forward(x, a0, parameters)
-    got = reference.rnn_backward(da, caches)
-    want = reference.rnn_backward(da, caches_ref)
-    for key in want:
-        assert_close(got[key], want[key], np.float64, key)
+@CELLS
+def test_crnn_caches_in_the_course_backward(cell):
+    x, a0, parameters, da = cell.problem(*SHAPE, seed=11)
+    caches = _forward(cell, crnn, x, a0, parameters)[2]
+    caches_ref = _forward(cell, reference, x, a0, parameters)[2]
+    backward = _course(cell, reference, "backward")
+    _assert_grads_close(backward(da, caches), backward(da, caches_ref))
 
 
-def test_course_caches_in_crnn_backward(problem):
-    x, a0, parameters, da = problem
-    _, _, caches_ref = reference.rnn_forward(x, a0, parameters)
-    got = crnn.rnn_backward(da, caches_ref)
-    want = reference.rnn_backward(da, caches_ref)
-    for key in want:
-        assert_close(got[key], want[key], np.float64, key)
+@CELLS
+def test_course_caches_in_crnn_backward(cell):
+    x, a0, parameters, da = cell.problem(*SHAPE, seed=11)
+    caches_ref = _forward(cell, reference, x, a0, parameters)[2]
+    got = _course(cell, crnn, "backward")(da, caches_ref)
+    _assert_grads_close(got, _course(cell, reference, "backward")(da, caches_ref))
 
 
-def test_user_loop_over_cells_in_crnn_backward(problem):
-    """The course's own rnn_forward, written by a learner over crnn.rnn_cell_forward."""
-    x, a0, parameters, da = problem
+@CELLS
+def test_user_loop_over_cells_in_crnn_backward(cell):
+    """The course's own forward, written by a learner over crnn's cell forward."""
+    x, a0, parameters, da = cell.problem(*SHAPE, seed=11)
     cell_caches = []
-    a_next = a0
+    state = (a0, np.zeros_like(a0)) if cell.name == "lstm" else a0
     for t in range(x.shape[2]):
-        a_next, _, cache = crnn.rnn_cell_forward(x[:, :, t], a_next, parameters)
+        state, cache = _cell_step(cell, crnn, x[:, :, t], state, parameters)
         cell_caches.append(cache)
-    got = crnn.rnn_backward(da, (cell_caches, x))
-    _, _, caches = crnn.rnn_forward(x, a0, parameters)
-    want = crnn.rnn_backward(da, caches)
-    for key in want:
-        assert_close(got[key], want[key], np.float64, key)
+    got = _course(cell, crnn, "backward")(da, (cell_caches, x))
+    want = _course(cell, crnn, "backward")(da, _forward(cell, crnn, x, a0, parameters)[2])
+    _assert_grads_close(got, want)
 
 
-def test_user_loop_over_cell_backward_matches_rnn_backward(problem):
-    x, a0, parameters, da = problem
-    _, _, caches = crnn.rnn_forward(x, a0, parameters)
-    want = crnn.rnn_backward(da, caches)
-    da_prev = np.zeros_like(a0)
-    dWax = np.zeros_like(parameters["Wax"])
+@CELLS
+def test_user_loop_over_cell_backward_matches_the_sequence_backward(cell):
+    x, a0, parameters, da = cell.problem(*SHAPE, seed=11)
+    caches = _forward(cell, crnn, x, a0, parameters)[2]
+    want = _course(cell, crnn, "backward")(da, caches)
+    cell_backward = _course(cell, crnn, "cell_backward")
+    da_prev, dc_prev, total = np.zeros_like(a0), np.zeros_like(a0), None
     for t in reversed(range(x.shape[2])):
-        g = crnn.rnn_cell_backward(da[:, :, t] + da_prev, caches[0][t])
+        if cell.name == "lstm":
+            g = cell_backward(da[:, :, t] + da_prev, dc_prev, caches[0][t])
+            dc_prev = g["dc_prev"]
+        else:
+            g = cell_backward(da[:, :, t] + da_prev, caches[0][t])
         da_prev = g["da_prev"]
-        dWax += g["dWax"]
         assert_close(g["dxt"], want["dx"][:, :, t], np.float64, "dxt")
+        named = {k: v for k, v in g.items() if k not in ("dxt", "da_prev", "dc_prev")}
+        total = named if total is None else {k: total[k] + named[k] for k in total}
     assert_close(da_prev, want["da0"], np.float64, "da0")
-    assert_close(dWax, want["dWax"], np.float64, "dWax")
+    _assert_grads_close(total, {k: want[k] for k in total})
 
 
+@CELLS
 @pytest.mark.parametrize("source", ["crnn", "course"])
-def test_da_with_fewer_steps_uses_the_first_caches(problem, source):
-    x, a0, parameters, da = problem
-    forward = crnn.rnn_forward if source == "crnn" else reference.rnn_forward
-    _, _, caches = forward(x, a0, parameters)
+def test_da_with_fewer_steps_uses_the_first_caches(cell, source):
+    x, a0, parameters, da = cell.problem(*SHAPE, seed=11)
+    caches = _forward(cell, crnn if source == "crnn" else reference, x, a0, parameters)[2]
     T = 3
-    got = crnn.rnn_backward(da[:, :, :T], caches)
-    _, _, short = reference.rnn_forward(x[:, :, :T], a0, parameters)
-    want = reference.rnn_backward(da[:, :, :T], short)
+    got = _course(cell, crnn, "backward")(da[:, :, :T], caches)
+    short = _forward(cell, reference, x[:, :, :T], a0, parameters)[2]
+    want = _course(cell, reference, "backward")(da[:, :, :T], short)
     assert got["dx"].shape == (SHAPE[0], SHAPE[3], T)
-    for key in want:
-        assert_close(got[key], want[key], np.float64, key)
+    _assert_grads_close(got, want)
 
 
-def test_backward_reads_the_parameters_dict_at_backward_time(problem):
+@CELLS
+def test_backward_reads_the_parameters_dict_at_backward_time(cell):
     """Like the course's code, backward uses the weights the dict holds when it runs."""
-    x, a0, parameters, da = problem
-    _, _, caches = crnn.rnn_forward(x, a0, parameters)
-    _, _, caches_ref = reference.rnn_forward(x, a0, parameters)
-    parameters["Waa"] = parameters["Waa"] * 0.5
-    got = crnn.rnn_backward(da, caches)
-    want = reference.rnn_backward(da, caches_ref)
-    for key in want:
-        assert_close(got[key], want[key], np.float64, key)
+    x, a0, parameters, da = cell.problem(*SHAPE, seed=11)
+    caches = _forward(cell, crnn, x, a0, parameters)[2]
+    caches_ref = _forward(cell, reference, x, a0, parameters)[2]
+    for key in cell.spec.keys():  # every weight and bias of the cell
+        parameters[key] = parameters[key] * 0.5
+    got = _course(cell, crnn, "backward")(da, caches)
+    _assert_grads_close(got, _course(cell, reference, "backward")(da, caches_ref))
 
 
-def test_edited_cache_list_is_honoured(problem):
+@CELLS
+def test_edited_cache_list_is_honoured(cell):
     """A cache list changed after the forward pass is read as it is now, like the course does."""
-    x, a0, parameters, da = problem
-    _, _, (cell_caches, xc) = crnn.rnn_forward(x, a0, parameters)
-    a_next, a_prev, xt, p = cell_caches[2]
-    cell_caches[2] = (a_next * 0.5, a_prev, xt, p)
-    got = crnn.rnn_backward(da, (cell_caches, xc))
-    want = reference.rnn_backward(da, (list(cell_caches), xc))
-    for key in want:
-        assert_close(got[key], want[key], np.float64, key)
+    x, a0, parameters, da = cell.problem(*SHAPE, seed=11)
+    _, _, (cell_caches, xc) = _forward(cell, crnn, x, a0, parameters)
+    cache = list(cell_caches[2])
+    cache[0] = cache[0] * 0.5  # a_next
+    cell_caches[2] = type(cell_caches[2])(cache)  # a relu RNN's cache stays marked
+    got = _course(cell, crnn, "backward")(da, (cell_caches, xc))
+    _assert_grads_close(got, _course(cell, reference, "backward")(da, (list(cell_caches), xc)))

@@ -17,9 +17,9 @@ IN_DEBUG_RUN = os.environ.get("CRNN_TESTING_DEBUG_BUILD") == "1"
 
 
 def test_debug_run_imports_the_debug_build():
-    from crnn import _rnn
+    from crnn import _engine
 
-    assert _rnn.DEBUG_BUILD == IN_DEBUG_RUN
+    assert _engine.DEBUG_BUILD == IN_DEBUG_RUN
 
 
 @pytest.mark.skipif(IN_DEBUG_RUN, reason="this is the debug run")

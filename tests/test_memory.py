@@ -131,7 +131,7 @@ def test_a_bad_limit_is_refused(bad):
         crnn.set_memory_pool_limit(bad)
 
 
-def test_release_memory_gives_back_the_pool_and_the_work_spaces():
+def test_release_memory_gives_back_the_pool():
     x, a0, parameters, da = random_rnn_problem(*SIZES, seed=0)
     a, _, caches = crnn.rnn_forward(x, a0, parameters)
     nbytes = a.nbytes

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 import crnn
-from crnn import _lstm, _rnn
+from crnn import _engine
 
 Array = npt.NDArray[np.floating[Any]]
 
@@ -59,7 +59,7 @@ assert_type(crnn.gru_cell_backward(np.ones_like(a_next), gru_cache)["da_prev"], 
 assert_type(crnn.rnn_forward(x, a0, parameters, activation="relu")[0], Array)
 
 assert_type(crnn.__version__, str)
-assert_type(_rnn.DEBUG_BUILD, bool)
+assert_type(_engine.DEBUG_BUILD, bool)
 
 
 def misuse() -> None:
@@ -70,10 +70,10 @@ def misuse() -> None:
     crnn.rnn_cell_forward(x, a0, parameters).shape  # type: ignore[attr-defined]
     # the compiled kernels take arrays of one floating dtype
     i = np.zeros(1, np.int64)
-    _rnn.rnn_forward_kernel(i, i, i, i, i, i, i, i, i)  # type: ignore[type-var]
+    _engine.forward_kernel(0, i, i, None, i, i, None, i, i, None, None, i, None, i)  # type: ignore[type-var]
     crnn.lstm_forward(x, a0, lstm_parameters, a0)  # type: ignore[call-arg]
     crnn.lstm_cell_backward(np.ones_like(a_next), lstm_cache)  # type: ignore[call-arg]
-    _lstm.lstm_forward_kernel(*[np.zeros(1, np.int64)] * 11)  # type: ignore[type-var]
+    _engine.backward_kernel(0, *[i] * 18)  # type: ignore[type-var]
 
 
 print("typed API OK:", gradients["dWaa"].shape, lstm_gradients["dc0"].shape)

@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""The kernels' checks of the arrays they are handed, shared by ``_rnn`` and ``_lstm``.
+"""The kernels' checks of the arrays they are handed, for the engine's entry points.
 
 Entry points take ndarrays rather than typed memoryviews (acquiring a dozen memoryviews
 costs more than a course-sized computation), convert an input only when BLAS cannot read
@@ -28,7 +28,6 @@ cdef int operand(object arr, int typenum, Py_ssize_t rows, Py_ssize_t cols, str 
                  Operand *out, bint writable, bint fortran_only) except -1
 cdef void *vector(object arr, int typenum, Py_ssize_t n, str name) except NULL
 cdef int kernel_type(object arr) except -1
-cdef object blas_ready(object arr, int typenum)
 cdef bint in_layout(object seq, int typenum)
 cdef cnp.ndarray new_matrix(int typenum, Py_ssize_t rows, Py_ssize_t cols, int fortran)
 cdef cnp.ndarray new_sequence_of(int typenum, Py_ssize_t n, Py_ssize_t m, Py_ssize_t T)
@@ -39,7 +38,7 @@ cdef object strided(object arr, int typenum, str name, Py_ssize_t *shape,
                     Py_ssize_t *strides, void **data)
 
 
-# --- the common case's checks, inline for the fast paths of _rnn and _lstm --------------
+# --- the common case's checks, inline for the engine's recognisers ------------------------
 
 cdef inline bint plain(object arr, int typenum, int ndim) noexcept:
     """Whether arr is an ndarray (not a subclass) of typenum with ndim dimensions,

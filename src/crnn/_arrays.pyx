@@ -70,15 +70,6 @@ cdef inline bint of_type(object arr, int typenum):
             and cnp.PyArray_ISALIGNED(<cnp.ndarray>arr))
 
 
-cdef object blas_ready(object arr, int typenum):
-    """arr itself if BLAS can read it in place (an aligned ndarray of typenum, C- or
-    Fortran-contiguous), else an aligned C-ordered copy: the one conversion of an input."""
-    if of_type(arr, typenum) and (cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>arr) or
-                                  cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>arr)):
-        return arr
-    return np.require(arr, dtype_of(typenum), ("C", "A"))
-
-
 cdef object aligned_ready(object arr, int typenum):
     """arr itself if it is an aligned ndarray of typenum (any strides), else a copy."""
     return arr if of_type(arr, typenum) else np.require(arr, dtype_of(typenum), "A")
@@ -208,11 +199,6 @@ def as_sequence(seq, dtype):
     """seq, an (n, m, T) ndarray, in the kernels' layout and dtype (float32 or float64):
     itself if it is, else a copy."""
     return layout_ready(seq, np.dtype(dtype).num)
-
-
-def new_fortran_matrix(rows, cols, dtype):
-    """An empty Fortran-ordered (rows, cols) array of dtype (``new_array``)."""
-    return new_matrix(np.dtype(dtype).num, rows, cols, 1)
 
 
 def pool_info():

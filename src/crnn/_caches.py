@@ -216,3 +216,13 @@ def stack_steps(blocks, dtype):
     # stacking the transposes (m, n) along axis 1 gives a C-ordered (m, T, n):
     # transposed, the (n, m, T) the kernels want, in one copy
     return np.stack([block.T for block in blocks], axis=1, dtype=dtype).transpose(2, 0, 1)
+
+
+def first_cache(caches):
+    """The first cell cache of a sequence's caches, if they have the course's form and
+    one; else None (the backward pass then names what is wrong)."""
+    if isinstance(caches, (tuple, list)) and len(caches) == 2:
+        cell_caches = caches[0]
+        if isinstance(cell_caches, (tuple, list)) and cell_caches:
+            return cell_caches[0]
+    return None

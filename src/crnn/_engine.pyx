@@ -8,7 +8,8 @@ RNN's are ``Wax`` and ``Waa``. The driver computes the input part of every gate 
 step in one gemm before the time loop, runs the per-step recurrent products and the
 cell's C loops (``_cells.pxd``) in one ``with nogil:`` block, then computes ``dx`` and
 the weight gradients as whole-sequence gemms. ``_engine.pxd`` describes a cell and the
-buffers of a pass to it; ``_rnn``, ``_lstm`` and the GRU's entry points below fill them.
+buffers of a pass to it; the entry points below fill them for every cell, from the
+arrays a cell spec (``crnn._cellspec``) hands over.
 
 Sequences are in the kernels' layout (``_arrays.pxd``): the ``(n, m·T)`` column-major
 matrix whose column ``j·T + t`` is batch column j of step t; step t's block starts at
@@ -21,11 +22,17 @@ recurrent products with a C loop between them. With the reset gate after the pro
 reset gate scales. ``aux`` holds, per step, what the backward pass needs besides the
 gates: ``r*a_prev`` (lecture) or ``Wca·a_prev + bca`` (reset after).
 """
+import numpy as np
+
 cimport numpy as cnp
 from cython cimport floating
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
-from crnn._arrays cimport Operand, kernel_type, new_matrix, operand, sequence, strided, vector
+from crnn._arrays cimport (
+    Operand, contiguous_matrix, fits_blas, fortran_ordered, in_layout, kernel_type, new_matrix,
+    new_sequence_of, operand, plain, plain_float_input, plain_matrix, sequence, strided,
+    strided_matrix, vector,
+)
 from crnn._blas cimport blas_int, gemm
 from crnn._cells cimport (
     gru_after, gru_gates, gru_grad_after, gru_grad_before, gru_grad_reset, gru_state,
@@ -258,6 +265,45 @@ cdef void run_backward(int typenum, const Recurrence *r, const Backward *bk) noe
 
 
 # --- entry points: arrays in, pointers to the loops ----------------------------------
+#
+# Every cell enters through the same functions. The weights arrive packed, as the cell
+# spec (``crnn._cellspec``) packs them: one C-ordered W (rows × n_a+n_x) = [Wa | Wx],
+# one bias b (rows). ``forward_kernel`` and ``backward_kernel`` take arrays the Python
+# layer has validated and converted; ``common_forward`` recognises the course's
+# arguments in their common form in C and runs them without the Python layer.
+
+#: The engine's cells, by the names the cell specs give them.
+KINDS = {"rnn_tanh": RNN_TANH, "rnn_relu": RNN_RELU, "lstm": LSTM, "gru": GRU,
+         "gru_after": GRU_AFTER}
+
+
+cdef inline Py_ssize_t gate_count(int kind) noexcept:
+    """G, the gates of a cell: the rows of its packed weight per unit of state."""
+    if kind == RNN_TANH or kind == RNN_RELU:
+        return 1
+    return 4 if kind == LSTM else 3
+
+
+cdef object untransposed(int kind, int typenum, Py_ssize_t n_a, Py_ssize_t m):
+    """Work space (rows×n_a, Fortran-ordered) for the forward loop to copy the recurrent
+    part of the C-ordered W into, where that makes the per-step products faster; else
+    None.
+
+    OpenBLAS's kernels for small products are much faster on an untransposed A. For
+    large ones the transposed A is as fast or faster in float32, and for the LSTM in
+    float64 too (``python -m crnn bench`` times both for its floor). The copy costs
+    rows·n_a elements once per sequence.
+    """
+    cdef Py_ssize_t work = n_a * n_a * m
+    cdef bint copy
+    if kind == GRU or kind == GRU_AFTER:
+        copy = True
+    elif kind == LSTM:
+        copy = work <= (2**22 if typenum == cnp.NPY_DOUBLE else 2**20)
+    else:
+        copy = typenum == cnp.NPY_DOUBLE or work <= 2**22
+    return new_matrix(typenum, gate_count(kind) * n_a, n_a, 1) if copy else None
+
 
 cdef void *c_matrix(object arr, int typenum, Py_ssize_t rows, Py_ssize_t cols, str name,
                     bint writable) except NULL:
@@ -281,111 +327,653 @@ cdef int sizes(object arr, str name, int ndim, Py_ssize_t *out) except -1:
     return 0
 
 
-def gru_forward_kernel(x, a0, W, b, bca, Wy, by, gates, aux, a, y):
-    """Fill ``gates`` (3n_a, m, T), ``aux``, ``a`` (n_a, m, T) and ``y`` (n_y, m, T).
-
-    ``x`` is the C-ordered (n_x, m·T) reshape of the course's x, ``a0`` (n_a, m)
-    Fortran-ordered, ``W`` the packed C-ordered (3n_a, n_a+n_x) weight, ``b`` the packed
-    (3n_a) bias, ``bca`` None (the lecture's convention) or the (n_a) recurrent bias of
-    the candidate, ``Wy`` (n_y, n_a) C- or Fortran-ordered, ``by`` (n_y). The outputs, in
-    the kernels' layout, set the dtype; every input must have it. Sizes are checked by
-    the caller to fit ``blas_int``; n_a, m, T, n_y >= 1.
-    """
-    cdef int typenum = kernel_type(a)
-    cdef Py_ssize_t dims[3]
-    cdef Py_ssize_t wdims[2]
-    sizes(a, "a", 3, dims)
-    sizes(W, "W", 2, wdims)
-    cdef Py_ssize_t n_a = dims[0], m = dims[1], T = dims[2], n_x = wdims[1] - dims[0]
-    sizes(y, "y", 3, dims)
-    cdef Py_ssize_t n_y = dims[0]
-    if min(n_a, m, T, n_y) < 1 or n_x < 0:
-        raise ValueError(f"a {a.shape}, y {y.shape} and W {W.shape} must have n_a, m, T, "
-                         "n_y >= 1 and W (3n_a, n_a+n_x)")
-    cdef Recurrence r
-    cdef Forward f
-    memset(&r, 0, sizeof(r))
-    r.kind = GRU if bca is None else GRU_AFTER
-    r.n_x, r.n_a, r.n_y, r.m, r.T, r.rows = n_x, n_a, n_y, m, T, 3 * n_a
-    operand(x, typenum, n_x, m * T, "x", &r.x, False, False)
-    operand(a0, typenum, n_a, m, "a0", &r.a0, False, True)
-    packed_operands(W, typenum, 3 * n_a, n_a, n_x, &r.Wx, &r.Wa)
-    operand(Wy, typenum, n_y, n_a, "Wy", &r.Wy, False, False)
-    r.b = vector(b, typenum, 3 * n_a, "b")
-    r.bca = NULL if bca is None else vector(bca, typenum, n_a, "bca")
-    r.by = vector(by, typenum, n_y, "by")
-    f.gates = sequence(gates, typenum, 3 * n_a, m, T, "gates", True)
-    f.aux = sequence(aux, typenum, n_a, m, T, "aux", True)
-    f.a = sequence(a, typenum, n_a, m, T, "a", True)
-    f.y = sequence(y, typenum, n_y, m, T, "y", True)
-    f.c, f.c0 = NULL, NULL
-    work = None if bca is None else new_matrix(typenum, 3 * n_a, m, 1)
-    f.h = NULL if work is None else cnp.PyArray_DATA(<cnp.ndarray>work)
-    wa = new_matrix(typenum, 3 * n_a, n_a, 1)
-    f.wa_f = cnp.PyArray_DATA(<cnp.ndarray>wa)
-    with nogil:
-        run_forward(typenum, &r, &f)
-
-
-cdef int packed_operands(object W, int typenum, Py_ssize_t rows, Py_ssize_t n_a,
-                         Py_ssize_t n_x, Operand *Wx, Operand *Wa) except -1:
-    """Wx and Wa, the column blocks W[:, n_a:] and W[:, :n_a] of a packed C-ordered
-    (rows, n_a+n_x) weight W."""
-    cdef char *data = <char *>c_matrix(W, typenum, rows, n_a + n_x, "W", False)
-    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(<cnp.ndarray>W)
-    Wa.data, Wa.ld, Wa.trans, Wa.flip = data, n_a + n_x, c'T', c'N'
-    Wx.data, Wx.ld, Wx.trans, Wx.flip = data + n_a * itemsize, n_a + n_x, c'T', c'N'
+cdef int describe(Recurrence *r, int kind, int typenum, Operand x, object a0,
+                  Py_ssize_t n_x, Py_ssize_t n_a, Py_ssize_t m, Py_ssize_t T) except -1:
+    """r, the cell kind over the input x (n_x × m·T) from a0 (n_a, m; C- or
+    Fortran-ordered, Fortran-ordered for the GRU, whose loops read it); its weights are
+    set apart (``packed_weights``, ``weights_apart``)."""
+    if kind < RNN_TANH or kind > GRU_AFTER:
+        raise ValueError(f"kind must be one of {sorted(KINDS.values())}, got {kind}")
+    if n_x < 0:
+        raise ValueError(f"W must have n_a + n_x columns, n_a = {n_a}; n_x = {n_x}")
+    memset(r, 0, sizeof(Recurrence))
+    r.kind = kind
+    r.n_x, r.n_a, r.m, r.T, r.rows = n_x, n_a, m, T, gate_count(kind) * n_a
+    r.x = x
+    operand(a0, typenum, n_a, m, "a0", &r.a0, False, kind == GRU or kind == GRU_AFTER)
     return 0
 
 
-def gru_backward_kernel(da, gates, aux, p, x, W, bint after, dx, da0, dW, db, dbca):
-    """Fill the gradients ``dx`` (n_x, m, T, the kernels' layout), ``da0`` (n_a, m,
-    Fortran-ordered), ``dW`` (3n_a, n_a+n_x, C-ordered), ``db`` (3n_a) and, with
-    ``after``, ``dbca`` (n_a).
+cdef int packed_weights(Recurrence *r, int typenum, object W) except -1:
+    """r's weights: the column blocks Wa = W[:, :n_a] and Wx = W[:, n_a:] of the packed
+    C-ordered W (rows, n_a+n_x), read as the transposes of column-major blocks."""
+    cdef Py_ssize_t n_a = r.n_a
+    cdef char *data = <char *>c_matrix(W, typenum, r.rows, n_a + r.n_x, "W", False)
+    r.Wa.data, r.Wa.ld, r.Wa.trans, r.Wa.flip = data, n_a + r.n_x, c'T', c'N'
+    r.Wx = r.Wa
+    r.Wx.data = data + n_a * cnp.PyArray_ITEMSIZE(<cnp.ndarray>W)
+    return 0
+
+
+cdef int describe_packed(Recurrence *r, int kind, int typenum, object x, object a0,
+                         object W, Py_ssize_t n_a, Py_ssize_t m, Py_ssize_t T) except -1:
+    """r, the cell kind over x (n_x, m·T; C- or Fortran-contiguous) from a0 with the
+    packed weight W (G·n_a, n_a+n_x), n_x read from W: the kernels' arrays checked."""
+    cdef Py_ssize_t wdims[2]
+    cdef Operand ox
+    sizes(W, "W", 2, wdims)
+    operand(x, typenum, wdims[1] - n_a, m * T, "x", &ox, False, False)
+    describe(r, kind, typenum, ox, a0, wdims[1] - n_a, n_a, m, T)
+    packed_weights(r, typenum, W)
+    return 0
+
+
+cdef object common_weights(Recurrence *r, int typenum, dict p, tuple spec):
+    """r's weights from the parameters p in the common form: one gate's weights kept
+    apart (the RNN's) read in place, else packed (``packed_weight``). Returns what must
+    live as long as r runs, or None unless every weight is plain of its shape."""
+    cdef Py_ssize_t n_a = r.n_a, n_x = r.n_x
+    cdef tuple joint = spec[1], inputs = spec[2]
+    if r.rows == n_a and inputs[0] is not None:
+        Wa, Wx = p.get(joint[0]), p.get(inputs[0])
+        if not (plain_matrix(Wa, typenum, n_a, n_a) and plain_matrix(Wx, typenum, n_a, n_x)):
+            return None
+        operand(Wa, typenum, n_a, n_a, "Wa", &r.Wa, False, False)
+        operand(Wx, typenum, n_a, n_x, "Wx", &r.Wx, False, False)
+        return Wa, Wx
+    W = packed_weight(p, joint, inputs, typenum, n_a, n_x)
+    if W is not None:
+        packed_weights(r, typenum, W)
+    return W
+
+
+cdef inline Operand c_sequence(object x, Py_ssize_t m, Py_ssize_t T) noexcept:
+    """The (n_x × m·T) input of a plain (see ``_arrays.plain``) (n_x, m, T) x: the
+    course's C-ordered x is that matrix's transpose, column-major."""
+    cdef Operand o
+    o.data, o.ld, o.trans, o.flip = cnp.PyArray_DATA(<cnp.ndarray>x), max(m * T, 1), c'T', c'N'
+    return o
+
+
+cdef inline object state_operand(int kind, object a0):
+    """a0 as the engine takes it for kind: itself (C- or Fortran-contiguous), or a
+    Fortran-ordered copy for the GRU, whose loops read it."""
+    return fortran_ordered(a0) if kind == GRU or kind == GRU_AFTER else a0
+
+
+cdef int forward_into(Recurrence *r, int typenum, object a, object y, object gates,
+                      object aux, object c, object c0) except -1:
+    """Run the forward loop of r (its weights, biases and sizes set) into a, y and the
+    cell's own buffers (see ``forward_kernel``)."""
+    cdef Forward f
+    cdef Operand oc0
+    cdef Py_ssize_t n_a = r.n_a, m = r.m, T = r.T
+    memset(&f, 0, sizeof(Forward))
+    f.a = sequence(a, typenum, n_a, m, T, "a", True)
+    f.y = sequence(y, typenum, r.n_y, m, T, "y", True)
+    # the RNN's one gate is its state
+    f.gates = f.a if r.rows == n_a else sequence(gates, typenum, r.rows, m, T, "gates", True)
+    if r.kind == LSTM:
+        f.c = sequence(c, typenum, n_a, m, T, "c", True)
+        operand(c0, typenum, n_a, m, "c0", &oc0, False, True)
+        f.c0 = oc0.data
+    elif r.kind == GRU or r.kind == GRU_AFTER:
+        f.aux = sequence(aux, typenum, n_a, m, T, "aux", True)
+    h = new_matrix(typenum, r.rows, m, 1) if r.kind == GRU_AFTER else None
+    f.h = NULL if h is None else cnp.PyArray_DATA(<cnp.ndarray>h)
+    wa_f = untransposed(r.kind, typenum, n_a, m)
+    f.wa_f = NULL if wa_f is None else cnp.PyArray_DATA(<cnp.ndarray>wa_f)
+    with nogil:
+        run_forward(typenum, r, &f)
+    return 0
+
+
+def forward_kernel(int kind, x, a0, c0, W, b, bca, Wy, by, gates, aux, a, c, y):
+    """Fill ``a`` (n_a, m, T), ``y`` (n_y, m, T) and the cell's own buffers: ``gates``
+    (G·n_a, m, T; None for the RNN, whose gate is its state), ``aux`` (n_a, m, T; the
+    GRU's) and ``c`` (n_a, m, T; the LSTM's, from ``c0``).
+
+    ``x`` is the (n_x, m·T) reshape of the course's x, C- or Fortran-contiguous; ``a0``
+    and ``c0`` (n_a, m) Fortran-ordered; ``W`` the packed C-ordered (G·n_a, n_a+n_x)
+    weight [Wa | Wx], ``b`` (G·n_a) its bias, ``bca`` the (n_a) recurrent bias of
+    GRU_AFTER's candidate (else None); ``Wy`` (n_y, n_a) C- or Fortran-ordered and
+    ``by`` (n_y). The outputs, in the kernels' layout, set the dtype; every input must
+    have it. Sizes are checked by the caller to fit ``blas_int``; m, T, n_y >= 1.
+    """
+    cdef int typenum = kernel_type(a)
+    cdef Py_ssize_t dims[3]
+    sizes(a, "a", 3, dims)
+    cdef Py_ssize_t n_a = dims[0], m = dims[1], T = dims[2]
+    sizes(y, "y", 3, dims)
+    cdef Py_ssize_t n_y = dims[0]
+    if min(m, T, n_y) < 1:
+        raise ValueError(f"a {a.shape} and y {y.shape} must have m, T, n_y >= 1")
+    cdef Recurrence r
+    describe_packed(&r, kind, typenum, x, a0, W, n_a, m, T)
+    r.n_y = n_y
+    r.b = vector(b, typenum, r.rows, "b")
+    r.bca = vector(bca, typenum, n_a, "bca") if kind == GRU_AFTER else NULL
+    operand(Wy, typenum, n_y, n_a, "Wy", &r.Wy, False, False)
+    r.by = vector(by, typenum, n_y, "by")
+    forward_into(&r, typenum, a, y, gates, aux, c, c0)
+
+
+cdef void shifted_states(floating *p, const floating *a, const floating *a0, Py_ssize_t ld0,
+                         Py_ssize_t n_a, Py_ssize_t m, Py_ssize_t T) noexcept nogil:
+    """p (n_a×m·T, the kernels' layout) = the state before every step: a0 (n_a×m,
+    columns ld0 apart) at step 0, a (the kernels' layout) shifted by one step after."""
+    cdef Py_ssize_t j
+    # step t of column j sits n_a elements after step t-1; the step-0 slots that the
+    # shift fills from the column before are then overwritten with a0
+    memcpy(p + n_a, a, (n_a * m * T - n_a) * sizeof(floating))
+    for j in range(m):
+        memcpy(p + j * T * n_a, a0 + j * ld0, n_a * sizeof(floating))
+
+
+cdef void gru_aux(const Recurrence *r, const floating *gates, const floating *p,
+                  floating *aux) noexcept nogil:
+    """What the GRU's backward reads besides the gates, for every step (n_a×m·T, the
+    kernels' layout) from the states before the steps p: r*a_prev (the lecture's), or
+    Wca·a_prev + bca (reset after), with the weights the pass is given."""
+    cdef Py_ssize_t i, k, n_a = r.n_a, mT = r.m * r.T, rows = r.rows
+    if r.kind == GRU:
+        for k in range(mT):
+            for i in range(n_a):
+                aux[i + k * n_a] = gates[n_a + i + k * rows] * p[i + k * n_a]
+        return
+    # aux (n_a×m·T) = Wca (n_a×n_a) · P (n_a×m·T), Wca = Wa[2n_a:], then + bca
+    gemm(r.Wa.trans, c'N', n_a, mT, n_a, 1, <const floating *>r.Wa.data + row_offset(r.Wa, 2 * n_a),
+         r.Wa.ld, p, n_a, 0, aux, n_a)
+    for k in range(mT):
+        for i in range(n_a):
+            aux[i + k * n_a] += (<const floating *>r.bca)[i]
+
+
+cdef int backward_into(Recurrence *r, Backward *bk, int typenum) except -1:
+    """Run the backward loop of r over bk, whose arrays are set: allocate the work space
+    (dz, the steps of da gathered at a time; the GRU's states before every step when
+    bk.a_prev is NULL, its aux unless the lecture's is given, dra and dh), then run in one
+    ``with nogil:`` block."""
+    cdef Py_ssize_t n_a = r.n_a, m = r.m, T = r.T, itemsize
+    itemsize = sizeof(double) if typenum == cnp.NPY_DOUBLE else sizeof(float)
+    dz = new_matrix(typenum, r.rows, m * T, 1)
+    bk.dz = cnp.PyArray_DATA(dz)
+    da_block = p = aux = dra = dh = None
+    if r.rows == n_a:
+        # the RNN computes dz_t in place from da_t: da is gathered into dz, every step at
+        # once (one pass over da is faster than a few steps at a time here)
+        bk.da_block, bk.block = bk.dz, T
+    else:
+        # the steps of da that a cache line of a C-ordered da holds, gathered at a time
+        bk.block = BLOCK_BYTES // itemsize
+        da_block = new_matrix(typenum, n_a, m * bk.block, 1)
+        bk.da_block = cnp.PyArray_DATA(da_block)
+    if r.kind == GRU or r.kind == GRU_AFTER:
+        if bk.a_prev == NULL:
+            # the GRU's weight gradients read the states before the steps as one matrix
+            p = new_sequence_of(typenum, n_a, m, T)
+            if typenum == cnp.NPY_DOUBLE:
+                shifted_states(<double *>cnp.PyArray_DATA(p), <const double *>bk.a,
+                               <const double *>r.a0.data, r.a0.ld, n_a, m, T)
+            else:
+                shifted_states(<float *>cnp.PyArray_DATA(p), <const float *>bk.a,
+                               <const float *>r.a0.data, r.a0.ld, n_a, m, T)
+            bk.a_prev = cnp.PyArray_DATA(p)
+        if r.kind == GRU_AFTER or bk.aux == NULL:
+            # reset after, Wca·a_prev + bca with the weights the backward pass reads,
+            # as the course's code computes it
+            aux = new_sequence_of(typenum, n_a, m, T)
+            bk.aux = cnp.PyArray_DATA(aux)
+            if typenum == cnp.NPY_DOUBLE:
+                gru_aux(r, <const double *>bk.gates, <const double *>bk.a_prev, <double *>bk.aux)
+            else:
+                gru_aux(r, <const float *>bk.gates, <const float *>bk.a_prev, <float *>bk.aux)
+        dra = new_matrix(typenum, n_a, m, 1)
+        bk.dra = cnp.PyArray_DATA(dra)
+        if r.kind == GRU_AFTER:
+            dh = new_matrix(typenum, n_a, m * T, 1)
+            bk.dh = cnp.PyArray_DATA(dh)
+    with nogil:
+        run_backward(typenum, r, bk)
+    return 0
+
+
+def backward_kernel(int kind, da, gates, aux, a, c, c0, c_prev, a0, a_prev, x, W, bca, dx,
+                    da0, dc0, dW, db, dbca):
+    """Fill ``dx`` (n_x, m, T, the kernels' layout), ``da0`` (n_a, m, Fortran-ordered),
+    ``dW`` (G·n_a, n_a+n_x, C-ordered, packed like W), ``db`` (G·n_a), and the cell's
+    own: ``dc0`` (the LSTM's, (n_a, m) Fortran-ordered, holding the last cell state's
+    gradient on entry) and ``dbca`` (GRU_AFTER's, (n_a)).
 
     ``da`` (n_a, m, T) may have any strides (it is converted if it is not aligned or of
-    the dtype); ``gates``, ``aux`` and ``p`` (the state before every step) are in the
-    kernels' layout, ``x`` and ``W`` as for ``gru_forward_kernel``. Sizes are checked by
-    the caller to fit ``blas_int``; n_a, m, T >= 1.
+    the dtype). ``gates`` (None for the RNN), ``aux`` (the lecture GRU's, or None to
+    compute it), ``a`` and ``c`` (the LSTM's) are the forward's buffers in the kernels'
+    layout; ``bca`` is GRU_AFTER's (n_a) bias, its ``Wca·a_prev + bca`` computed anew; ``a0`` and ``c0`` (n_a, m)
+    Fortran-ordered the states before step 0; ``a_prev`` and ``c_prev`` None when the
+    state before every step is a0 (c0) then a (c) shifted by one step, else (n_a, m, T)
+    in the kernels' layout. ``x`` and ``W`` as for ``forward_kernel``. Sizes are checked
+    by the caller to fit ``blas_int``; n_a, m, T >= 1.
     """
     cdef int typenum = kernel_type(dx)
     cdef Py_ssize_t shape[3]
     cdef Py_ssize_t ds[3]
     cdef void *pda
     da = strided(da, typenum, "da", shape, ds, &pda)
-    cdef Py_ssize_t xdims[3]
-    sizes(dx, "dx", 3, xdims)
-    cdef Py_ssize_t n_a = shape[0], m = shape[1], T = shape[2], n_x = xdims[0]
+    cdef Py_ssize_t n_a = shape[0], m = shape[1], T = shape[2]
     cdef Recurrence r
     cdef Backward bk
-    memset(&r, 0, sizeof(r))
-    memset(&bk, 0, sizeof(bk))
-    r.kind = GRU_AFTER if after else GRU
-    r.n_x, r.n_a, r.m, r.T, r.rows = n_x, n_a, m, T, 3 * n_a
-    operand(x, typenum, n_x, m * T, "x", &r.x, False, False)
-    packed_operands(W, typenum, 3 * n_a, n_a, n_x, &r.Wx, &r.Wa)
-    cdef char *pdW = <char *>c_matrix(dW, typenum, 3 * n_a, n_a + n_x, "dW", True)
+    cdef Operand o
+    describe_packed(&r, kind, typenum, x, a0, W, n_a, m, T)
+    cdef Py_ssize_t rows = r.rows, n_x = r.n_x
+    memset(&bk, 0, sizeof(Backward))
+    bk.da, bk.ds[0], bk.ds[1], bk.ds[2] = pda, ds[0], ds[1], ds[2]
+    bk.a = sequence(a, typenum, n_a, m, T, "a", False)
+    bk.gates = bk.a if rows == n_a else sequence(gates, typenum, rows, m, T, "gates", False)
+    if a_prev is not None:
+        bk.a_prev = sequence(a_prev, typenum, n_a, m, T, "a_prev", False)
+    bk.dx = sequence(dx, typenum, n_x, m, T, "dx", True)
+    operand(da0, typenum, n_a, m, "da0", &o, True, True)
+    bk.da0 = o.data
+    gradients_into(&bk, dW, db, dbca, typenum, kind, rows, n_a, n_x)
+    if kind == LSTM:
+        bk.c = sequence(c, typenum, n_a, m, T, "c", False)
+        operand(c0, typenum, n_a, m, "c0", &o, False, True)
+        bk.c0 = o.data
+        if c_prev is not None:
+            bk.c_prev = sequence(c_prev, typenum, n_a, m, T, "c_prev", False)
+        operand(dc0, typenum, n_a, m, "dc0", &o, True, True)
+        bk.dc0 = o.data
+    elif kind == GRU and aux is not None:
+        bk.aux = sequence(aux, typenum, n_a, m, T, "aux", False)
+    elif kind == GRU_AFTER:
+        r.bca = vector(bca, typenum, n_a, "bca")
+    backward_into(&r, &bk, typenum)
+
+
+cdef int gradients_into(Backward *bk, object dW, object db, object dbca, int typenum,
+                        int kind, Py_ssize_t rows, Py_ssize_t n_a,
+                        Py_ssize_t n_x) except -1:
+    """bk's weight gradients: dW (rows, n_a+n_x) C-ordered, packed like W, db (rows) and
+    GRU_AFTER's dbca (n_a)."""
+    cdef char *pdW = <char *>c_matrix(dW, typenum, rows, n_a + n_x, "dW", True)
     bk.dWa, bk.dWx = pdW, pdW + n_a * cnp.PyArray_ITEMSIZE(<cnp.ndarray>dW)
     bk.ld_wa = bk.ld_wx = n_a + n_x
-    cdef Operand oda0
-    operand(da0, typenum, n_a, m, "da0", &oda0, True, True)
-    bk.da0, bk.dc0 = oda0.data, NULL
-    bk.da, bk.ds[0], bk.ds[1], bk.ds[2] = pda, ds[0], ds[1], ds[2]
-    bk.gates = sequence(gates, typenum, 3 * n_a, m, T, "gates", False)
-    bk.aux = sequence(aux, typenum, n_a, m, T, "aux", False)
-    bk.a_prev = sequence(p, typenum, n_a, m, T, "p", False)
-    bk.a = bk.c = bk.c0 = bk.c_prev = NULL
-    bk.dx = sequence(dx, typenum, n_x, m, T, "dx", True)
-    bk.db = vector(db, typenum, 3 * n_a, "db")
-    bk.dbca = vector(dbca, typenum, n_a, "dbca") if after else NULL
-    bk.block = BLOCK_BYTES // cnp.PyArray_ITEMSIZE(<cnp.ndarray>dx)
-    da_block = new_matrix(typenum, n_a, m * bk.block, 1)
-    dz = new_matrix(typenum, 3 * n_a, m * T, 1)
-    dh = new_matrix(typenum, n_a, m * T, 1) if after else None
-    dra = new_matrix(typenum, n_a, m, 1)
-    bk.da_block = cnp.PyArray_DATA(<cnp.ndarray>da_block)
-    bk.dz = cnp.PyArray_DATA(<cnp.ndarray>dz)
-    bk.dh = NULL if dh is None else cnp.PyArray_DATA(<cnp.ndarray>dh)
-    bk.dra = cnp.PyArray_DATA(<cnp.ndarray>dra)
-    with nogil:
-        run_backward(typenum, &r, &bk)
+    bk.db = vector(db, typenum, rows, "db")
+    if kind == GRU_AFTER:
+        bk.dbca = vector(dbca, typenum, n_a, "dbca")
+    return 0
+
+
+# --- the common case, checked in C -----------------------------------------------------
+#
+# At the course's sizes a whole call takes tens of microseconds, most of them spent in
+# Python's checks. The common case (a dict of plain ndarrays of one float dtype, C-ordered,
+# of sizes that agree) is recognised here in C, for every cell, and run without
+# conversion; anything else gets None, and the Python layer's checks take over and name
+# what is wrong.
+
+cdef object packed_weight(dict p, tuple joint, tuple inputs, int typenum, Py_ssize_t n_a,
+                          Py_ssize_t n_x):
+    """The cell's weight packed into a new C-ordered (G·n_a, n_a+n_x) array [Wa | Wx],
+    gate k from p[joint[k]] (n_a, n_a+n_x) when inputs[k] is None, else from the
+    recurrent p[joint[k]] (n_a, n_a) and the input p[inputs[k]] (n_a, n_x); None unless
+    every one is plain (see ``_arrays.plain``) of those shapes."""
+    cdef Py_ssize_t G = len(joint), k, i, cols = n_a + n_x
+    cdef Py_ssize_t itemsize = cnp.PyArray_DescrFromType(typenum).itemsize
+    for k in range(G):
+        if inputs[k] is None:
+            if not plain_matrix(p.get(joint[k]), typenum, n_a, cols):
+                return None
+        elif not (plain_matrix(p.get(joint[k]), typenum, n_a, n_a)
+                  and plain_matrix(p.get(inputs[k]), typenum, n_a, n_x)):
+            return None
+    out = new_matrix(typenum, G * n_a, cols, 0)
+    cdef char *dst = cnp.PyArray_BYTES(out)
+    cdef char *wa
+    cdef char *wx
+    for k in range(G):
+        wa = cnp.PyArray_BYTES(<cnp.ndarray>p[joint[k]])
+        if inputs[k] is None:
+            memcpy(dst + k * n_a * cols * itemsize, wa, n_a * cols * itemsize)
+            continue
+        wx = cnp.PyArray_BYTES(<cnp.ndarray>p[inputs[k]])
+        for i in range(n_a):
+            memcpy(dst + (k * n_a + i) * cols * itemsize, wa + i * n_a * itemsize,
+                   n_a * itemsize)
+            memcpy(dst + ((k * n_a + i) * cols + n_a) * itemsize, wx + i * n_x * itemsize,
+                   n_x * itemsize)
+    return out
+
+
+cdef object packed_bias(dict p, tuple keys, int typenum, Py_ssize_t n):
+    """p[key] for every key, each plain (n, 1), stacked into a new (len(keys)·n) array;
+    None unless every one is."""
+    cdef Py_ssize_t k, G = len(keys)
+    cdef Py_ssize_t nbytes = n * cnp.PyArray_DescrFromType(typenum).itemsize
+    for k in range(G):
+        if not plain_matrix(p.get(keys[k]), typenum, n, 1):
+            return None
+    cdef cnp.npy_intp dims[1]
+    dims[0] = G * n
+    out = cnp.PyArray_EMPTY(1, dims, typenum, 0)
+    for k in range(G):
+        memcpy(cnp.PyArray_BYTES(<cnp.ndarray>out) + k * nbytes,
+               cnp.PyArray_DATA(<cnp.ndarray>p[keys[k]]), nbytes)
+    return out
+
+
+def common_forward(tuple spec, x, a0, c0, parameters, bint one_step):
+    """(a, y, gates, aux, c, c0) of a forward pass for the course's arguments in their
+    common form, else None: the state and output of every step, then the cell's own
+    buffers (gates None for the RNN; aux the GRU's; c and the c0 it started from, the
+    LSTM's), as ``forward_kernel`` fills them.
+
+    spec -- the cell's keys as ``crnn._cellspec.CellSpec.common`` lists them: the
+            engine's kind, the gates' weights, input weights (None where a gate's weight
+            is over [a_prev; xt]) and biases, the recurrent bias (or None), the output
+            weight, and the names of the gradients
+
+    The common form: parameters a dict; x (n_x, m, T), or (n_x, m) with one_step, a0
+    (n_a, m), the weights, the biases (n, 1), the output layer and c0 (the LSTM's, or
+    None for zeros) plain (see ``_arrays.plain``) ndarrays of one dtype, float64 or
+    float32, of the cell's shapes; every size at least 1 and within ``blas_int``.
+    """
+    cdef int typenum = plain_float_input(x, parameters, 2 if one_step else 3)
+    if typenum < 0:
+        return None
+    cdef int kind = spec[0]
+    cdef dict p = <dict>parameters
+    Wy, by = p.get(spec[5]), p.get("by")
+    if not plain(a0, typenum, 2) or not plain(Wy, typenum, 2):
+        return None
+    cdef Py_ssize_t n_x = x.shape[0], m = x.shape[1], T = 1 if one_step else x.shape[2]
+    cdef Py_ssize_t n_a = a0.shape[0], n_y = Wy.shape[0], rows = gate_count(kind) * n_a
+    if not (a0.shape[1] == m and Wy.shape[1] == n_a and plain_matrix(by, typenum, n_y, 1)
+            and (c0 is None or (kind == LSTM and plain_matrix(c0, typenum, n_a, m)))
+            and min(n_x, n_a, n_y, m, T) >= 1 and fits_blas(max(n_x, n_y, rows, n_a + n_x))
+            and fits_blas(m * T) and fits_blas(rows * T)):
+        return None
+    b = packed_bias(p, spec[3], typenum, n_a)
+    bca = None if spec[4] is None else packed_bias(p, (spec[4],), typenum, n_a)
+    if b is None or (spec[4] is not None and bca is None):
+        return None
+    cdef Recurrence r
+    a0 = state_operand(kind, a0)
+    describe(&r, kind, typenum, c_sequence(x, m, T), a0, n_x, n_a, m, T)
+    weights = common_weights(&r, typenum, p, spec)
+    if weights is None:
+        return None
+    if kind == LSTM:
+        c0 = zeros_fortran(typenum, n_a, m) if c0 is None else fortran_ordered(c0)
+    r.n_y = n_y
+    r.b = cnp.PyArray_DATA(<cnp.ndarray>b)
+    r.bca = NULL if bca is None else cnp.PyArray_DATA(<cnp.ndarray>bca)
+    operand(Wy, typenum, n_y, n_a, "Wy", &r.Wy, False, False)
+    r.by = cnp.PyArray_DATA(<cnp.ndarray>by)
+    a, y = new_sequence_of(typenum, n_a, m, T), new_sequence_of(typenum, n_y, m, T)
+    gates = None if rows == n_a else new_sequence_of(typenum, rows, m, T)
+    aux = new_sequence_of(typenum, n_a, m, T) if kind == GRU or kind == GRU_AFTER else None
+    c = new_sequence_of(typenum, n_a, m, T) if kind == LSTM else None
+    forward_into(&r, typenum, a, y, gates, aux, c, c0)
+    return a, y, gates, aux, c, c0
+
+
+def gradients(tuple spec, dW, db, dbca):
+    """The parameters' gradients by name ("dWax", "dWf", ...), in the order of the
+    cell's keys, as views of the packed dW (G·n_a, n_a+n_x), db (G·n_a, 1) and dbca
+    ((n_a, 1), the reset-after GRU's, else None)."""
+    cdef tuple joint = spec[1], inputs = spec[2], names = spec[6]
+    cdef Py_ssize_t k, n_a = db.shape[0] // len(joint)
+    cdef dict grads = {}
+    for k in range(len(joint)):
+        d_weight, d_bias, d_input = names[k]
+        rows = slice(k * n_a, (k + 1) * n_a)
+        if d_input is None:
+            grads[d_weight] = dW[rows]
+        else:
+            grads[d_input] = dW[rows, n_a:]
+            grads[d_weight] = dW[rows, :n_a]
+        grads[d_bias] = db[rows]
+    if spec[7] is not None:
+        grads[spec[7]] = dbca
+    return grads
+
+
+cdef tuple common_gradients(Recurrence *r, Backward *bk, int typenum, object dc0,
+                            tuple spec):
+    """Allocate the gradients of a backward pass of r into bk (set but for them), run it,
+    and return (dx, da0, dc0, grads): dx in the kernels' layout, da0 Fortran-ordered,
+    and the parameters' gradients by name (see ``gradients``)."""
+    cdef Py_ssize_t n_a = r.n_a, n_x = r.n_x, rows = r.rows
+    dx = new_sequence_of(typenum, n_x, r.m, r.T)
+    da0 = new_matrix(typenum, n_a, r.m, 1)
+    db = new_matrix(typenum, rows, 1, 0)
+    bk.dx, bk.da0, bk.db = cnp.PyArray_DATA(dx), cnp.PyArray_DATA(da0), cnp.PyArray_DATA(db)
+    if rows == n_a and spec[2][0] is not None:
+        # one gate, its weights apart (the RNN's): their gradients apart too, C-ordered
+        dWa, dWx = new_matrix(typenum, n_a, n_a, 0), new_matrix(typenum, n_a, n_x, 0)
+        bk.dWa, bk.ld_wa = cnp.PyArray_DATA(dWa), n_a
+        bk.dWx, bk.ld_wx = cnp.PyArray_DATA(dWx), n_x
+        backward_into(r, bk, typenum)
+        d_weight, d_bias, d_input = spec[6][0]
+        return dx, da0, dc0, {d_input: dWx, d_weight: dWa, d_bias: db}
+    dW = new_matrix(typenum, rows, n_a + n_x, 0)
+    dbca = new_matrix(typenum, n_a, 1, 0) if r.kind == GRU_AFTER else None
+    bk.dWa = cnp.PyArray_DATA(dW)
+    bk.dWx = cnp.PyArray_BYTES(dW) + n_a * cnp.PyArray_ITEMSIZE(dW)
+    bk.ld_wa = bk.ld_wx = n_a + n_x
+    bk.dbca = NULL if dbca is None else cnp.PyArray_DATA(<cnp.ndarray>dbca)
+    backward_into(r, bk, typenum)
+    return dx, da0, dc0, gradients(spec, dW, db, dbca)
+
+
+cdef object zeros_fortran(int typenum, Py_ssize_t rows, Py_ssize_t cols):
+    """A new Fortran-ordered rows×cols array of zeros."""
+    out = new_matrix(typenum, rows, cols, 1)
+    memset(cnp.PyArray_DATA(out), 0, cnp.PyArray_NBYTES(out))
+    return out
+
+
+def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters):
+    """(dx, da0, dc0, grads) of a backward pass over crnn's own forward buffers for
+    arguments in the common form, else None (see ``common_gradients``).
+
+    spec -- as for ``common_forward``
+    buffers -- (a, gates, aux, c, x): crnn's forward buffers (``_caches.ForwardCaches``)
+               and the x the caches hold
+    a0, c0 -- the first cache's a_prev and (the LSTM's, else None) c_prev
+
+    The common form: parameters a dict whose weights are plain (see ``_arrays.plain``)
+    ndarrays of the cell's shapes; da and x plain, of a's dtype, da of a's shape; a0 and
+    c0 C- or Fortran-contiguous (n_a, m); every size at least 1.
+    """
+    if type(parameters) is not dict or len(buffers) != 5:
+        return None
+    a, gates, aux, c, x = buffers
+    if not cnp.PyArray_Check(a):
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>a), kind = spec[0]
+    if not (in_layout(a, typenum) and plain(da, typenum, 3) and plain(x, typenum, 3)):
+        return None
+    cdef Py_ssize_t n_a = a.shape[0], m = a.shape[1], T = a.shape[2], n_x = x.shape[0]
+    cdef Py_ssize_t rows = gate_count(kind) * n_a
+    if not (da.shape == a.shape and x.shape[1] == m and x.shape[2] == T
+            and contiguous_matrix(a0, typenum, n_a, m) and min(n_x, n_a, m, T) >= 1
+            and fits_blas(max(n_x, rows, n_a + n_x)) and fits_blas(m * T)
+            and fits_blas(rows * T)):
+        return None
+    if rows != n_a and not (in_layout(gates, typenum) and gates.shape == (rows, m, T)):
+        return None
+    if kind == LSTM and not (in_layout(c, typenum) and c.shape == a.shape
+                             and contiguous_matrix(c0, typenum, n_a, m)):
+        return None
+    if kind == GRU and not (in_layout(aux, typenum) and aux.shape == a.shape):
+        return None
+    bca = None
+    if kind == GRU_AFTER:
+        bca = (<dict>parameters).get(spec[4])
+        if not plain_matrix(bca, typenum, n_a, 1):
+            return None
+    cdef Recurrence r
+    cdef Backward bk
+    a0 = state_operand(kind, a0)
+    describe(&r, kind, typenum, c_sequence(x, m, T), a0, n_x, n_a, m, T)
+    weights = common_weights(&r, typenum, <dict>parameters, spec)
+    if weights is None:
+        return None
+    memset(&bk, 0, sizeof(Backward))
+    # C-ordered da (n_a, m, T): element strides m·T, T, 1
+    bk.da, bk.ds[0], bk.ds[1], bk.ds[2] = cnp.PyArray_DATA(<cnp.ndarray>da), m * T, T, 1
+    bk.a = cnp.PyArray_DATA(<cnp.ndarray>a)
+    bk.gates = bk.a if rows == n_a else cnp.PyArray_DATA(<cnp.ndarray>gates)
+    dc0 = None
+    if kind == LSTM:
+        c0f, dc0 = fortran_ordered(c0), zeros_fortran(typenum, n_a, m)
+        bk.c, bk.c0 = cnp.PyArray_DATA(<cnp.ndarray>c), cnp.PyArray_DATA(<cnp.ndarray>c0f)
+        bk.dc0 = cnp.PyArray_DATA(<cnp.ndarray>dc0)
+    elif kind == GRU:
+        bk.aux = cnp.PyArray_DATA(<cnp.ndarray>aux)
+    else:
+        r.bca = NULL if bca is None else cnp.PyArray_DATA(<cnp.ndarray>bca)
+    return common_gradients(&r, &bk, typenum, dc0, spec)
+
+
+cdef object stacked_steps(int typenum, tuple arrays, Py_ssize_t n, Py_ssize_t m):
+    """The (n, m) arrays (of typenum, whole-element strides) stacked into a new
+    Fortran-ordered (len(arrays)·n, m) matrix: one step's block in the kernels' layout."""
+    cdef Py_ssize_t k, G = len(arrays), s0, s1
+    cdef Py_ssize_t itemsize = cnp.PyArray_DescrFromType(typenum).itemsize
+    cdef cnp.ndarray src
+    out = new_matrix(typenum, G * n, m, 1)
+    cdef char *dst = cnp.PyArray_BYTES(out)
+    for k in range(G):
+        src = <cnp.ndarray>arrays[k]
+        s0, s1 = src.strides[0] // itemsize, src.strides[1] // itemsize
+        if typenum == cnp.NPY_DOUBLE:
+            gather_steps(<double *>(dst + k * n * itemsize), G * n,
+                         <const double *>cnp.PyArray_DATA(src), s0, s1, 0, n, m, 1)
+        else:
+            gather_steps(<float *>(dst + k * n * itemsize), G * n,
+                         <const float *>cnp.PyArray_DATA(src), s0, s1, 0, n, m, 1)
+    return out
+
+
+def common_step_backward(tuple spec, tuple fields, da_next, dc_next, cache):
+    """(dxt, da_prev, dc_prev, grads) of one cell cache's backward pass for arguments in
+    the common form, else None.
+
+    spec -- as for ``common_forward``
+    fields -- where the cache holds a_next, a_prev, c_next, c_prev (-1 without), the gate
+              fields (a tuple, in row-block order; empty for the RNN) and xt; and its length
+
+    The common form: cache a tuple of the cell's length whose last item is a dict of
+    plain weights of the cell's shapes (and, reset after, its recurrent bias); its arrays, da_next and (the LSTM's) dc_next
+    ndarrays of one dtype, float64 or float32, of agreeing shapes with any whole-element
+    strides (those BLAS or the loop cannot read are copied, one step's worth); every size
+    at least 1 and within ``blas_int``.
+    """
+    cdef int kind = spec[0]
+    cdef Py_ssize_t length = fields[6]
+    if not isinstance(cache, tuple) or len(<tuple>cache) != length:
+        return None
+    cdef tuple items = <tuple>cache
+    parameters, a_next, xt = items[length - 1], items[fields[0]], items[fields[5]]
+    if (type(parameters) is not dict or not cnp.PyArray_CheckExact(a_next)
+            or not cnp.PyArray_CheckExact(xt)):
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>a_next)
+    # the dimensions before the shapes: with bounds checks off, reading a size past an
+    # array's last dimension reads past its shape
+    if ((typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT)
+            or cnp.PyArray_NDIM(<cnp.ndarray>a_next) != 2
+            or cnp.PyArray_NDIM(<cnp.ndarray>xt) != 2):
+        return None
+    cdef Py_ssize_t n_a = a_next.shape[0], m = a_next.shape[1], n_x = xt.shape[0]
+    cdef Py_ssize_t rows = gate_count(kind) * n_a
+    cdef tuple gate_fields = fields[4]
+    a_prev = items[fields[1]]
+    if not (strided_matrix(a_next, typenum, n_a, m) and strided_matrix(a_prev, typenum, n_a, m)
+            and strided_matrix(xt, typenum, n_x, m) and strided_matrix(da_next, typenum, n_a, m)
+            and min(n_x, n_a, m) >= 1 and fits_blas(max(n_x, m, rows, n_a + n_x))):
+        return None
+    if kind == LSTM and not (strided_matrix(items[fields[2]], typenum, n_a, m)
+                             and strided_matrix(items[fields[3]], typenum, n_a, m)
+                             and strided_matrix(dc_next, typenum, n_a, m)):
+        return None
+    for k in gate_fields:
+        if not strided_matrix(items[k], typenum, n_a, m):
+            return None
+    bca = None
+    if kind == GRU_AFTER:
+        bca = parameters.get(spec[4])
+        if not plain_matrix(bca, typenum, n_a, 1):
+            return None
+    cdef Recurrence r
+    cdef Backward bk
+    cdef Operand ox
+    # one step: a Fortran-ordered (n, m) matrix is the kernels' layout for T = 1
+    a_f = fortran_ordered(a_next)
+    a0 = state_operand(kind, a_prev if contiguous_matrix(a_prev, typenum, n_a, m)
+                       else fortran_ordered(a_prev))
+    xf = xt if contiguous_matrix(xt, typenum, n_x, m) else fortran_ordered(xt)
+    operand(xf, typenum, n_x, m, "xt", &ox, False, False)
+    describe(&r, kind, typenum, ox, a0, n_x, n_a, m, 1)
+    weights = common_weights(&r, typenum, <dict>parameters, spec)
+    if weights is None:
+        return None
+    memset(&bk, 0, sizeof(Backward))
+    cdef cnp.ndarray gda = <cnp.ndarray>da_next
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(gda)
+    bk.da, bk.ds[0], bk.ds[1], bk.ds[2] = (cnp.PyArray_DATA(gda), gda.strides[0] // itemsize,
+                                           gda.strides[1] // itemsize, 0)
+    bk.a = cnp.PyArray_DATA(<cnp.ndarray>a_f)
+    bk.gates = bk.a
+    dc0 = None
+    if gate_fields:
+        gates = stacked_steps(typenum, tuple(items[k] for k in gate_fields), n_a, m)
+        bk.gates = cnp.PyArray_DATA(<cnp.ndarray>gates)
+    if kind == LSTM:
+        c_f, c0f = fortran_ordered(items[fields[2]]), fortran_ordered(items[fields[3]])
+        dc0 = stacked_steps(typenum, (dc_next,), n_a, m)
+        bk.c, bk.c0 = cnp.PyArray_DATA(<cnp.ndarray>c_f), cnp.PyArray_DATA(<cnp.ndarray>c0f)
+        bk.dc0 = cnp.PyArray_DATA(<cnp.ndarray>dc0)
+    elif kind == GRU_AFTER:
+        r.bca = cnp.PyArray_DATA(<cnp.ndarray>bca)
+    dx, da0, dc0, grads = common_gradients(&r, &bk, typenum, dc0, spec)
+    return step_view(dx, 0), da0, dc0, grads
+
+
+# --- the course's caches -------------------------------------------------------------
+
+def steps(seq):
+    """The views seq[:, :, t] of every step t of an (n, m, T) ndarray, made at C speed:
+    plain ndarrays whose base is seq."""
+    cdef Py_ssize_t t, T = seq.shape[2]
+    return [step_view(seq, t) for t in range(T)]
+
+
+cdef object step_view(cnp.ndarray seq, Py_ssize_t t):
+    """seq[:, :, t] of an (n, m, T) ndarray seq, made directly: a plain ndarray view."""
+    cdef cnp.npy_intp dims[2]
+    cdef cnp.npy_intp strides[2]
+    dims[0], dims[1] = seq.shape[0], seq.shape[1]
+    strides[0], strides[1] = seq.strides[0], seq.strides[1]
+    view = cnp.PyArray_New(np.ndarray, 2, dims, cnp.PyArray_TYPE(seq), strides,
+                           cnp.PyArray_BYTES(seq) + t * seq.strides[2], 0,
+                           cnp.NPY_ARRAY_WRITEABLE if cnp.PyArray_ISWRITEABLE(seq) else 0,
+                           None)
+    cnp.set_array_base(view, seq)
+    cnp.PyArray_UpdateFlags(view, cnp.NPY_ARRAY_UPDATE_ALL)
+    return view
+
+
+cdef extern from *:
+    """
+    #ifndef CRNN_DEBUG
+    #define CRNN_DEBUG 0
+    #endif
+    """
+    const int CRNN_DEBUG
+
+#: True in a debug build (CRNN_DEBUG=1): Cython's bounds and initialisation checks are on.
+DEBUG_BUILD = bool(CRNN_DEBUG)

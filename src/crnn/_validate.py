@@ -105,13 +105,3 @@ def compute_dtype(*arrays):
         else:  # all of one float dtype, the common case: no promotion to work out
             return _FLOAT64 if first == _FLOAT64 else _FLOAT32
     return _FLOAT32 if np.result_type(*arrays) == _FLOAT32 else _FLOAT64
-
-
-def fortran(arr, dtype):
-    """arr as a Fortran-ordered, aligned array of dtype (the input itself if it is one)."""
-    return np.require(arr, dtype, ("F", "A"))
-
-
-def c_order(arr, dtype):
-    """arr as a C-ordered, aligned array of dtype (the input itself if it is one)."""
-    return np.require(arr, dtype, ("C", "A"))

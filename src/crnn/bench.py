@@ -13,7 +13,7 @@ import platform
 import sys
 import time
 from contextlib import ExitStack, contextmanager, nullcontext
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,81 +39,19 @@ _CHECKED = (
     "(a, y and every gradient) are checked against the numpy course code once, untimed."
 )
 
-#: PyTorch's gate order in nn.LSTM's stacked weights, as the course's gate names
-#: (PyTorch's i, f, g, o = the course's update, forget, candidate, output gates).
-_TORCH_LSTM_GATES = ("i", "f", "c", "o")
-
-
-def _rnn_torch_weights(parameters, n_a):
-    """The course RNN's (weight_ih, weight_hh, bias_ih, bias_hh) for nn.RNN."""
-    return parameters["Wax"], parameters["Waa"], parameters["ba"].reshape(n_a), None
-
-
-def _rnn_course_grads(d_ih, d_hh, d_b, d_bhh, n_a):
-    """nn.RNN's weight gradients as the course's dWax, dWaa, dba."""
-    return {"dWax": d_ih, "dWaa": d_hh, "dba": d_b[:, None]}
-
-
-def _lstm_torch_weights(parameters, n_a):
-    """The course LSTM's (weight_ih, weight_hh, bias_ih) for nn.LSTM: gates stacked
-    i, f, g, o; each W applies to [a_prev; x_t], so its first n_a columns are hh."""
-    W = np.concatenate([parameters["W" + g] for g in _TORCH_LSTM_GATES])
-    b = np.concatenate([parameters["b" + g] for g in _TORCH_LSTM_GATES])
-    return W[:, n_a:], W[:, :n_a], b.reshape(4 * n_a), None
-
-
-def _lstm_course_grads(d_ih, d_hh, d_b, d_bhh, n_a):
-    """nn.LSTM's stacked weight gradients as the course's dW* (n_a, n_a+n_x) and db*."""
-    grads = {}
-    for k, gate in enumerate(_TORCH_LSTM_GATES):
-        rows = slice(k * n_a, (k + 1) * n_a)
-        grads["dW" + gate] = np.concatenate((d_hh[rows], d_ih[rows]), axis=1)
-        grads["db" + gate] = d_b[rows, None]
-    return grads
-
-
-def _gru_torch_weights(parameters, n_a):
-    """The reset_after GRU's (weight_ih, weight_hh, bias_ih, bias_hh) for nn.GRU: gates
-    stacked r, z, n with PyTorch's update gate z = 1 - u (crnn.gru.torch_gru_parameters)."""
-    Wu, Wr = parameters["Wu"], parameters["Wr"]
-    w_ih = np.concatenate((Wr[:, n_a:], -Wu[:, n_a:], parameters["Wcx"]))
-    w_hh = np.concatenate((Wr[:, :n_a], -Wu[:, :n_a], parameters["Wca"]))
-    b_ih = np.concatenate((parameters["br"], -parameters["bu"], parameters["bcx"])).reshape(3 * n_a)
-    b_hh = np.concatenate((np.zeros((2 * n_a, 1)), parameters["bca"])).reshape(3 * n_a)
-    return w_ih, w_hh, b_ih, b_hh.astype(b_ih.dtype)
-
-
-def _gru_course_grads(d_ih, d_hh, d_b, d_bhh, n_a):
-    """nn.GRU's stacked weight gradients as crnn's dWu, dbu, ..., dbca."""
-    r, z, n = slice(0, n_a), slice(n_a, 2 * n_a), slice(2 * n_a, 3 * n_a)
-    return {
-        "dWu": -np.concatenate((d_hh[z], d_ih[z]), axis=1), "dbu": -d_b[z, None],
-        "dWr": np.concatenate((d_hh[r], d_ih[r]), axis=1), "dbr": d_b[r, None],
-        "dWcx": d_ih[n], "dWca": d_hh[n], "dbcx": d_b[n, None], "dbca": d_bhh[n, None],
-    }
-
-
 class Cell(NamedTuple):
     """What the benchmark needs to know of one recurrent cell."""
 
-    spec: object  #: the cell of crnn.cells, with its problem and course functions
-    gates: int  #: gates computed by one product (the rows of W are gates·n_a)
+    spec: object  #: the cell of crnn.cells: its problem, course functions, PyTorch mapping
     gemm_names: tuple  #: the names of floor_gemms' seven products
-    torch_layer: str  #: torch.nn class, built as (n_x, n_a, **torch_kwargs)
-    torch_kwargs: dict
-    torch_weights: Callable  #: (parameters, n_a) -> (weight_ih, weight_hh, bias_ih, bias_hh)
-    course_grads: Callable  #: (d_ih, d_hh, d_bias_ih, d_bias_hh, n_a) -> course gradient dict
     work: str  #: what one timed call computes
 
 
 CELLS = {
     "rnn": Cell(
         spec=RNNCell(),
-        gates=1,
         gemm_names=("Wax·X", "Waa·a_prev per step", "Wya·A", "Waa.T·dz per step",
                     "dX = Wax.T·dZ", "dWax = dZ·X.T", "dWaa = dZ·A_prev.T"),
-        torch_layer="RNN", torch_kwargs={"nonlinearity": "tanh"},
-        torch_weights=_rnn_torch_weights, course_grads=_rnn_course_grads,
         work="one timed call = forward over all T_x steps (hidden states a, softmax predictions "
         "y) then backward of the hidden path with the same upstream gradient da (dx, da0, "
         "dWax, dWaa, dba; the output layer is not differentiated, as in the course). "
@@ -123,12 +61,9 @@ CELLS = {
     ),
     "lstm": Cell(
         spec=LSTMCell(),
-        gates=4,
         gemm_names=("W[:, n_a:]·X", "W[:, :n_a]·a_prev per step", "Wy·A",
                     "W[:, :n_a].T·dg per step", "dX = W[:, n_a:].T·dG",
                     "dW[:, n_a:] = dG·X.T", "dW[:, :n_a] = dG·A_prev.T"),
-        torch_layer="LSTM", torch_kwargs={},
-        torch_weights=_lstm_torch_weights, course_grads=_lstm_course_grads,
         work="one timed call = lstm_forward over all T_x steps from c0 = 0 (hidden states a, "
         "cell states c, softmax predictions y) then lstm_backward with the same upstream "
         "gradient da (dx, da0, dc0, dWf, dWi, dWc, dWo, dbf, dbi, dbc, dbo; the output "
@@ -140,12 +75,9 @@ CELLS = {
     ),
     "gru": Cell(
         spec=GRUCell(reset_after=True),
-        gates=3,
         gemm_names=("W[:, n_a:]·X", "W[:, :n_a]·a_prev per step", "Wy·A",
                     "W[:, :n_a].T·dg per step", "dX = W[:, n_a:].T·dG",
                     "dW[:, n_a:] = dG·X.T", "dW[:, :n_a] = dG·A_prev.T"),
-        torch_layer="GRU", torch_kwargs={},
-        torch_weights=_gru_torch_weights, course_grads=_gru_course_grads,
         work="one timed call = gru_forward(reset_after=True) over all T_x steps (hidden "
         "states a, softmax predictions y) then gru_backward with the same upstream gradient "
         "da (dx, da0, dWu, dbu, dWr, dbr, dWcx, dWca, dbcx, dbca; the output layer is not "
@@ -192,10 +124,10 @@ def _torch_step(torch, cell):
         def tensor(arr):
             return torch.from_numpy(np.ascontiguousarray(arr))
 
-        layer = getattr(torch.nn, cell.torch_layer)(n_x, n_a, bias=True, dtype=tdtype,
-                                                    **cell.torch_kwargs)
+        layer = getattr(torch.nn, cell.spec.torch_layer)(n_x, n_a, bias=True, dtype=tdtype,
+                                                         **cell.spec.torch_kwargs)
         out_layer = torch.nn.Linear(n_a, n_y, dtype=tdtype)
-        w_ih, w_hh, b_ih, b_hh = cell.torch_weights(parameters, n_a)
+        w_ih, w_hh, b_ih, b_hh = cell.spec.to_torch(parameters, n_a)
         with torch.no_grad():
             layer.weight_ih_l0.copy_(tensor(w_ih))
             layer.weight_hh_l0.copy_(tensor(w_hh))
@@ -213,7 +145,7 @@ def _torch_step(torch, cell):
         g = tensor(da.transpose(2, 1, 0))  # (T, m, n_a)
         leaves = {"dx": xs, "da0": h0}
         state = h0
-        if cell.torch_layer == "LSTM":
+        if cell.spec.torch_layer == "LSTM":
             # the course's LSTM starts from c0 = 0; its gradient is the course's dc0
             leaves["dc0"] = torch.zeros_like(h0).requires_grad_()
             state = (h0, leaves["dc0"])
@@ -233,7 +165,8 @@ def _torch_step(torch, cell):
             grads = {
                 "dx": xs.grad.numpy().transpose(2, 1, 0),
                 **{k: leaves[k].grad.numpy()[0].T for k in leaves if k != "dx"},
-                **cell.course_grads(*(None if w.grad is None else w.grad.numpy() for w in weights), n_a),
+                **cell.spec.from_torch_grads(
+                    *(None if w.grad is None else w.grad.numpy() for w in weights), n_a),
             }
             return (out.detach().numpy().transpose(2, 1, 0), y.detach().numpy().transpose(2, 1, 0),
                     grads)
@@ -258,8 +191,8 @@ def _import_torch():
 def floor_gemms(n_x, n_a, n_y, m, T, cell="rnn"):
     """The products forward + backward must compute, as crnn's kernels call them.
 
-    The LSTM's four gates are one product of the packed W (4n_a rows), as in
-    ``_lstm.pyx``; the RNN's one gate likewise of Wax and Waa.
+    The gates are one product of the packed W (G·n_a rows), as the engine
+    (``_engine.pyx``) computes them; the RNN's one gate likewise of Wax and Waa.
 
     Returns a list of (what, trans_a, trans_b, M, N, K, calls): column-major
     C (M×N) = op(A) (M×K) · op(B) (K×N), done ``calls`` times. trans_a "TN" means
@@ -267,7 +200,7 @@ def floor_gemms(n_x, n_a, n_y, m, T, cell="rnn"):
     made once per sequence, whichever BLAS runs faster on the shape.
     """
     spec = CELLS[cell]
-    mT, G = m * T, spec.gates * n_a
+    mT, G = m * T, len(spec.spec.spec.gates) * n_a
     shapes = [
         ("T", "N", G, mT, n_x, 1),
         ("TN", "N", G, m, n_a, T),

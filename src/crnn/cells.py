@@ -15,12 +15,9 @@ functions in crnn or crnn.reference (``course_pass``).
 """
 import numpy as np
 
-from crnn import testing
+from crnn import gru, lstm, rnn, testing
 from crnn._caches import check_activation
-from crnn.gru import gru_backward, gru_cell_forward, gru_forward
-from crnn.gru import parameter_shapes as gru_parameter_shapes
-from crnn.lstm import lstm_backward, lstm_cell_forward, lstm_forward
-from crnn.rnn import rnn_backward, rnn_cell_forward, rnn_forward
+from crnn.lstm import lstm_cell_forward
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell", "CELLS", "get_cell", "model_shapes", "variants"]
 
@@ -34,6 +31,32 @@ class _Cell:
     outputs = ("a", "y_pred")
     #: whether its activations' derivatives are continuous (relu's is not: see _check)
     smooth = True
+    #: how the engine runs it (crnn._cellspec.CellSpec)
+    spec = None
+    #: the module of its course functions in crnn (crnn.rnn, ...)
+    module = None
+
+    @property
+    def output_weight(self):
+        """The key of the output layer's weight in the parameters dict."""
+        return self.spec.output_weight
+
+    #: the torch.nn class of the same cell, built as (n_x, n_a, **torch_kwargs)
+    torch_layer = ""
+
+    @property
+    def torch_kwargs(self):
+        """The keywords that make torch_layer this variant."""
+        return {}
+
+    def parameter_shapes(self, n_x, n_a):
+        """The recurrent parameters' shapes and roles, output layer excluded.
+
+        Returns:
+        dict name -> (shape, blocks); blocks lists (role, first column, last column) with
+        role "input", "recurrent" or "bias", the parts an initialiser fills separately
+        """
+        return self.spec.parameter_shapes(n_x, n_a)
 
     @property
     def options(self):
@@ -53,6 +76,26 @@ class _Cell:
     def _problem_options(self):
         return {}
 
+    def forward(self, x, a0, parameters):
+        """The states of every step, (n_a, m, T_x), and the course's caches."""
+        outputs = getattr(self.module, f"{self.name}_forward")(x, a0, parameters, **self.options)
+        return outputs[0], outputs[-1]
+
+    def backward(self, da, caches):
+        """The course's gradient dict ("dx", "da0", then "d" + each key) from da."""
+        return getattr(self.module, f"{self.name}_backward")(da, caches)
+
+    @staticmethod
+    def initial_state(a0):
+        """The state a sequence starts from, given the hidden state a0."""
+        return a0
+
+    def step(self, xt, state, parameters):
+        """One step: the next state and the softmax output yt_pred (n_y, m)."""
+        a_next, yt_pred, _ = getattr(self.module, f"{self.name}_cell_forward")(
+            xt, state, parameters, **self.options)
+        return a_next, yt_pred
+
     def course_pass(self, module, x, a0, parameters, da):
         """Forward then backward through module's course functions (crnn or
         crnn.reference): the outputs by name, and the gradient dict."""
@@ -65,12 +108,12 @@ class RNNCell(_Cell):
     """The course's vanilla RNN: a_t = g(Waa·a_{t-1} + Wax·x_t + ba), g tanh or relu."""
 
     name = "rnn"
-    #: The key of the output layer's weight in the parameters dict.
-    output_weight = "Wya"
+    module = rnn
 
     def __init__(self, activation="tanh"):
         check_activation(activation)
         self.activation = activation
+        self.spec = rnn.SPECS[activation]
 
     @property
     def options(self):
@@ -80,39 +123,22 @@ class RNNCell(_Cell):
     def smooth(self):
         return self.activation != "relu"
 
-    @staticmethod
-    def parameter_shapes(n_x, n_a):
-        """The recurrent parameters' shapes and roles, output layer excluded.
+    torch_layer = "RNN"
 
-        Returns:
-        dict name -> (shape, blocks); blocks lists (role, first column, last column) with
-        role "input", "recurrent" or "bias", the parts an initialiser fills separately
-        """
-        return {
-            "Wax": ((n_a, n_x), [("input", 0, n_x)]),
-            "Waa": ((n_a, n_a), [("recurrent", 0, n_a)]),
-            "ba": ((n_a, 1), [("bias", 0, 1)]),
-        }
-
-    def forward(self, x, a0, parameters):
-        """The states of every step, (n_a, m, T_x), and the course's caches."""
-        a, _, caches = rnn_forward(x, a0, parameters, activation=self.activation)
-        return a, caches
+    @property
+    def torch_kwargs(self):
+        return {"nonlinearity": self.activation}
 
     @staticmethod
-    def backward(da, caches):
-        """The course's gradient dict ("dx", "da0", "dWax", "dWaa", "dba") from da."""
-        return rnn_backward(da, caches)
+    def to_torch(parameters, n_a):
+        """(weight_ih, weight_hh, bias_ih, bias_hh) of nn.RNN: Wax, Waa, ba and None (no
+        second bias)."""
+        return parameters["Wax"], parameters["Waa"], parameters["ba"].reshape(n_a), None
 
     @staticmethod
-    def initial_state(a0):
-        """The state a sequence starts from, given the hidden state a0."""
-        return a0
-
-    def step(self, xt, state, parameters):
-        """One step: the next state and the softmax output yt_pred (n_y, m)."""
-        a_next, yt_pred, _ = rnn_cell_forward(xt, state, parameters, activation=self.activation)
-        return a_next, yt_pred
+    def from_torch_grads(d_ih, d_hh, d_b, d_bhh, n_a):
+        """nn.RNN's weight gradients as dWax, dWaa, dba."""
+        return {"dWax": d_ih, "dWaa": d_hh, "dba": d_b[:, None]}
 
 
 class LSTMCell(_Cell):
@@ -122,27 +148,31 @@ class LSTMCell(_Cell):
     """
 
     name = "lstm"
+    module = lstm
     outputs = ("a", "y", "c")
-    output_weight = "Wy"
+    spec = lstm.SPEC
+    torch_layer = "LSTM"
+    #: PyTorch's gate order in nn.LSTM's stacked weights, as the course's gate names
+    #: (PyTorch's i, f, g, o = the course's update, forget, candidate, output gates)
+    TORCH_GATES = ("i", "f", "c", "o")
 
-    @staticmethod
-    def parameter_shapes(n_x, n_a):
-        """The gates' weights (n_a, n_a+n_x), recurrent columns first, and biases (n_a, 1)."""
-        weight = ((n_a, n_a + n_x), [("recurrent", 0, n_a), ("input", n_a, n_a + n_x)])
-        bias = ((n_a, 1), [("bias", 0, 1)])
-        return {name + gate: (weight if name == "W" else bias)
-                for gate in "fico" for name in ("W", "b")}
+    @classmethod
+    def to_torch(cls, parameters, n_a):
+        """(weight_ih, weight_hh, bias_ih, None) of nn.LSTM: gates stacked i, f, g, o;
+        each course W applies to [a_prev; x_t], so its first n_a columns are weight_hh."""
+        W = np.concatenate([parameters["W" + g] for g in cls.TORCH_GATES])
+        b = np.concatenate([parameters["b" + g] for g in cls.TORCH_GATES])
+        return W[:, n_a:], W[:, :n_a], b.reshape(4 * n_a), None
 
-    @staticmethod
-    def forward(x, a0, parameters):
-        """The states a of every step, (n_a, m, T_x), and the course's caches."""
-        a, _, _, caches = lstm_forward(x, a0, parameters)
-        return a, caches
-
-    @staticmethod
-    def backward(da, caches):
-        """The course's gradient dict ("dx", "da0", "dWf", "dbf", ...) from da."""
-        return lstm_backward(da, caches)
+    @classmethod
+    def from_torch_grads(cls, d_ih, d_hh, d_b, d_bhh, n_a):
+        """nn.LSTM's stacked weight gradients as the course's dW* (n_a, n_a+n_x) and db*."""
+        grads = {}
+        for k, gate in enumerate(cls.TORCH_GATES):
+            rows = slice(k * n_a, (k + 1) * n_a)
+            grads["dW" + gate] = np.concatenate((d_hh[rows], d_ih[rows]), axis=1)
+            grads["db" + gate] = d_b[rows, None]
+        return grads
 
     @staticmethod
     def initial_state(a0):
@@ -162,12 +192,13 @@ class GRUCell(_Cell):
     backward read the convention from the parameters' keys."""
 
     name = "gru"
-    output_weight = "Wy"
+    module = gru
 
     def __init__(self, reset_after=False):
         if reset_after not in (False, True):
             raise ValueError(f"reset_after must be True or False, got {reset_after!r}")
         self.reset_after = reset_after
+        self.spec = gru.SPECS[reset_after]
 
     @property
     def options(self):
@@ -176,31 +207,30 @@ class GRUCell(_Cell):
     def _problem_options(self):
         return self.options
 
-    def parameter_shapes(self, n_x, n_a):
-        """The gates' weights over [a_prev; x_t], recurrent columns first, and biases;
-        with reset_after the candidate's input and recurrent weights apart."""
-        return gru_parameter_shapes(n_x, n_a, self.reset_after)
+    torch_layer = "GRU"
+
+    def to_torch(self, parameters, n_a):
+        """(weight_ih, weight_hh, bias_ih, bias_hh) of nn.GRU, for reset_after: gates
+        stacked r, z, n with PyTorch's update gate z = 1 - u (crnn.gru.torch_gru_parameters
+        is the inverse); the lecture's convention has no nn.GRU."""
+        if not self.reset_after:
+            raise ValueError("PyTorch's nn.GRU computes the reset_after convention only")
+        Wu, Wr = parameters["Wu"], parameters["Wr"]
+        w_ih = np.concatenate((Wr[:, n_a:], -Wu[:, n_a:], parameters["Wcx"]))
+        w_hh = np.concatenate((Wr[:, :n_a], -Wu[:, :n_a], parameters["Wca"]))
+        b_ih = np.concatenate((parameters["br"], -parameters["bu"], parameters["bcx"])).reshape(3 * n_a)
+        b_hh = np.concatenate((np.zeros((2 * n_a, 1)), parameters["bca"])).reshape(3 * n_a)
+        return w_ih, w_hh, b_ih, b_hh.astype(b_ih.dtype)
 
     @staticmethod
-    def forward(x, a0, parameters):
-        """The states of every step, (n_a, m, T_x), and the course's caches."""
-        a, _, caches = gru_forward(x, a0, parameters, reset_after="Wca" in parameters)
-        return a, caches
-
-    @staticmethod
-    def backward(da, caches):
-        """The gradient dict ("dx", "da0", "dWu", "dbu", ...) from da."""
-        return gru_backward(da, caches)
-
-    @staticmethod
-    def initial_state(a0):
-        return a0
-
-    @staticmethod
-    def step(xt, state, parameters):
-        """One step: the next state and the softmax output yt_pred (n_y, m)."""
-        a_next, yt_pred, _ = gru_cell_forward(xt, state, parameters, reset_after="Wca" in parameters)
-        return a_next, yt_pred
+    def from_torch_grads(d_ih, d_hh, d_b, d_bhh, n_a):
+        """nn.GRU's stacked weight gradients as crnn's dWu, dbu, ..., dbca."""
+        r, z, n = slice(0, n_a), slice(n_a, 2 * n_a), slice(2 * n_a, 3 * n_a)
+        return {
+            "dWu": -np.concatenate((d_hh[z], d_ih[z]), axis=1), "dbu": -d_b[z, None],
+            "dWr": np.concatenate((d_hh[r], d_ih[r]), axis=1), "dbr": d_b[r, None],
+            "dWcx": d_ih[n], "dWca": d_hh[n], "dbcx": d_b[n, None], "dbca": d_bhh[n, None],
+        }
 
 
 #: Cells by the name the models and training functions accept as ``cell=``.

@@ -16,25 +16,27 @@ parameters)``; a sequence's caches are ``(list of cell caches, x)``.
 """
 import numpy as np
 
-from crnn import _arrays, _engine
-from crnn._caches import CellCache, ForwardCaches, backward_inputs, forward_buffers, no_steps, stack_steps
-from crnn._validate import (
-    BLAS_INT_MAX,
-    as_array,
-    bias,
-    check_blas_sizes,
-    check_parameters,
-    compute_dtype,
-    expect_ndim,
-    mismatch,
-    weight,
-)
+from crnn import _engine
+from crnn._caches import CellCache, ForwardCaches, first_cache
+from crnn._cellspec import CellSpec, Gate
+from crnn._validate import as_array, check_parameters
 
 __all__ = ["gru_cell_forward", "gru_forward", "gru_cell_backward", "gru_backward",
            "parameter_shapes", "torch_gru_parameters"]
 
 #: The form of gru_cell_forward's cache.
 _CACHE = CellCache(("a_next", "a_prev", "ut", "rt", "cct", "xt", "parameters"), "gru_cell_forward")
+
+_GATES = [Gate("Wu", "bu"), Gate("Wr", "br")]
+
+#: The cell as the engine runs it, by reset_after: update, reset and candidate gates over
+#: [a_prev; xt]; with reset_after the candidate's recurrent and input weights apart.
+SPECS = {
+    False: CellSpec("gru", "gru", [*_GATES, Gate("Wc", "bc")], "Wy", _CACHE,
+                    gate_fields=("ut", "rt", "cct")),
+    True: CellSpec("gru", "gru_after", [*_GATES, Gate("Wca", "bcx", "Wcx")], "Wy", _CACHE,
+                   gate_fields=("ut", "rt", "cct"), recurrent_bias="bca"),
+}
 
 
 def parameter_shapes(n_x, n_a, reset_after=False):
@@ -44,15 +46,7 @@ def parameter_shapes(n_x, n_a, reset_after=False):
     dict name -> (shape, blocks); blocks lists (role, first column, last column) with role
     "input", "recurrent" or "bias", the parts an initialiser fills separately
     """
-    weight = ((n_a, n_a + n_x), [("recurrent", 0, n_a), ("input", n_a, n_a + n_x)])
-    bias = ((n_a, 1), [("bias", 0, 1)])
-    shapes = {"Wu": weight, "bu": bias, "Wr": weight, "br": bias}
-    if reset_after:
-        shapes.update(Wcx=((n_a, n_x), [("input", 0, n_x)]),
-                      Wca=((n_a, n_a), [("recurrent", 0, n_a)]), bcx=bias, bca=bias)
-    else:
-        shapes.update(Wc=weight, bc=bias)
-    return shapes
+    return SPECS[reset_after].parameter_shapes(n_x, n_a)
 
 
 def torch_gru_parameters(weight_ih, weight_hh, bias_ih=None, bias_hh=None):
@@ -92,107 +86,18 @@ def torch_gru_parameters(weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     }
 
 
-def _packed(parameters, n_a, n_x, reset_after, context):
-    """The packed weight W (3n_a, n_a+n_x) = [Wu; Wr; Wc] (the candidate's row block
-    [Wca | Wcx] with reset_after), the packed bias b (3n_a) and bca (n_a) or None, all
-    checked against n_a and n_x, in their promoted dtype.
-
-    context -- what the sizes came from, for the messages (e.g. "a0 of shape (4, 5) and
-               x of shape (3, 5, 6)")
-    """
-    blocks = []
-    keys = ("Wu", "Wr") if reset_after else ("Wu", "Wr", "Wc")
-    for key in keys:
-        W = weight(parameters, key, "(n_a, n_a + n_x)")
-        if W.shape != (n_a, n_a + n_x):
-            raise ValueError(f'parameters["{key}"] must have shape (n_a, n_a + n_x) = '
-                             f"{(n_a, n_a + n_x)} for {context}, got {W.shape}")
-        blocks.append(W)
-    if reset_after:
-        Wcx = weight(parameters, "Wcx", "(n_a, n_x)")
-        Wca = weight(parameters, "Wca", "(n_a, n_a)")
-        for key, W, form, shape in (("Wcx", Wcx, "(n_a, n_x)", (n_a, n_x)),
-                                    ("Wca", Wca, "(n_a, n_a)", (n_a, n_a))):
-            if W.shape != shape:
-                raise ValueError(f'parameters["{key}"] must have shape {form} = {shape} for '
-                                 f"{context}, got {W.shape}")
-        blocks.append(np.concatenate((Wca, Wcx), axis=1))
-    biases = [bias(parameters, key, n_a) for key in ("bu", "br", "bcx" if reset_after else "bc")]
-    bca = bias(parameters, "bca", n_a) if reset_after else None
-    return np.concatenate(blocks), np.concatenate(biases), bca
+def _check_reset_after(reset_after):
+    if reset_after not in (False, True):
+        raise ValueError(f"reset_after must be True or False, got {reset_after!r}")
+    return bool(reset_after)
 
 
-def _check_sizes(n_x, n_a, n_y, m, T, x_name, x, a_name, a):
-    """ValueError before any allocation if a size handed to BLAS passes its 32-bit limit."""
-    if max(n_x + n_a, 3 * n_a, n_y, m * T, 3 * n_a * T) > BLAS_INT_MAX:
-        check_blas_sizes(x_name, x, **{"n_a+n_x": n_x + n_a, "m*T_x": m * T})
-        check_blas_sizes(a_name, a, **{"3*n_a": 3 * n_a, "3*n_a*T_x": 3 * n_a * T})
-        check_blas_sizes(x_name, x, n_y=n_y)
-
-
-# --- forward -------------------------------------------------------------------------
-
-
-def _forward(x, x_name, a0, a_name, parameters, reset_after):
-    """Validate, then run the GRU over x (n_x, m, T).
-
-    Returns the arrays a (n_a, m, T), y (n_y, m, T), gates (3n_a, m, T) and aux
-    (n_a, m, T), in the kernels' layout, and x as the kernel read it (C-ordered, the
-    compute dtype).
-    """
-    expect_ndim(a_name, a0, "(n_a, m)")
-    check_parameters(parameters)
-    Wy = weight(parameters, "Wy", "(n_y, n_a)")
-    n_x, m, T = x.shape
-    n_a = a0.shape[0]
-    n_y = Wy.shape[0]
-    if a0.shape[1] != m:
-        raise mismatch(a_name, a0, x_name, x, "the batch sizes m disagree")
-    if Wy.shape[1] != n_a:
-        raise mismatch('parameters["Wy"]', Wy, a_name, a0, "Wy must be (n_y, n_a)")
-    if n_y == 0:
-        raise ValueError(f'n_y must be at least 1, got parameters["Wy"] of shape {Wy.shape}')
-    W, b, bca = _packed(parameters, n_a, n_x, reset_after,
-                        f"{a_name} of shape {a0.shape} and {x_name} of shape {x.shape}")
-    by = bias(parameters, "by", n_y)
-    _check_sizes(n_x, n_a, n_y, m, T, x_name, x, a_name, a0)
-    dtype = compute_dtype(x, a0, W, b, Wy, by, *(() if bca is None else (bca,)))
-    a = _arrays.new_sequence(n_a, m, T, dtype)
-    y = _arrays.new_sequence(n_y, m, T, dtype)
-    gates = _arrays.new_sequence(3 * n_a, m, T, dtype)
-    aux = _arrays.new_sequence(n_a, m, T, dtype)
-    xc = np.require(x, dtype, ("C", "A"))
-    if n_a and m and T:
-        W, b, by = (np.require(arr, dtype, ("C", "A")) for arr in (W, b, by))
-        bca = None if bca is None else np.require(bca, dtype, ("C", "A"))
-        _engine.gru_forward_kernel(
-            xc.reshape(n_x, m * T), np.require(a0, dtype, ("F", "A")), W, b, bca,
-            np.require(Wy, dtype, "A"), by, gates, aux, a, y,
-        )
-    elif m and T:
-        # n_a = 0: no state; the output layer sees nothing but its bias
-        a.fill(0)
-        gates.fill(0)
-        y[...] = _softmax_of_bias(by.astype(dtype), n_y)[:, None, None]
-    return a, y, gates, aux, xc
-
-
-def _softmax_of_bias(by, n_y):
-    e = np.exp(by - by.max())
-    return e / e.sum()
-
-
-def _step_caches(a, a0, gates, xa, parameters):
-    """The cell caches of every step: views into a, gates and the caller's x."""
-    n_a, _, T = a.shape
-    caches = []
-    a_prev = a0
-    for t in range(T):
-        a_t = a[:, :, t]
-        g = gates[:, :, t]
-        caches.append((a_t, a_prev, g[:n_a], g[n_a:2 * n_a], g[2 * n_a:], xa[:, :, t], parameters))
-        a_prev = a_t
-    return caches
+def _step_caches(out, a0, xa, parameters):
+    """The cell caches of every step: views into the buffers and the caller's x."""
+    n_a = out.a.shape[0]
+    states, gates, inputs = _engine.steps(out.a), _engine.steps(out.gates), _engine.steps(xa)
+    return [(a_t, a_prev, g[:n_a], g[n_a:2 * n_a], g[2 * n_a:], xt, parameters)
+            for a_t, a_prev, g, xt in zip(states, [a0, *states[:-1]], gates, inputs)]
 
 
 def gru_cell_forward(xt, a_prev, parameters, *, reset_after=False):
@@ -213,14 +118,12 @@ def gru_cell_forward(xt, a_prev, parameters, *, reset_after=False):
     yt_pred -- prediction at step t, of shape (n_y, m)
     cache -- (a_next, a_prev, ut, rt, cct, xt, parameters), holding the arguments themselves
     """
-    x = as_array("xt", xt)
-    expect_ndim("xt", x, "(n_x, m)")
-    a, y, gates, _, _ = _forward(x[:, :, None], "xt", as_array("a_prev", a_prev), "a_prev",
-                                 parameters, reset_after)
-    n_a = a.shape[0]
-    g = gates[:, :, 0]
-    a_next = a[:, :, 0]
-    return a_next, y[:, :, 0], (a_next, a_prev, g[:n_a], g[n_a:2 * n_a], g[2 * n_a:], xt, parameters)
+    out = SPECS[_check_reset_after(reset_after)].forward(xt, a_prev, parameters, one_step=True)
+    n_a = out.a.shape[0]
+    g = out.gates[:, :, 0]
+    a_next = out.a[:, :, 0]
+    return a_next, out.y[:, :, 0], (a_next, a_prev, g[:n_a], g[n_a:2 * n_a], g[2 * n_a:], xt,
+                                    parameters)
 
 
 def gru_forward(x, a0, parameters, *, reset_after=False):
@@ -238,80 +141,16 @@ def gru_forward(x, a0, parameters, *, reset_after=False):
     caches -- (list of the T_x cell caches (a_next, a_prev, ut, rt, cct, xt, parameters),
               x); the caches hold views into a, the gates and x, not copies
     """
+    out = SPECS[_check_reset_after(reset_after)].forward(x, a0, parameters)
     xa = as_array("x", x)
-    expect_ndim("x", xa, "(n_x, m, T_x)")
-    a0a = as_array("a0", a0)
-    a, y, gates, aux, xc = _forward(xa, "x", a0a, "a0", parameters, reset_after)
-    caches = _step_caches(a, a0, gates, xa, parameters)
-    return a, y, (ForwardCaches(caches, a, gates, aux, xc, a0a), x)
+    caches = _step_caches(out, a0, xa, parameters)
+    return out.a, out.y, (ForwardCaches(caches, out.a, out.gates, out.aux, None, xa), x)
 
 
-# --- backward ------------------------------------------------------------------------
-
-
-def _sequence(cell_caches, T, n_a, m, n_x):
-    """The arrays of the first T steps: the states a (n_a, m, T), the states before every
-    step p (n_a, m, T; None for crnn's caches: then a0 and a shifted by one step), a0
-    (n_a, m), gates (3n_a, m, T), aux (n_a, m, T; None for caches not crnn's) and x
-    (n_x, m, T); from crnn's buffers when the caches are crnn's and intact, else stacked
-    from the caches, whose a_prev need not be the a_next of the step before."""
-    buffers = forward_buffers(cell_caches)
-    if buffers is not None:
-        a, gates, aux, x, a0 = buffers
-        a0 = _CACHE.initial_state(cell_caches[0], "caches[0][0]", 1, n_a, m)
-        if T < a.shape[2]:
-            a, gates, aux, x = (arr[:, :, :T] for arr in (a, gates, aux, x))
-        return a, None, a0, gates, aux, x
-    steps = [_CACHE.arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)]
-    dtype = np.result_type(*{arr.dtype for step in steps for arr in step})
-    a, p, u, r, cc, x = (stack_steps([step[k] for step in steps], dtype) for k in range(6))
-    # aux comes from the parameters and the previous states, once the dtype is known
-    return a, p, steps[0][1], np.concatenate((u, r, cc)), None, x
-
-
-def _backward(da, cell_caches):
-    """The gradients of the first da.shape[2] steps of cell_caches (checked by form);
-    returns dx (n_x, m, T), da0 (n_a, m) and the parameters' gradients by key."""
-    n_a, m, T = da.shape
-    xt0 = _CACHE.first_step(cell_caches, da)
-    n_x = xt0.shape[0]
-    parameters = cell_caches[0][-1]
+def _spec_of(parameters):
+    """The spec of the convention of a cache's parameters: reset_after if "Wca" is a key."""
     check_parameters(parameters)
-    reset_after = "Wca" in parameters
-    W, b, bca = _packed(parameters, n_a, n_x, reset_after, "the caches")
-    a, p, a0, gates, aux, x = _sequence(cell_caches, T, n_a, m, n_x)
-    dtype = compute_dtype(da, a, a0, gates, x, W)
-    if p is None:
-        p = _arrays.new_sequence(n_a, m, T, dtype)
-        p[:, :, 0] = a0
-        p[:, :, 1:] = a[:, :, :T - 1]
-    p = _arrays.as_sequence(p, dtype)
-    gates = _arrays.as_sequence(gates, dtype)
-    if aux is None:
-        # what the forward kept besides the gates: r*a_prev, or Wca·a_prev + bca
-        aux = _arrays.new_sequence(n_a, m, T, dtype)
-        if reset_after:
-            hc = W[2 * n_a:, :n_a].astype(dtype) @ p.reshape(n_a, m * T) + bca.astype(dtype)[:, None]
-            aux.reshape(n_a, m * T)[...] = hc
-        else:
-            np.multiply(gates[n_a:2 * n_a], p, out=aux)
-    aux = _arrays.as_sequence(aux, dtype)
-    dx = _arrays.new_sequence(n_x, m, T, dtype)
-    da0 = np.empty((n_a, m), dtype, order="F")
-    dW = np.empty(W.shape, dtype)
-    db = np.empty(3 * n_a, dtype)
-    dbca = np.empty(n_a, dtype) if reset_after else None
-    _engine.gru_backward_kernel(
-        da, gates, aux, p, np.require(x, dtype, ("C", "A")).reshape(n_x, m * T),
-        np.require(W, dtype, ("C", "A")), reset_after, dx, da0, dW, db, dbca,
-    )
-    grads = {"dWu": dW[:n_a], "dbu": db[:n_a, None], "dWr": dW[n_a:2 * n_a], "dbr": db[n_a:2 * n_a, None]}
-    if reset_after:
-        grads.update(dWcx=dW[2 * n_a:, n_a:], dWca=dW[2 * n_a:, :n_a], dbcx=db[2 * n_a:, None],
-                     dbca=dbca[:, None])
-    else:
-        grads.update(dWc=dW[2 * n_a:], dbc=db[2 * n_a:, None])
-    return dx, da0, grads
+    return SPECS["Wca" in parameters]
 
 
 def gru_cell_backward(da_next, cache):
@@ -327,48 +166,26 @@ def gru_cell_backward(da_next, cache):
                  cell's parameters: "dWu", "dbu", "dWr", "dbr", then "dWc", "dbc" or
                  "dWcx", "dWca", "dbcx", "dbca"
     """
-    da_next = _CACHE.da_next(cache, da_next)
-    _CACHE.xt_of(cache, "cache")
-    if 0 in da_next.shape:
-        grads = _zero_gradients(da_next[:, :, None], [cache])
-    else:
-        dx, da0, grads = _backward(da_next[:, :, None], [cache])
-        grads = {"dx": dx, "da0": da0, **grads}
-    return {"dxt": grads.pop("dx")[:, :, 0], "da_prev": grads.pop("da0"), **grads}
+    spec = _spec_of(_CACHE.check(cache, "cache")[-1])
+    dxt, da_prev, _, grads = spec.backward_step(da_next, cache)
+    return {"dxt": dxt, "da_prev": da_prev, **grads}
 
 
 def gru_backward(da, caches):
-    """The backward pass of the GRU over a whole sequence, in one call into the engine.
+    """The backward pass of the GRU over a whole sequence, in one call into the engine;
+    the convention is read from the cached parameters' keys, as in gru_cell_backward.
 
     Arguments:
-    da -- upstream gradients of every hidden state, of shape (n_a, m, T_x); with fewer
-          steps than the caches, the first T_x caches are used, as in the course
-    caches -- (list of cell caches, x), the output of gru_forward (crnn's or crnn.reference's)
+    da -- gradient of the loss with respect to every hidden state, (n_a, m, T_x); given
+          for fewer steps than there are caches, it runs over the first T_x of them
+    caches -- (list of cell caches, x) from gru_forward, crnn's or crnn.reference's, or
+              a list a loop over gru_cell_forward made
 
     Returns:
-    gradients -- dict with "dx" (n_x, m, T_x), "da0" (n_a, m), and "d" + each key of the
-                 cell's parameters, summed over the steps; da0 is the gradient that
-                 reaches a0
+    gradients -- dict with "dx" (n_x, m, T_x), "da0" (n_a, m), the gradient that reaches
+                 a0, and "d" + each key of the cell's parameters, summed over the steps
     """
-    da, cell_caches, x = backward_inputs(da, caches, "gru_forward")
-    if not cell_caches or 0 in da.shape:
-        return _zero_gradients(da, cell_caches, x)
-    dx, da0, grads = _backward(da, cell_caches)
+    first = first_cache(caches)
+    spec = SPECS[False] if first is None else _spec_of(_CACHE.check(first, "caches[0][0]")[-1])
+    dx, da0, _, grads = spec.backward_sequence(da, caches)
     return {"dx": dx, "da0": da0, **grads}
-
-
-def _zero_gradients(da, cell_caches, x=None):
-    """The zero gradients of a backward pass with an empty n_a, m or T, shaped by da
-    (n_a, m, T), by n_x and by the keys of the cached parameters (the lecture's when
-    there are no caches: then n_x comes from x)."""
-    n_a, m, T = da.shape
-    if cell_caches:
-        xt0 = _CACHE.first_step(cell_caches, da) if T else _CACHE.xt_of(cell_caches[0], "caches[0][0]")
-        n_x, dtype = xt0.shape[0], compute_dtype(da, xt0)
-        check_parameters(cell_caches[0][-1])
-        reset_after = "Wca" in cell_caches[0][-1]
-    else:
-        (n_x, dtype), reset_after = no_steps(da, x), False
-    grads = {"d" + key: np.zeros(shape, dtype)
-             for key, (shape, _) in parameter_shapes(n_x, n_a, reset_after).items()}
-    return {"dx": np.zeros((n_x, m, T), dtype), "da0": np.zeros((n_a, m), dtype), **grads}

@@ -1,13 +1,13 @@
 """The memory crnn keeps from call to call, and how to give it back.
 
 A training loop makes the same large arrays at every step (the states and predictions of
-a forward pass, the LSTM's gates, ``dx``, ...) and drops them one step later. Fresh memory
+a forward pass, the gates, ``dx``, the backward pass's work space, ...) and drops them one
+step later. Fresh memory
 from the system comes as pages that the kernel zeroes when they are first touched, at
 every step, and crnn's loops would pay for that inside their time loop. So crnn makes its
 arrays of 256 KiB or more in memory of its own pool (a numpy memory handler, NEP 49): when
 numpy frees such an array, the pool keeps its memory, up to a limit, and hands it to
 crnn's next array of about the same size. Every other array keeps numpy's allocator.
-The LSTM's backward also keeps work spaces (``work_space``) in each thread that runs it.
 
 tracemalloc still counts crnn's arrays while they live, as numpy reports them; the memory
 the pool keeps between calls is not an array, and only the process's RSS shows it.
@@ -20,32 +20,11 @@ Forking: crnn's pool is safe across ``fork()``, but OpenBLAS with more than one 
 can deadlock in a child forked while another thread is inside a BLAS call. With
 ``multiprocessing``, use the "spawn" or "forkserver" start method, or one BLAS thread.
 """
-import math
 import os
-import threading
-
-import numpy as np
 
 from crnn import _arrays
 
 __all__ = ["memory_pool", "set_memory_pool_limit", "release_memory"]
-
-#: Each thread's work spaces, by name (see work_space).
-_WORK = threading.local()
-
-
-def work_space(name, shape, dtype, order="C"):
-    """An uninitialised array of shape, dtype and order, for the duration of one kernel
-    call: the memory of work space name, which each thread keeps from call to call (the
-    largest it has needed). A fresh array would be paged in, zeroed by the kernel, at
-    every call."""
-    nbytes = math.prod(shape) * dtype.itemsize
-    buffer = getattr(_WORK, name, None)
-    if buffer is None or buffer.nbytes < nbytes:
-        buffer = np.empty(nbytes, np.uint8)
-        setattr(_WORK, name, buffer)
-    return buffer[:nbytes].view(dtype).reshape(shape, order=order)
-
 
 def memory_pool():
     """What crnn's memory pool keeps now.
@@ -73,8 +52,7 @@ def set_memory_pool_limit(nbytes):
 
 
 def release_memory():
-    """Free the memory crnn keeps between calls: its pool's, and the calling thread's
-    LSTM work spaces (other threads keep theirs).
+    """Free the memory crnn keeps between calls, its pool's.
 
     With glibc (Linux), the C allocator is then asked to return its free memory to the
     system (``malloc_trim``), so the process's RSS falls. Elsewhere the memory goes back
@@ -83,10 +61,7 @@ def release_memory():
     Returns:
     nbytes -- the bytes given back
     """
-    spaces = vars(_WORK)
-    nbytes = sum(buffer.nbytes for buffer in spaces.values())
-    spaces.clear()
-    return _arrays.pool_release() + nbytes
+    return _arrays.pool_release()
 
 
 def _limit_from_environment():
