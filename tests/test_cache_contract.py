@@ -155,13 +155,17 @@ def test_da_with_fewer_steps_uses_the_first_caches(cell, source):
 
 
 @CELLS
-def test_backward_reads_the_parameters_dict_at_backward_time(cell):
+@pytest.mark.parametrize("how", ["rebound", "in place"])
+def test_backward_reads_the_parameters_dict_at_backward_time(cell, how):
     """Like the course's code, backward uses the weights the dict holds when it runs."""
     x, a0, parameters, da = cell.problem(*SHAPE, seed=11)
     caches = _forward(cell, crnn, x, a0, parameters)[2]
     caches_ref = _forward(cell, reference, x, a0, parameters)[2]
     for key in cell.spec.keys():  # every weight and bias of the cell
-        parameters[key] = parameters[key] * 0.5
+        if how == "in place":
+            parameters[key] *= 0.5
+        else:
+            parameters[key] = parameters[key] * 0.5
     got = _course(cell, crnn, "backward")(da, caches)
     _assert_grads_close(got, _course(cell, reference, "backward")(da, caches_ref))
 

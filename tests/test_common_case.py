@@ -117,24 +117,25 @@ def test_declined_inputs_still_give_the_course_results(cell, case):
 def test_the_backward_declines_other_inputs(cell):
     x, a0, p, da = _problem(cell)
     caches = _course(cell, crnn, "forward")(x, a0, p, **cell.options)[-1]
-    a, gates, aux, c, xb = caches[0].buffers
+    a, gates, aux, c, xb, kept = caches[0].buffers
     a_prev, c_prev = _state_before(cell, caches[0][0])
-    args = dict(da=da, buffers=(a, gates, aux, c, xb), a0=a_prev, c0=c_prev, parameters=p)
+    args = dict(da=da, buffers=(a, gates, aux, c, xb, kept), a0=a_prev, c0=c_prev, parameters=p)
     w = cell.spec.gates[0].weight
     declined = {
         "da Fortran-ordered": {"da": np.asfortranarray(da)},
         "da fewer steps": {"da": da[:, :, :-1].copy()},
         "da float32": {"da": da.astype(np.float32)},
         "da a list": {"da": da.tolist()},
-        "a not in the kernels' layout": {"buffers": (np.ascontiguousarray(a), gates, aux, c, xb)},
-        "x Fortran-ordered": {"buffers": (a, gates, aux, c, np.asfortranarray(xb))},
+        "a not in the kernels' layout": {"buffers": (np.ascontiguousarray(a), gates, aux, c, xb,
+                                                     kept)},
+        "x Fortran-ordered": {"buffers": (a, gates, aux, c, np.asfortranarray(xb), kept)},
         "a0 strided": {"a0": np.repeat(a_prev, 2, axis=1)[:, ::2]},
         "first weight float32": {"parameters": {**p, w: p[w].astype(np.float32)}},
         "first weight missing": {"parameters": _without(p, w)},
         "parameters a Mapping": {"parameters": MappingProxyType(p)},
     }
     if gates is not None:
-        declined["gates of another n_a"] = {"buffers": (a, gates[:-1], aux, c, xb)}
+        declined["gates of another n_a"] = {"buffers": (a, gates[:-1], aux, c, xb, kept)}
     if c is not None:
         declined["c0 float32"] = {"c0": c_prev.astype(np.float32)}
     for case, change in declined.items():

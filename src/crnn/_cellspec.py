@@ -323,13 +323,23 @@ class CellSpec:
 
     # --- backward -----------------------------------------------------------------------
 
-    def sequence(self, cell_caches, T, n_a, m, n_x):
+    def recurrent_weights(self, parameters, dtype):
+        """The reset-after GRU's Wca and bca, raveled into one new array of dtype: what
+        its forward pass keeps beside Wca·a_prev + bca (None for every other cell)."""
+        if not self.recurrent_bias:
+            return None
+        Wca = self.gates[-1].weight
+        return np.concatenate((np.ravel(parameters[Wca]), np.ravel(parameters[self.recurrent_bias])),
+                              dtype=dtype)
+
+    def sequence(self, cell_caches, T, n_a, m, n_x, parameters):
         """The Sequence of the first T steps (T >= 1) of cell_caches, their first cache
         checked (``CellCache.first_step``): views of crnn's buffers when crnn's forward
         made the caches and they are intact, else each cache's arrays, checked and
         stacked once. A step whose state before it is the state of the step before
-        (as the course's loop makes them) needs no stacked copy of it. The lecture GRU's
-        aux comes from crnn's buffers only; the engine makes it otherwise.
+        (as the course's loop makes them) needs no stacked copy of it. The GRU's aux
+        comes from crnn's buffers, for reset_after while the cached parameters' Wca and
+        bca are those of the forward pass; the engine makes it otherwise.
         """
         cache = self.cache
         first = cell_caches[0]
@@ -338,8 +348,10 @@ class CellSpec:
         c_prev_at = fields.index("c_prev") if "c_prev" in fields else None
         buffers = forward_buffers(cell_caches)
         if buffers is not None:
+            *buffers, kept = buffers
             a, gates, aux, c, x = (None if arr is None else arr[:, :, :T] for arr in buffers)
-            if self.recurrent_bias:
+            if self.recurrent_bias and not np.array_equal(
+                    kept, self.recurrent_weights(parameters, kept.dtype)):
                 aux = None  # Wca·a_prev + bca, computed anew with the weights of the dict
             a0 = cache.initial_state(first, "caches[0][0]", a_prev_at, n_a, m)
             c0 = (None if c_prev_at is None
@@ -459,7 +471,7 @@ class CellSpec:
         if 0 in da.shape:
             return self.zeros(xt0.shape[0], n_a, m, T, dtype)
         W = self.pack(weights, dtype)
-        seq = self.sequence(cell_caches, T, n_a, m, xt0.shape[0])
+        seq = self.sequence(cell_caches, T, n_a, m, xt0.shape[0], parameters)
         return self.backward(da, seq, W, bca)
 
     def backward_step(self, da_next, cache, dc_next=None, dc_name="dc_next"):
@@ -488,6 +500,6 @@ class CellSpec:
             dx, da0, dc0, grads = self.zeros(n_x, n_a, m, 1, dtype)
         else:
             W = self.pack(weights, dtype)
-            seq = self.sequence([cache], 1, n_a, m, n_x)
+            seq = self.sequence([cache], 1, n_a, m, n_x, cache[-1])
             dx, da0, dc0, grads = self.backward(da_next[:, :, None], seq, W, bca, dc_next)
         return dx[:, :, 0], da0, dc0, grads

@@ -26,7 +26,7 @@ import numpy as np
 
 cimport numpy as cnp
 from cython cimport floating
-from libc.string cimport memcpy, memset
+from libc.string cimport memcmp, memcpy, memset
 
 from crnn._arrays cimport (
     Operand, contiguous_matrix, fits_blas, fortran_ordered, in_layout, kernel_type, new_matrix,
@@ -519,9 +519,7 @@ cdef int backward_into(Recurrence *r, Backward *bk, int typenum) except -1:
                 shifted_states(<float *>cnp.PyArray_DATA(p), <const float *>bk.a,
                                <const float *>r.a0.data, r.a0.ld, n_a, m, T)
             bk.a_prev = cnp.PyArray_DATA(p)
-        if r.kind == GRU_AFTER or bk.aux == NULL:
-            # reset after, Wca·a_prev + bca with the weights the backward pass reads,
-            # as the course's code computes it
+        if bk.aux == NULL:
             aux = new_sequence_of(typenum, n_a, m, T)
             bk.aux = cnp.PyArray_DATA(aux)
             if typenum == cnp.NPY_DOUBLE:
@@ -546,9 +544,9 @@ def backward_kernel(int kind, da, gates, aux, a, c, c0, c_prev, a0, a_prev, x, W
     gradient on entry) and ``dbca`` (GRU_AFTER's, (n_a)).
 
     ``da`` (n_a, m, T) may have any strides (it is converted if it is not aligned or of
-    the dtype). ``gates`` (None for the RNN), ``aux`` (the lecture GRU's, or None to
-    compute it), ``a`` and ``c`` (the LSTM's) are the forward's buffers in the kernels'
-    layout; ``bca`` is GRU_AFTER's (n_a) bias, its ``Wca·a_prev + bca`` computed anew; ``a0`` and ``c0`` (n_a, m)
+    the dtype). ``gates`` (None for the RNN), ``aux`` (the GRU's, or None to compute it
+    from the states and weights given), ``a`` and ``c`` (the LSTM's) are the forward's
+    buffers in the kernels' layout; ``bca`` is GRU_AFTER's (n_a) bias; ``a0`` and ``c0`` (n_a, m)
     Fortran-ordered the states before step 0; ``a_prev`` and ``c_prev`` None when the
     state before every step is a0 (c0) then a (c) shifted by one step, else (n_a, m, T)
     in the kernels' layout. ``x`` and ``W`` as for ``forward_kernel``. Sizes are checked
@@ -583,10 +581,11 @@ def backward_kernel(int kind, da, gates, aux, a, c, c0, c_prev, a0, a_prev, x, W
             bk.c_prev = sequence(c_prev, typenum, n_a, m, T, "c_prev", False)
         operand(dc0, typenum, n_a, m, "dc0", &o, True, True)
         bk.dc0 = o.data
-    elif kind == GRU and aux is not None:
-        bk.aux = sequence(aux, typenum, n_a, m, T, "aux", False)
-    elif kind == GRU_AFTER:
-        r.bca = vector(bca, typenum, n_a, "bca")
+    elif kind == GRU or kind == GRU_AFTER:
+        if aux is not None:
+            bk.aux = sequence(aux, typenum, n_a, m, T, "aux", False)
+        if kind == GRU_AFTER:
+            r.bca = vector(bca, typenum, n_a, "bca")
     backward_into(&r, &bk, typenum)
 
 
@@ -774,22 +773,37 @@ cdef object zeros_fortran(int typenum, Py_ssize_t rows, Py_ssize_t cols):
     return out
 
 
+cdef bint same_recurrent_weights(object kept, object Wca, object bca, int typenum,
+                                 Py_ssize_t n_a):
+    """Whether kept (what the reset-after GRU's forward pass read: Wca then bca, raveled)
+    holds the values of Wca (n_a, n_a) and bca (n_a, 1), plain, in typenum."""
+    cdef Py_ssize_t itemsize = cnp.PyArray_DescrFromType(typenum).itemsize
+    if not (plain(kept, typenum, 1) and cnp.PyArray_DIM(<cnp.ndarray>kept, 0) == n_a * n_a + n_a
+            and plain_matrix(Wca, typenum, n_a, n_a)):
+        return False
+    cdef char *k = cnp.PyArray_BYTES(<cnp.ndarray>kept)
+    return (memcmp(k, cnp.PyArray_DATA(<cnp.ndarray>Wca), n_a * n_a * itemsize) == 0
+            and memcmp(k + n_a * n_a * itemsize, cnp.PyArray_DATA(<cnp.ndarray>bca),
+                       n_a * itemsize) == 0)
+
+
 def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters):
     """(dx, da0, dc0, grads) of a backward pass over crnn's own forward buffers for
     arguments in the common form, else None (see ``common_gradients``).
 
     spec -- as for ``common_forward``
-    buffers -- (a, gates, aux, c, x): crnn's forward buffers (``_caches.ForwardCaches``)
-               and the x the caches hold
+    buffers -- (a, gates, aux, c, x, kept): crnn's forward buffers
+               (``_caches.ForwardCaches``), the x the caches hold, and the reset-after
+               GRU's Wca and bca as the forward pass read them (else None)
     a0, c0 -- the first cache's a_prev and (the LSTM's, else None) c_prev
 
     The common form: parameters a dict whose weights are plain (see ``_arrays.plain``)
     ndarrays of the cell's shapes; da and x plain, of a's dtype, da of a's shape; a0 and
     c0 C- or Fortran-contiguous (n_a, m); every size at least 1.
     """
-    if type(parameters) is not dict or len(buffers) != 5:
+    if type(parameters) is not dict or len(buffers) != 6:
         return None
-    a, gates, aux, c, x = buffers
+    a, gates, aux, c, x, kept = buffers
     if not cnp.PyArray_Check(a):
         return None
     cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>a), kind = spec[0]
@@ -807,13 +821,17 @@ def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters):
     if kind == LSTM and not (in_layout(c, typenum) and c.shape == a.shape
                              and contiguous_matrix(c0, typenum, n_a, m)):
         return None
-    if kind == GRU and not (in_layout(aux, typenum) and aux.shape == a.shape):
+    if (kind == GRU or kind == GRU_AFTER) and not (in_layout(aux, typenum)
+                                                   and aux.shape == a.shape):
         return None
     bca = None
     if kind == GRU_AFTER:
         bca = (<dict>parameters).get(spec[4])
         if not plain_matrix(bca, typenum, n_a, 1):
             return None
+        if not same_recurrent_weights(kept, (<dict>parameters).get(spec[1][2]), bca, typenum,
+                                      n_a):
+            aux = None  # Wca·a_prev + bca, computed anew with the weights of the dict
     cdef Recurrence r
     cdef Backward bk
     a0 = state_operand(kind, a0)
@@ -831,9 +849,8 @@ def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters):
         c0f, dc0 = fortran_ordered(c0), zeros_fortran(typenum, n_a, m)
         bk.c, bk.c0 = cnp.PyArray_DATA(<cnp.ndarray>c), cnp.PyArray_DATA(<cnp.ndarray>c0f)
         bk.dc0 = cnp.PyArray_DATA(<cnp.ndarray>dc0)
-    elif kind == GRU:
-        bk.aux = cnp.PyArray_DATA(<cnp.ndarray>aux)
-    else:
+    elif kind == GRU or kind == GRU_AFTER:
+        bk.aux = NULL if aux is None else cnp.PyArray_DATA(<cnp.ndarray>aux)
         r.bca = NULL if bca is None else cnp.PyArray_DATA(<cnp.ndarray>bca)
     return common_gradients(&r, &bk, typenum, dc0, spec)
 

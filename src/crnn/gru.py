@@ -141,10 +141,12 @@ def gru_forward(x, a0, parameters, *, reset_after=False):
     caches -- (list of the T_x cell caches (a_next, a_prev, ut, rt, cct, xt, parameters),
               x); the caches hold views into a, the gates and x, not copies
     """
-    out = SPECS[_check_reset_after(reset_after)].forward(x, a0, parameters)
+    spec = SPECS[_check_reset_after(reset_after)]
+    out = spec.forward(x, a0, parameters)
     xa = as_array("x", x)
     caches = _step_caches(out, a0, xa, parameters)
-    return out.a, out.y, (ForwardCaches(caches, out.a, out.gates, out.aux, None, xa), x)
+    return out.a, out.y, (ForwardCaches(caches, out.a, out.gates, out.aux, None, xa,
+                                        spec.recurrent_weights(parameters, out.a.dtype)), x)
 
 
 def _spec_of(parameters):

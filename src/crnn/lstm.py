@@ -92,7 +92,7 @@ def lstm_forward(x, a0, parameters, *, c0=None):
          inputs[t], parameters)
         for t in range(len(states))
     ]
-    return out.a, out.y, out.c, (ForwardCaches(caches, out.a, out.gates, None, out.c, xa), x)
+    return out.a, out.y, out.c, (ForwardCaches(caches, out.a, out.gates, None, out.c, xa, None), x)
 
 
 def lstm_cell_backward(da_next, dc_next, cache):

@@ -73,7 +73,7 @@ def rnn_forward(x, a0, parameters, *, activation="tanh"):
               for a_t, a_prev, xt in zip(states, [a0, *states[:-1]], inputs)]
     if relu:
         caches = [ReluCache(cache) for cache in caches]
-    return out.a, out.y, (ForwardCaches(caches, out.a, None, None, None, xa), x)
+    return out.a, out.y, (ForwardCaches(caches, out.a, None, None, None, xa, None), x)
 
 
 def _spec_of(cache, name):
