@@ -73,7 +73,7 @@ def misuse() -> None:
     _engine.forward_kernel(0, i, i, None, i, i, None, i, i, None, None, i, None, i)  # type: ignore[type-var]
     crnn.lstm_forward(x, a0, lstm_parameters, a0)  # type: ignore[call-arg]
     crnn.lstm_cell_backward(np.ones_like(a_next), lstm_cache)  # type: ignore[call-arg]
-    _engine.backward_kernel(0, *[i] * 18)  # type: ignore[type-var]
+    _engine.backward_kernel(0, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i)  # type: ignore[type-var]
 
 
 print("typed API OK:", gradients["dWaa"].shape, lstm_gradients["dc0"].shape)

@@ -33,6 +33,37 @@ class ForwardCaches(list):
         return len(self) == len(made) and all(map(operator.is_, self, made))
 
 
+class SequenceCaches(tuple):
+    """The (list of cell caches, x) of a sequence forward pass run with lengths or in
+    reverse: a tuple marked with them, so that the backward pass runs the same steps."""
+
+    def __new__(cls, cell_caches, x, lengths, reverse):
+        self = super().__new__(cls, (cell_caches, x))
+        self.lengths, self.reverse = lengths, reverse
+        return self
+
+    def __reduce__(self):
+        return SequenceCaches, (self[0], self[1], self.lengths, self.reverse)
+
+
+def sequence_caches(cell_caches, x, lengths=None, reverse=False):
+    """The caches of a sequence forward pass: the course's (cell caches, x), marked with
+    lengths and reverse when it ran with them (``SequenceCaches``)."""
+    if lengths is None and not reverse:
+        return (cell_caches, x)
+    return SequenceCaches(cell_caches, x, lengths, reverse)
+
+
+def states_before(states, initial, reverse=False):
+    """The state before each step, as the course's caches hold it: the state of the step
+    before (after, with reverse), and initial before the first step."""
+    if not states:
+        return []
+    if reverse:
+        return [*states[1:], initial]
+    return [initial, *states[:-1]]
+
+
 #: The activations of the vanilla RNN.
 ACTIVATIONS = ("tanh", "relu")
 

@@ -91,6 +91,7 @@ class Buffers(NamedTuple):
     aux: np.ndarray | None
     c: np.ndarray | None
     c0: np.ndarray | None
+    lengths: np.ndarray | None = None  # the checked lengths it ran with
 
 
 class Sequence(NamedTuple):
@@ -116,6 +117,47 @@ def _blas_matrix(arr, dtype):
     if arr.dtype == dtype and arr.flags.aligned and (arr.flags.c_contiguous or arr.flags.f_contiguous):
         return arr
     return np.require(arr, dtype, ("C", "A"))
+
+
+def check_lengths(lengths, m, T):
+    """lengths as a 1-D intp array of m steps, each in 1..T; errors name the argument.
+
+    The steps t >= lengths[j] of example j keep its state: see the course modules.
+    """
+    arr = lengths if isinstance(lengths, np.ndarray) else np.asarray(lengths)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"lengths must hold integers, got dtype {arr.dtype}")
+    if arr.shape != (m,):
+        raise ValueError(f"lengths must be 1-D with one length per example, m = {m}, got "
+                         f"shape {arr.shape}")
+    if m and (arr.min() < 1 or arr.max() > T):
+        bad = arr[(arr < 1) | (arr > T)]
+        raise ValueError(f"lengths must be in 1..T_x = 1..{T}, got {bad[:5].tolist()}")
+    return arr.astype(np.intp)
+
+
+def _by_length(lengths):
+    """The permutation that sorts a batch by decreasing length (stable), or None when it
+    is sorted already: the engine runs the examples of a step as one block."""
+    if lengths is None or np.all(lengths[:-1] >= lengths[1:]):
+        return None
+    return np.argsort(-lengths, kind="stable")
+
+
+def _permuted(arr, order, inverse=False):
+    """arr (n, m, ...) with its batch axis permuted by order (or back, with inverse), in
+    the kernels' layout when arr is a sequence; None stays None."""
+    if arr is None:
+        return None
+    if arr.ndim == 2:
+        out = np.empty(arr.shape, arr.dtype, order="F")
+    else:
+        out = _arrays.new_sequence(*arr.shape, arr.dtype)
+    if inverse:
+        out[:, order] = arr
+    else:
+        out[...] = arr[:, order]
+    return out
 
 
 class CellSpec:
@@ -243,19 +285,27 @@ class CellSpec:
 
     # --- forward ------------------------------------------------------------------------
 
-    def forward(self, x, a0, parameters, c0=None, one_step=False):
+    def forward(self, x, a0, parameters, c0=None, one_step=False, lengths=None,
+                reverse=False):
         """The Buffers of a forward pass over x (n_x, m, T), or (n_x, m) with one_step,
         from a0 (and the LSTM's c0, None for zeros): the common form recognised in C,
-        anything else validated here first."""
-        fast = _engine.common_forward(self.common, x, a0, c0, parameters, one_step)
-        if fast is not None:
-            return Buffers(*fast)
+        anything else validated here first. lengths (m steps, each in 1..T) and reverse
+        as for the course modules' sequence forwards."""
+        if lengths is None and not reverse:
+            fast = _engine.common_forward(self.common, x, a0, c0, parameters, one_step)
+            if fast is not None:
+                return Buffers(*fast)
+        if reverse not in (False, True):
+            raise ValueError(f"reverse must be True or False, got {reverse!r}")
         names = STEP if one_step else SEQUENCE
         xa = as_array(names.x, x)
         expect_ndim(names.x, xa, "(n_x, m)" if one_step else "(n_x, m, T_x)")
         a0a = as_array(names.a, a0)
         c0a = None if c0 is None else as_array(names.c, c0)
-        return self.run_forward(self.form(xa, a0a, c0a, parameters, names))
+        form = self.form(xa, a0a, c0a, parameters, names)
+        if lengths is not None:
+            lengths = check_lengths(lengths, form.m, form.T)
+        return self.run_forward(form, lengths, bool(reverse))
 
     def form(self, x, a0, c0, parameters, names=SEQUENCE):
         """Validate a forward call (x (n_x, m, T) or one step's (n_x, m), a0, c0 or None,
@@ -308,8 +358,20 @@ class CellSpec:
         check_blas_sizes(f'parameters["{self.output_weight}"]', Wy, n_y=n_y)
         check_blas_sizes(names.a, a0, **{f"{self._rows}*T_x": rows * T})
 
-    def run_forward(self, form):
-        """The Buffers of the forward pass of a Form."""
+    def run_forward(self, form, lengths=None, reverse=False):
+        """The Buffers of the forward pass of a Form, with lengths (checked, or None) and
+        reverse; a batch not sorted by decreasing length runs sorted, its results
+        permuted back."""
+        order = _by_length(lengths)
+        if order is not None:
+            n_x, m, T = form.n_x, form.m, form.T
+            out = self.run_forward(form._replace(
+                x=form.x.reshape(n_x, m, T)[:, order].reshape(n_x, m * T),
+                a0=np.asfortranarray(form.a0[:, order]),
+                c0=None if form.c0 is None else np.asfortranarray(form.c0[:, order]),
+            ), lengths[order], reverse)
+            return Buffers(*(_permuted(arr, order, inverse=True) for arr in out[:5]), form.c0,
+                           lengths)
         n_a, n_y, m, T, dtype = form.n_a, form.n_y, form.m, form.T, form.dtype
         seq = _arrays.new_sequence
         a, y = seq(n_a, m, T, dtype), seq(n_y, m, T, dtype)
@@ -318,8 +380,9 @@ class CellSpec:
         c = seq(n_a, m, T, dtype) if self.kind == "lstm" else None
         if m and T:
             _engine.forward_kernel(self._kind, form.x, form.a0, form.c0, form.W, form.b,
-                                   form.bca, form.Wy, form.by, gates, aux, a, c, y)
-        return Buffers(a, y, gates, aux, c, form.c0)
+                                   form.bca, form.Wy, form.by, gates, aux, a, c, y, lengths,
+                                   reverse)
+        return Buffers(a, y, gates, aux, c, form.c0, lengths)
 
     # --- backward -----------------------------------------------------------------------
 
@@ -332,17 +395,20 @@ class CellSpec:
         return np.concatenate((np.ravel(parameters[Wca]), np.ravel(parameters[self.recurrent_bias])),
                               dtype=dtype)
 
-    def sequence(self, cell_caches, T, n_a, m, n_x, parameters):
+    def sequence(self, cell_caches, T, n_a, m, n_x, parameters, reverse=False):
         """The Sequence of the first T steps (T >= 1) of cell_caches, their first cache
         checked (``CellCache.first_step``): views of crnn's buffers when crnn's forward
         made the caches and they are intact, else each cache's arrays, checked and
         stacked once. A step whose state before it is the state of the step before
         (as the course's loop makes them) needs no stacked copy of it. The GRU's aux
         comes from crnn's buffers, for reset_after while the cached parameters' Wca and
-        bca are those of the forward pass; the engine makes it otherwise.
+        bca are those of the forward pass; the engine makes it otherwise. With reverse,
+        the state before the sequence is the last cache's a_prev, and each step's comes
+        from the step after it.
         """
         cache = self.cache
-        first = cell_caches[0]
+        first = cell_caches[T - 1] if reverse else cell_caches[0]
+        where = f"caches[0][{T - 1 if reverse else 0}]"
         fields = cache.fields
         a_prev_at = fields.index("a_prev")
         c_prev_at = fields.index("c_prev") if "c_prev" in fields else None
@@ -353,9 +419,9 @@ class CellSpec:
             if self.recurrent_bias and not np.array_equal(
                     kept, self.recurrent_weights(parameters, kept.dtype)):
                 aux = None  # Wca·a_prev + bca, computed anew with the weights of the dict
-            a0 = cache.initial_state(first, "caches[0][0]", a_prev_at, n_a, m)
+            a0 = cache.initial_state(first, where, a_prev_at, n_a, m)
             c0 = (None if c_prev_at is None
-                  else cache.initial_state(first, "caches[0][0]", c_prev_at, n_a, m))
+                  else cache.initial_state(first, where, c_prev_at, n_a, m))
             return Sequence(a, a0, None, gates, aux, c, c0, None, x)
         steps = [cache.arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da")
                  for t in range(T)]
@@ -365,9 +431,11 @@ class CellSpec:
             return stack_steps([step[fields.index(field)] for step in steps], dtype)
 
         def before(field, after):
-            """The states before every step, or None when each is the one of the step before."""
-            k, j = fields.index(field), fields.index(after)
-            if all(cell_caches[t][k] is cell_caches[t - 1][j] for t in range(1, T)):
+            """The states before every step, or None when each is the state of the step
+            before it (after it, with reverse)."""
+            k, j, d = fields.index(field), fields.index(after), 1 if reverse else -1
+            steps_chained = range(T - 1) if reverse else range(1, T)
+            if all(cell_caches[t][k] is cell_caches[t + d][j] for t in steps_chained):
                 return None
             return stacked(field)
 
@@ -377,20 +445,31 @@ class CellSpec:
             gates = stack_steps([np.concatenate([step[k] for k in at]) for step in steps], dtype)
         a, a_prev = stacked("a_next"), before("a_prev", "a_next")
         c = c_prev = c0 = None
+        start = steps[T - 1 if reverse else 0]
         if c_prev_at is not None:
-            c, c_prev, c0 = stacked("c_next"), before("c_prev", "c_next"), steps[0][c_prev_at]
-        return Sequence(a, steps[0][a_prev_at], a_prev, gates, None, c, c0, c_prev, stacked("xt"))
+            c, c_prev, c0 = stacked("c_next"), before("c_prev", "c_next"), start[c_prev_at]
+        return Sequence(a, start[a_prev_at], a_prev, gates, None, c, c0, c_prev, stacked("xt"))
 
-    def backward(self, da, seq, W, bca=None, dc_last=None):
+    def backward(self, da, seq, W, bca=None, dc_last=None, lengths=None, reverse=False):
         """Run the engine backward over a Sequence with the packed weight W (and the
         reset-after GRU's recurrent bias bca, 1-D), from da
         (n_a, m, T; n_a, m, T >= 1) and the last cell state's gradient dc_last (the
         LSTM's, None for zeros); the arrays are checked real arrays whose sizes fit BLAS.
 
+        lengths, reverse -- of the forward pass (lengths checked, or None)
+
         Returns:
         dx (n_x, m, T), da0 (n_a, m), dc0 (n_a, m; None but for the LSTM), and the
         parameters' gradients by "d" + key
         """
+        order = _by_length(lengths)
+        if order is not None:
+            seq = Sequence(*(_permuted(arr, order) for arr in seq))
+            dc_last = _permuted(dc_last, order)
+            dx, da0, dc0, grads = self.backward(_permuted(da, order), seq, W, bca, dc_last,
+                                                lengths[order], reverse)
+            return (_permuted(dx, order, inverse=True), _permuted(da0, order, inverse=True),
+                    _permuted(dc0, order, inverse=True), grads)
         n_a, m, T = da.shape
         n_x = seq.x.shape[0]
         arrays = [arr for arr in (da, *seq, W, bca, dc_last) if arr is not None]
@@ -417,7 +496,7 @@ class CellSpec:
             in_layout(seq.a_prev), np.require(seq.x, dtype, ("C", "A")).reshape(n_x, m * T),
             np.require(W, dtype, ("C", "A")), None if bca is None else np.require(bca, dtype, "C"),
             dx, da0, dc0, dW, db.reshape(-1),
-            None if dbca is None else dbca.reshape(-1),
+            None if dbca is None else dbca.reshape(-1), lengths, reverse,
         )
         return dx, da0, dc0, _engine.gradients(self.common, dW, db, dbca)
 
@@ -450,6 +529,7 @@ class CellSpec:
         """The gradients of the course's sequence backward pass over caches
         ((list of cell caches, x), crnn's or any course forward's): dx, da0, dc0 (the
         LSTM's, else None) and the parameters' by "d" + key."""
+        lengths, reverse = getattr(caches, "lengths", None), getattr(caches, "reverse", False)
         if type(caches) is tuple and len(caches) == 2:
             buffers = forward_buffers(caches[0])
             if buffers is not None and caches[0]:  # crnn's own caches: the common case first
@@ -461,6 +541,11 @@ class CellSpec:
                     return fast
         da, cell_caches, x = backward_inputs(da, caches, f"{self.name}_forward")
         n_a, m, T = da.shape
+        if (lengths is not None or reverse) and T != len(cell_caches):
+            raise ValueError(f"da has shape {da.shape}, but caches made with lengths or "
+                             f"reverse need da for all their {len(cell_caches)} steps")
+        if lengths is not None:
+            lengths = check_lengths(lengths, m, T)
         if not cell_caches:
             n_x, dtype = no_steps(da, x)
             return self.zeros(n_x, n_a, m, T, dtype)
@@ -471,8 +556,8 @@ class CellSpec:
         if 0 in da.shape:
             return self.zeros(xt0.shape[0], n_a, m, T, dtype)
         W = self.pack(weights, dtype)
-        seq = self.sequence(cell_caches, T, n_a, m, xt0.shape[0], parameters)
-        return self.backward(da, seq, W, bca)
+        seq = self.sequence(cell_caches, T, n_a, m, xt0.shape[0], parameters, reverse)
+        return self.backward(da, seq, W, bca, None, lengths, reverse)
 
     def backward_step(self, da_next, cache, dc_next=None, dc_name="dc_next"):
         """The gradients of the course's cell backward pass over one cache: dxt (n_x, m),

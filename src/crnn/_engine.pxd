@@ -30,13 +30,17 @@ cdef struct Recurrence:
     blas_int n_x, n_a, n_y, m, T
     blas_int rows          # gates · n_a: 1, 4 or 3 times n_a
     Operand x              # the input (n_x × m·T)
-    Operand a0             # the state before step 0 (n_a × m); Fortran-ordered for the GRU
+    Operand a0             # the state before the first step (n_a × m); Fortran-ordered for
+                           # the GRU, and with lengths or reverse
     Operand Wx             # the input part of the weights (rows × n_x)
     Operand Wa             # the recurrent part (rows × n_a)
     const void *b          # the bias (rows)
     const void *bca        # GRU_AFTER: the candidate's recurrent bias (n_a)
     Operand Wy             # the output layer (n_y × n_a) and its bias (n_y)
     const void *by
+    const Py_ssize_t *lengths  # NULL, or each example's steps L_j (m), non-increasing
+    const Py_ssize_t *active   # with lengths: the examples that run step t (T)
+    bint reverse           # time runs from each example's last step down to step 0
 
 
 cdef struct Forward:

@@ -26,13 +26,15 @@ DEBUG_BUILD: bool
 def forward_kernel(
     kind: int, x: _A[_F], a0: _A[_F], c0: _A[_F] | None, W: _A[_F], b: _A[_F],
     bca: _A[_F] | None, Wy: _A[_F], by: _A[_F], gates: _A[_F] | None, aux: _A[_F] | None,
-    a: _A[_F], c: _A[_F] | None, y: _A[_F],
+    a: _A[_F], c: _A[_F] | None, y: _A[_F], lengths: npt.NDArray[np.intp] | None = None,
+    reverse: bool = False,
 ) -> None: ...
 def backward_kernel(
     kind: int, da: _A[_F], gates: _A[_F] | None, aux: _A[_F] | None, a: _A[_F],
     c: _A[_F] | None, c0: _A[_F] | None, c_prev: _A[_F] | None, a0: _A[_F],
     a_prev: _A[_F] | None, x: _A[_F], W: _A[_F], bca: _A[_F] | None, dx: _A[_F],
     da0: _A[_F], dc0: _A[_F] | None, dW: _A[_F], db: _A[_F], dbca: _A[_F] | None,
+    lengths: npt.NDArray[np.intp] | None = None, reverse: bool = False,
 ) -> None: ...
 
 _Buffers: TypeAlias = tuple[

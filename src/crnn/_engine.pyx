@@ -51,27 +51,82 @@ cdef inline Py_ssize_t row_offset(Operand A, blas_int r0) noexcept nogil:
     return r0 if A.trans == c'N' else r0 * <Py_ssize_t>A.ld
 
 
+cdef inline Py_ssize_t col_offset(Operand A, Py_ssize_t j) noexcept nogil:
+    """Where column j of the matrix A describes starts in its data, in elements."""
+    return j * <Py_ssize_t>A.ld if A.trans == c'N' else j
+
+
+cdef inline blas_int running(const Recurrence *r, Py_ssize_t t) noexcept nogil:
+    """How many examples run step t: the first r.active[t] of a batch sorted by
+    decreasing length, or every one; none outside 0 <= t < T."""
+    if t < 0 or t >= r.T:
+        return 0
+    return r.m if r.active == NULL else <blas_int>r.active[t]
+
+
+cdef void forward_columns(const Recurrence *r, const Forward *f, const Operand *Wa,
+                          Py_ssize_t t, blas_int j0, blas_int j1, const floating *a_prev,
+                          blas_int ld_prev, char op_prev,
+                          const floating *c_prev, blas_int ld_c) noexcept nogil:
+    """Step t of the batch columns j0 <= j < j1: the recurrent products and the cell's C
+    loop, from the states before it, a_prev (its column j0 first, ld_prev and op_prev
+    as for BLAS; Fortran-ordered for the GRU, whose loops read it) and the LSTM's c_prev
+    (column j0 first, columns ld_c apart)."""
+    cdef blas_int n_a = r.n_a, n = j1 - j0, rows = r.rows, n2 = 2 * r.n_a
+    cdef blas_int ld = n_a * r.T, ldg = rows * r.T
+    if n <= 0:
+        return
+    cdef const floating *b = <const floating *>r.b
+    cdef floating *g_t = <floating *>f.gates + t * rows + j0 * <Py_ssize_t>ldg
+    cdef floating *a_t = <floating *>f.a + t * n_a + j0 * <Py_ssize_t>ld
+    cdef floating *aux_t = NULL
+    cdef floating *h = NULL
+    if f.aux != NULL:
+        aux_t = <floating *>f.aux + t * n_a + j0 * <Py_ssize_t>ld
+    if r.kind == GRU_AFTER:
+        h = <floating *>f.h + j0 * <Py_ssize_t>rows
+        # h (rows×n) = Wa (rows×n_a) · a_prev (n_a×n), a block of its own
+        gemm(Wa.trans, op_prev, rows, n, n_a, 1, <const floating *>Wa.data, Wa.ld, a_prev,
+             ld_prev, 0, h, rows)
+        gru_after(g_t, ldg, h, b, <const floating *>r.bca, a_prev, ld_prev, aux_t, ld, a_t,
+                  ld, n_a, n)
+    elif r.kind == GRU:
+        # g_t[:2n_a] (2n_a×n) += Wa[:2n_a] (2n_a×n_a) · a_prev (n_a×n)
+        gemm(Wa.trans, op_prev, n2, n, n_a, 1, <const floating *>Wa.data, Wa.ld, a_prev,
+             ld_prev, 1, g_t, ldg)
+        gru_gates(g_t, ldg, b, a_prev, ld_prev, aux_t, ld, n_a, n)
+        # g_t[2n_a:] (n_a×n) += Wa[2n_a:] (n_a×n_a) · (r*a_prev) (n_a×n)
+        gemm(Wa.trans, c'N', n_a, n, n_a, 1, <const floating *>Wa.data + row_offset(Wa[0], n2),
+             Wa.ld, aux_t, ld, 1, g_t + n2, ldg)
+        gru_state(g_t, ldg, b, a_prev, ld_prev, a_t, ld, n_a, n)
+    else:
+        # g_t (rows×n) += Wa (rows×n_a) · a_prev (n_a×n)
+        gemm(Wa.trans, op_prev, rows, n, n_a, 1, <const floating *>Wa.data, Wa.ld, a_prev,
+             ld_prev, 1, g_t, ldg)
+        if r.kind == LSTM:
+            lstm_gates(g_t, ldg, b, c_prev, ld_c,
+                       <floating *>f.c + t * n_a + j0 * <Py_ssize_t>ld, a_t, ld, n_a, n)
+        else:  # the RNN's gates are its states
+            bias_activation(g_t, b, n_a, n, ldg, r.kind == RNN_RELU)
+
+
 cdef void forward_loop(const Recurrence *r, const Forward *f, floating *null) noexcept nogil:
     """Every step of the cell forward, then y_t = softmax(Wy·a_t + by) for every t.
 
-    The cell's pre-activations are G = Wx·X + Wa·a_{t-1} + b (rows × m per step); each
-    kind then runs its C loop between, or after, the recurrent products. null only
-    selects the dtype.
+    The cell's pre-activations are G = Wx·X + Wa·a_prev + b (rows × m per step); each
+    kind then runs its C loop between, or after, the recurrent products. With lengths,
+    step t runs the examples still running (``running``), and the steps past an
+    example's length keep its state; with reverse, time runs from each example's last
+    step down to step 0. null only selects the dtype.
     """
     cdef blas_int n_a = r.n_a, m = r.m, T = r.T, rows = r.rows, mT = r.m * r.T
-    cdef blas_int ld = n_a * T, ldg = rows * T, n2 = 2 * n_a
-    cdef floating *gates = <floating *>f.gates
+    cdef blas_int ld = n_a * T, mt, mn
     cdef floating *a = <floating *>f.a
-    cdef floating *aux = <floating *>f.aux
-    cdef const floating *b = <const floating *>r.b
-    cdef const floating *a_prev = <const floating *>r.a0.data
-    cdef blas_int ld_prev = r.a0.ld
-    cdef char op_prev = r.a0.trans
-    cdef const floating *c_prev = <const floating *>f.c0
-    cdef blas_int ld_c = n_a
+    cdef floating *c = <floating *>f.c
+    cdef const floating *a0 = <const floating *>r.a0.data
+    cdef const floating *c0 = <const floating *>f.c0
     cdef Operand Wa = r.Wa
-    cdef floating *g_t
-    cdef Py_ssize_t t
+    cdef Py_ssize_t s, t
     if f.wa_f != NULL and Wa.trans == c'T':
         # Wa (rows×n_a), Fortran-ordered, from its C-ordered (column-major Waᵀ) data
         gather_steps(<floating *>f.wa_f, rows, <const floating *>Wa.data, Wa.ld, 0, 1, rows,
@@ -80,114 +135,186 @@ cdef void forward_loop(const Recurrence *r, const Forward *f, floating *null) no
     if n_a > 0:
         # G (rows×m·T) = Wx (rows×n_x) · X (n_x×m·T): the input part of every step at once
         gemm(r.Wx.trans, r.x.trans, rows, mT, r.n_x, 1, <const floating *>r.Wx.data, r.Wx.ld,
-             <const floating *>r.x.data, r.x.ld, 0, gates, rows)
-        for t in range(T):
-            g_t = gates + t * rows
-            if r.kind == GRU_AFTER:
-                # h (rows×m) = Wa (rows×n_a) · a_prev (n_a×m), a block of its own
-                gemm(Wa.trans, op_prev, rows, m, n_a, 1, <const floating *>Wa.data, Wa.ld,
-                     a_prev, ld_prev, 0, <floating *>f.h, rows)
-                gru_after(g_t, ldg, <const floating *>f.h, b, <const floating *>r.bca, a_prev,
-                          ld_prev, aux + t * n_a, ld, a + t * n_a, ld, n_a, m)
-            elif r.kind == GRU:
-                # g_t[:2n_a] (2n_a×m) += Wa[:2n_a] (2n_a×n_a) · a_prev (n_a×m)
-                gemm(Wa.trans, op_prev, n2, m, n_a, 1, <const floating *>Wa.data, Wa.ld, a_prev,
-                     ld_prev, 1, g_t, ldg)
-                gru_gates(g_t, ldg, b, a_prev, ld_prev, aux + t * n_a, ld, n_a, m)
-                # g_t[2n_a:] (n_a×m) += Wa[2n_a:] (n_a×n_a) · (r*a_prev) (n_a×m)
-                gemm(Wa.trans, c'N', n_a, m, n_a, 1, <const floating *>Wa.data + row_offset(Wa, n2), Wa.ld,
-                     aux + t * n_a, ld, 1, g_t + n2, ldg)
-                gru_state(g_t, ldg, b, a_prev, ld_prev, a + t * n_a, ld, n_a, m)
-            else:
-                # g_t (rows×m) += Wa (rows×n_a) · a_prev (n_a×m)
-                gemm(Wa.trans, op_prev, rows, m, n_a, 1, <const floating *>Wa.data, Wa.ld,
-                     a_prev, ld_prev, 1, g_t, ldg)
-                if r.kind == LSTM:
-                    lstm_gates(g_t, ldg, b, c_prev, ld_c, <floating *>f.c + t * n_a,
-                               a + t * n_a, ld, n_a, m)
-                    c_prev, ld_c = <floating *>f.c + t * n_a, ld
-                else:  # the RNN's gates are its states
-                    bias_activation(g_t, b, n_a, m, ldg, r.kind == RNN_RELU)
-            a_prev, ld_prev, op_prev = a + t * n_a, ld, c'N'
+             <const floating *>r.x.data, r.x.ld, 0, <floating *>f.gates, rows)
+        for s in range(T):
+            t = T - 1 - s if r.reverse else s
+            mt = running(r, t)
+            if not r.reverse:
+                # every example that runs step t ran step t-1 (or starts from a0)
+                if t == 0:
+                    forward_columns(r, f, &Wa, t, 0, mt, a0, r.a0.ld, r.a0.trans, c0, n_a)
+                else:
+                    forward_columns(r, f, &Wa, t, 0, mt, a + (t - 1) * n_a, ld, c'N',
+                                    c + (t - 1) * n_a if c != NULL else NULL, ld)
+                continue
+            # reverse: the first mn examples ran step t+1; the others start here from a0
+            mn = running(r, t + 1)
+            forward_columns(r, f, &Wa, t, 0, mn, a + (t + 1) * n_a, ld, c'N',
+                            c + (t + 1) * n_a if c != NULL else NULL, ld)
+            forward_columns(r, f, &Wa, t, mn, mt, a0 + col_offset(r.a0, mn), r.a0.ld,
+                            r.a0.trans, c0 + mn * n_a if c0 != NULL else NULL, n_a)
+        if r.lengths != NULL:
+            past_the_ends(r, f, null)
     # Y (n_y×m·T) = Wy (n_y×n_a) · A (n_a×m·T), then a softmax per column
     gemm(r.Wy.trans, c'N', r.n_y, mT, n_a, 1, <const floating *>r.Wy.data, r.Wy.ld, a, n_a,
          0, <floating *>f.y, r.n_y)
     bias_softmax(<floating *>f.y, <const floating *>r.by, r.n_y, mT)
+    if r.lengths != NULL:
+        zero_past_the_ends(<floating *>f.y, r.n_y, r)
 
 
-cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null) noexcept nogil:
-    """Back through every step: dz_t, the gradient of step t's pre-activations, from da_t
-    and the flow from step t+1 (bk.da0, which ends as the gradient of a0); then dx and the
-    weight gradients, each one product over the whole sequence. Needs n_a, m, T >= 1.
-    """
-    cdef blas_int n_a = r.n_a, m = r.m, T = r.T, rows = r.rows, mT = r.m * r.T
-    cdef blas_int ld = n_a * T, ldg = rows * T, n2 = 2 * n_a
-    cdef Py_ssize_t block = bk.block, ldd = n_a * bk.block
-    cdef Operand Wa = r.Wa
+cdef void past_the_ends(const Recurrence *r, const Forward *f, floating *null) noexcept nogil:
+    """The steps t >= L_j of each example j keep its state: a and c of its last step
+    (forward), or a0 and c0 (reverse, whose last step is step 0; a0 Fortran-ordered);
+    its gates and aux there are zeros."""
+    cdef Py_ssize_t j, t, L, n_a = r.n_a, T = r.T, ld = r.n_a * r.T, rows = r.rows
+    cdef Py_ssize_t ldg = rows * T, size = n_a * sizeof(floating)
+    cdef floating *a = <floating *>f.a
+    cdef floating *c = <floating *>f.c
+    cdef floating *g = <floating *>f.gates
+    cdef floating *aux = <floating *>f.aux
+    cdef const floating *src
+    cdef const floating *csrc = NULL
+    for j in range(r.m):
+        L = r.lengths[j]
+        if r.reverse:
+            src = <const floating *>r.a0.data + j * <Py_ssize_t>r.a0.ld
+            if c != NULL:
+                csrc = <const floating *>f.c0 + j * n_a
+        else:
+            src = a + (L - 1) * n_a + j * ld
+            if c != NULL:
+                csrc = c + (L - 1) * n_a + j * ld
+        for t in range(L, T):
+            memcpy(a + t * n_a + j * ld, src, size)
+            if c != NULL:
+                memcpy(c + t * n_a + j * ld, csrc, size)
+            if g != a:
+                memset(g + t * rows + j * ldg, 0, rows * sizeof(floating))
+            if aux != NULL:
+                memset(aux + t * n_a + j * ld, 0, size)
+
+
+cdef void zero_past_the_ends(floating *y, Py_ssize_t n, const Recurrence *r) noexcept nogil:
+    """y (n×m·T, the kernels' layout) = 0 at the steps t >= L_j of each example j."""
+    cdef Py_ssize_t j, t
+    for j in range(r.m):
+        for t in range(r.lengths[j], r.T):
+            memset(y + t * n + j * n * r.T, 0, n * sizeof(floating))
+
+
+cdef void fold_past_the_ends(floating *flow, const Backward *bk, const Recurrence *r) noexcept nogil:
+    """flow[:, j] += da[:, j, t] summed over the steps t >= L_j of each example j: the
+    gradient of the states they keep (da read with its element strides)."""
+    cdef Py_ssize_t i, j, t
+    cdef const floating *da = <const floating *>bk.da
+    for j in range(r.m):
+        for t in range(r.lengths[j], r.T):
+            for i in range(r.n_a):
+                flow[i + j * r.n_a] += da[i * bk.ds[0] + j * bk.ds[1] + t * bk.ds[2]]
+
+
+cdef void backward_step(const Recurrence *r, const Backward *bk, const Operand *Wa,
+                        Py_ssize_t t, const floating *da_t, Py_ssize_t ldd) noexcept nogil:
+    """Step t backward for the examples that ran it: dz_t from da_t + the flow, then the
+    flow into the states before the step."""
+    cdef blas_int n_a = r.n_a, rows = r.rows, n2 = 2 * r.n_a, m = running(r, t)
+    cdef blas_int ld = n_a * r.T, ldg = rows * r.T
+    if m == 0:
+        return
     cdef const floating *gates = <const floating *>bk.gates
     cdef const floating *a = <const floating *>bk.a
     cdef const floating *c = <const floating *>bk.c
-    cdef const floating *a_prev = <const floating *>bk.a_prev
+    cdef floating *dz_t = <floating *>bk.dz + t * rows
+    cdef floating *flow = <floating *>bk.da0
+    cdef const floating *p_t
+    cdef const floating *cp_t
+    cdef Py_ssize_t ldp, ldcp
+    if bk.a_prev != NULL:
+        p_t, ldp = <const floating *>bk.a_prev + t * n_a, ld
+    elif t:
+        p_t, ldp = a + (t - 1) * n_a, ld
+    else:
+        p_t, ldp = <const floating *>r.a0.data, r.a0.ld
+    if r.kind == RNN_TANH or r.kind == RNN_RELU:
+        rnn_grad(dz_t, ldg, da_t, ldd, flow, a + t * n_a, ld, n_a, m, r.kind == RNN_RELU)
+    elif r.kind == LSTM:
+        if bk.c_prev != NULL:
+            cp_t, ldcp = <const floating *>bk.c_prev + t * n_a, ld
+        elif t:
+            cp_t, ldcp = c + (t - 1) * n_a, ld
+        else:
+            cp_t, ldcp = <const floating *>bk.c0, n_a
+        lstm_gates_grad(dz_t, gates + t * rows, ldg, <floating *>bk.dc0, flow, da_t, ldd,
+                        c + t * n_a, ld, cp_t, ldcp, n_a, m)
+    elif r.kind == GRU:
+        gru_grad_before(dz_t, ldg, gates + t * rows, ldg, da_t, ldd, flow, p_t, ldp, n_a, m)
+        # dra (n_a×m) = Wa[2n_a:].T (n_a×n_a) · dz_c (n_a×m): the gradient of r*a_prev
+        gemm(Wa.flip, c'N', n_a, m, n_a, 1, <const floating *>Wa.data + row_offset(Wa[0], n2),
+             Wa.ld, dz_t + n2, ldg, 0, <floating *>bk.dra, n_a)
+        gru_grad_reset(dz_t, ldg, gates + t * rows, ldg, <const floating *>bk.dra, flow, p_t,
+                       ldp, n_a, m)
+    else:
+        gru_grad_after(dz_t, ldg, <floating *>bk.dh + t * n_a, ld, gates + t * rows, ldg, da_t,
+                       ldd, flow, p_t, ldp, <const floating *>bk.aux + t * n_a, ld, n_a, m)
+    if r.kind == GRU:
+        # flow (n_a×m) += Wa[:2n_a].T (n_a×2n_a) · dz_t[:2n_a] (2n_a×m), through u, r
+        gemm(Wa.flip, c'N', n_a, m, n2, 1, <const floating *>Wa.data, Wa.ld, dz_t, ldg, 1,
+             flow, n_a)
+    elif r.kind == GRU_AFTER:
+        # flow (n_a×m) += Wa.T (n_a×rows) · dz_t (rows×m): every product with a_prev
+        gemm(Wa.flip, c'N', n_a, m, rows, 1, <const floating *>Wa.data, Wa.ld, dz_t, ldg, 1,
+             flow, n_a)
+    else:
+        # flow (n_a×m) = Wa.T (n_a×rows) · dz_t (rows×m): the flow into a_prev
+        gemm(Wa.flip, c'N', n_a, m, rows, 1, <const floating *>Wa.data, Wa.ld, dz_t, ldg, 0,
+             flow, n_a)
+
+
+cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null) noexcept nogil:
+    """Back through every step, in the reverse of the forward's order: dz_t, the gradient
+    of step t's pre-activations, from da_t and the flow (bk.da0, which ends as the
+    gradient of a0); then dx and the weight gradients, each one product over the whole
+    sequence. With lengths or reverse, bk.a_prev (and the LSTM's bk.c_prev) hold the
+    states before every step. Needs n_a, m, T >= 1.
+    """
+    cdef blas_int n_a = r.n_a, m = r.m, T = r.T, rows = r.rows, mT = r.m * r.T
+    cdef blas_int n2 = 2 * n_a
+    cdef Py_ssize_t block = bk.block, ldd = n_a * bk.block
     cdef floating *dz = <floating *>bk.dz
     cdef floating *dh = <floating *>bk.dh
     cdef floating *flow = <floating *>bk.da0
     cdef floating *da_block = <floating *>bk.da_block
-    cdef const floating *p_t
-    cdef const floating *cp_t
-    cdef const floating *da_t
-    cdef Py_ssize_t t, t0, t1 = T, ldp, ldcp
+    cdef Py_ssize_t t, t0, t1
     memset(flow, 0, n_a * <Py_ssize_t>m * sizeof(floating))
-    while t1 > 0:
-        t0 = t1 - block if t1 > block else 0
+    if r.lengths != NULL and not r.reverse:
+        fold_past_the_ends(flow, bk, r)  # the da past an example's end reaches its last state
+    t0 = t1 = 0 if r.reverse else T
+    while (t1 < T) if r.reverse else (t0 > 0):
+        if r.reverse:
+            t1 = t0 + block if t0 + block < T else T
+        else:
+            t0 = t1 - block if t1 > block else 0
         # da_t for t0 <= t < t1 into da_block (n_a×m·block), step t - t0 from column
         # t - t0, by cache-sized tiles (rather than each step's strided reads of da)
         gather_steps(da_block, ldd, <const floating *>bk.da + t0 * bk.ds[2], bk.ds[0],
                      bk.ds[1], bk.ds[2], n_a, m, t1 - t0)
-        for t in range(t1 - 1, t0 - 1, -1):
-            da_t = da_block + (t - t0) * n_a
-            if a_prev != NULL:
-                p_t, ldp = a_prev + t * n_a, ld
-            elif t:
-                p_t, ldp = a + (t - 1) * n_a, ld
-            else:
-                p_t, ldp = <const floating *>r.a0.data, r.a0.ld
-            if r.kind == RNN_TANH or r.kind == RNN_RELU:
-                rnn_grad(dz + t * rows, ldg, da_t, ldd, flow, a + t * n_a, ld, n_a, m,
-                         r.kind == RNN_RELU)
-            elif r.kind == LSTM:
-                if bk.c_prev != NULL:
-                    cp_t, ldcp = <const floating *>bk.c_prev + t * n_a, ld
-                elif t:
-                    cp_t, ldcp = c + (t - 1) * n_a, ld
-                else:
-                    cp_t, ldcp = <const floating *>bk.c0, n_a
-                lstm_gates_grad(dz + t * rows, gates + t * rows, ldg, <floating *>bk.dc0, flow,
-                                da_t, ldd, c + t * n_a, ld, cp_t, ldcp, n_a, m)
-            elif r.kind == GRU:
-                gru_grad_before(dz + t * rows, ldg, gates + t * rows, ldg, da_t, ldd, flow, p_t,
-                                ldp, n_a, m)
-                # dra (n_a×m) = Wa[2n_a:].T (n_a×n_a) · dz_c (n_a×m): the gradient of r*a_prev
-                gemm(Wa.flip, c'N', n_a, m, n_a, 1, <const floating *>Wa.data + row_offset(Wa, n2), Wa.ld,
-                     dz + t * rows + n2, ldg, 0, <floating *>bk.dra, n_a)
-                gru_grad_reset(dz + t * rows, ldg, gates + t * rows, ldg,
-                               <const floating *>bk.dra, flow, p_t, ldp, n_a, m)
-            else:
-                gru_grad_after(dz + t * rows, ldg, dh + t * n_a, ld, gates + t * rows, ldg,
-                               da_t, ldd, flow, p_t, ldp, <const floating *>bk.aux + t * n_a,
-                               ld, n_a, m)
-            if r.kind == GRU:
-                # flow (n_a×m) += Wa[:2n_a].T (n_a×2n_a) · dz_t[:2n_a] (2n_a×m), through u, r
-                gemm(Wa.flip, c'N', n_a, m, n2, 1, <const floating *>Wa.data, Wa.ld,
-                     dz + t * rows, ldg, 1, flow, n_a)
-            elif r.kind == GRU_AFTER:
-                # flow (n_a×m) += Wa.T (n_a×rows) · dz_t (rows×m): every product with a_{t-1}
-                gemm(Wa.flip, c'N', n_a, m, rows, 1, <const floating *>Wa.data, Wa.ld,
-                     dz + t * rows, ldg, 1, flow, n_a)
-            else:
-                # flow (n_a×m) = Wa.T (n_a×rows) · dz_t (rows×m): the flow into a_{t-1}
-                gemm(Wa.flip, c'N', n_a, m, rows, 1, <const floating *>Wa.data, Wa.ld,
-                     dz + t * rows, ldg, 0, flow, n_a)
-        t1 = t0
+        if r.reverse:
+            for t in range(t0, t1):
+                backward_step(r, bk, &r.Wa, t, da_block + (t - t0) * n_a, ldd)
+            t0 = t1
+        else:
+            for t in range(t1 - 1, t0 - 1, -1):
+                backward_step(r, bk, &r.Wa, t, da_block + (t - t0) * n_a, ldd)
+            t1 = t0
+    if r.lengths != NULL:
+        if r.reverse:
+            fold_past_the_ends(flow, bk, r)  # the da past an example's end reaches a0
+        # the steps past an example's end have no gradient of their own (the RNN's dz
+        # holds the da gathered there)
+        zero_past_the_ends(dz, rows, r)
+        if dh != NULL:
+            zero_past_the_ends(dh, n_a, r)
     if r.kind == GRU_AFTER:
         # dX (n_x×m·T) = Wx[:2n_a].T (n_x×2n_a) · dZ[:2n_a] + Wx[2n_a:].T (n_x×n_a) · dH:
         # the candidate's rows of dZ are the recurrent side's
@@ -204,9 +331,9 @@ cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null)
         gru_weight_gradients(r, bk, dz)
     else:
         # C-ordered (rows, n) gradients are their column-major transposes
-        weight_gradients(r.n_x, n_a, rows, m, T, r.x, a, r.a0, a_prev, dz,
-                         <floating *>bk.dWx, bk.ld_wx, <floating *>bk.dWa, bk.ld_wa,
-                         <floating *>bk.db)
+        weight_gradients(r.n_x, n_a, rows, m, T, r.x, <const floating *>bk.a, r.a0,
+                         <const floating *>bk.a_prev, dz, <floating *>bk.dWx, bk.ld_wx,
+                         <floating *>bk.dWa, bk.ld_wa, <floating *>bk.db)
 
 
 cdef inline void gru_weight_gradients(const Recurrence *r, const Backward *bk,
@@ -428,7 +555,8 @@ cdef int forward_into(Recurrence *r, int typenum, object a, object y, object gat
     return 0
 
 
-def forward_kernel(int kind, x, a0, c0, W, b, bca, Wy, by, gates, aux, a, c, y):
+def forward_kernel(int kind, x, a0, c0, W, b, bca, Wy, by, gates, aux, a, c, y,
+                   lengths=None, bint reverse=False):
     """Fill ``a`` (n_a, m, T), ``y`` (n_y, m, T) and the cell's own buffers: ``gates``
     (G·n_a, m, T; None for the RNN, whose gate is its state), ``aux`` (n_a, m, T; the
     GRU's) and ``c`` (n_a, m, T; the LSTM's, from ``c0``).
@@ -439,6 +567,9 @@ def forward_kernel(int kind, x, a0, c0, W, b, bca, Wy, by, gates, aux, a, c, y):
     GRU_AFTER's candidate (else None); ``Wy`` (n_y, n_a) C- or Fortran-ordered and
     ``by`` (n_y). The outputs, in the kernels' layout, set the dtype; every input must
     have it. Sizes are checked by the caller to fit ``blas_int``; m, T, n_y >= 1.
+    ``lengths`` (None, or each example's steps: a non-increasing 1-D intp array of values
+    in 1..T) and ``reverse`` (time runs from each example's last step down to step 0)
+    need a0 Fortran-ordered.
     """
     cdef int typenum = kernel_type(a)
     cdef Py_ssize_t dims[3]
@@ -450,6 +581,7 @@ def forward_kernel(int kind, x, a0, c0, W, b, bca, Wy, by, gates, aux, a, c, y):
         raise ValueError(f"a {a.shape} and y {y.shape} must have m, T, n_y >= 1")
     cdef Recurrence r
     describe_packed(&r, kind, typenum, x, a0, W, n_a, m, T)
+    kept = set_lengths(&r, lengths, reverse)
     r.n_y = n_y
     r.b = vector(b, typenum, r.rows, "b")
     r.bca = vector(bca, typenum, n_a, "bca") if kind == GRU_AFTER else NULL
@@ -468,6 +600,63 @@ cdef void shifted_states(floating *p, const floating *a, const floating *a0, Py_
     memcpy(p + n_a, a, (n_a * m * T - n_a) * sizeof(floating))
     for j in range(m):
         memcpy(p + j * T * n_a, a0 + j * ld0, n_a * sizeof(floating))
+
+
+cdef void states_before(const Recurrence *r, floating *p, const floating *s,
+                        const floating *s0, Py_ssize_t ld0) noexcept nogil:
+    """p (n_a×m·T, the kernels' layout) = the state before every step, in the direction
+    time runs: s0 (n_a×m, columns ld0 apart) before each example's first step, else s (the
+    kernels' layout) at the step before (t-1 forward, t+1 reverse). With lengths, past an
+    example's end any state stands in: those steps have no gradient."""
+    cdef Py_ssize_t j, t, L, n_a = r.n_a, T = r.T, ld = r.n_a * r.T
+    if not r.reverse:
+        shifted_states(p, s, s0, ld0, n_a, r.m, T)
+        return
+    for j in range(r.m):
+        L = T if r.lengths == NULL else r.lengths[j]
+        for t in range(T):
+            if t + 1 < L:
+                memcpy(p + t * n_a + j * ld, s + (t + 1) * n_a + j * ld, n_a * sizeof(floating))
+            else:
+                memcpy(p + t * n_a + j * ld, s0 + j * ld0, n_a * sizeof(floating))
+
+
+cdef object new_states_before(const Recurrence *r, int typenum, const void *s, const void *s0,
+                              Py_ssize_t ld0):
+    """A new sequence of the states before every step (``states_before``)."""
+    p = new_sequence_of(typenum, r.n_a, r.m, r.T)
+    if typenum == cnp.NPY_DOUBLE:
+        states_before(r, <double *>cnp.PyArray_DATA(p), <const double *>s, <const double *>s0, ld0)
+    else:
+        states_before(r, <float *>cnp.PyArray_DATA(p), <const float *>s, <const float *>s0, ld0)
+    return p
+
+
+cdef object set_lengths(Recurrence *r, object lengths, bint reverse):
+    """r's lengths (None, or each example's steps, a non-increasing 1-D intp array of m
+    values in 1..T) and direction; returns what r then points into, to keep alive."""
+    r.reverse = reverse
+    if (lengths is not None or reverse) and r.a0.trans != c'N':
+        raise ValueError("a0 must be Fortran-ordered with lengths or reverse")
+    if lengths is None:
+        return None
+    if not (cnp.PyArray_Check(lengths) and cnp.PyArray_TYPE(<cnp.ndarray>lengths) == cnp.NPY_INTP
+            and cnp.PyArray_NDIM(<cnp.ndarray>lengths) == 1
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>lengths)
+            and cnp.PyArray_DIM(<cnp.ndarray>lengths, 0) == r.m):
+        raise ValueError(f"lengths must be a contiguous 1-D intp array of {r.m} values")
+    cdef const Py_ssize_t *L = <const Py_ssize_t *>cnp.PyArray_DATA(<cnp.ndarray>lengths)
+    cdef Py_ssize_t j, t
+    for j in range(r.m):
+        if L[j] < 1 or L[j] > r.T or (j and L[j] > L[j - 1]):
+            raise ValueError(f"lengths must be non-increasing, in 1..{r.T}")
+    active = np.zeros(r.T, np.intp)
+    cdef Py_ssize_t *count = <Py_ssize_t *>cnp.PyArray_DATA(<cnp.ndarray>active)
+    for j in range(r.m):
+        for t in range(L[j]):
+            count[t] += 1
+    r.lengths, r.active = L, count
+    return active
 
 
 cdef void gru_aux(const Recurrence *r, const floating *gates, const floating *p,
@@ -508,17 +697,17 @@ cdef int backward_into(Recurrence *r, Backward *bk, int typenum) except -1:
         bk.block = BLOCK_BYTES // itemsize
         da_block = new_matrix(typenum, n_a, m * bk.block, 1)
         bk.da_block = cnp.PyArray_DATA(da_block)
+    cdef bint ordered = r.lengths == NULL and not r.reverse
+    c_prev = None
+    if bk.a_prev == NULL and (r.kind == GRU or r.kind == GRU_AFTER or not ordered):
+        # the states before the steps as one matrix: the GRU's weight gradients read it,
+        # and every cell's with lengths or reverse
+        p = new_states_before(r, typenum, bk.a, r.a0.data, r.a0.ld)
+        bk.a_prev = cnp.PyArray_DATA(p)
+    if r.kind == LSTM and bk.c_prev == NULL and not ordered:
+        c_prev = new_states_before(r, typenum, bk.c, bk.c0, n_a)
+        bk.c_prev = cnp.PyArray_DATA(c_prev)
     if r.kind == GRU or r.kind == GRU_AFTER:
-        if bk.a_prev == NULL:
-            # the GRU's weight gradients read the states before the steps as one matrix
-            p = new_sequence_of(typenum, n_a, m, T)
-            if typenum == cnp.NPY_DOUBLE:
-                shifted_states(<double *>cnp.PyArray_DATA(p), <const double *>bk.a,
-                               <const double *>r.a0.data, r.a0.ld, n_a, m, T)
-            else:
-                shifted_states(<float *>cnp.PyArray_DATA(p), <const float *>bk.a,
-                               <const float *>r.a0.data, r.a0.ld, n_a, m, T)
-            bk.a_prev = cnp.PyArray_DATA(p)
         if bk.aux == NULL:
             aux = new_sequence_of(typenum, n_a, m, T)
             bk.aux = cnp.PyArray_DATA(aux)
@@ -537,7 +726,7 @@ cdef int backward_into(Recurrence *r, Backward *bk, int typenum) except -1:
 
 
 def backward_kernel(int kind, da, gates, aux, a, c, c0, c_prev, a0, a_prev, x, W, bca, dx,
-                    da0, dc0, dW, db, dbca):
+                    da0, dc0, dW, db, dbca, lengths=None, bint reverse=False):
     """Fill ``dx`` (n_x, m, T, the kernels' layout), ``da0`` (n_a, m, Fortran-ordered),
     ``dW`` (G·n_a, n_a+n_x, C-ordered, packed like W), ``db`` (G·n_a), and the cell's
     own: ``dc0`` (the LSTM's, (n_a, m) Fortran-ordered, holding the last cell state's
@@ -549,8 +738,9 @@ def backward_kernel(int kind, da, gates, aux, a, c, c0, c_prev, a0, a_prev, x, W
     buffers in the kernels' layout; ``bca`` is GRU_AFTER's (n_a) bias; ``a0`` and ``c0`` (n_a, m)
     Fortran-ordered the states before step 0; ``a_prev`` and ``c_prev`` None when the
     state before every step is a0 (c0) then a (c) shifted by one step, else (n_a, m, T)
-    in the kernels' layout. ``x`` and ``W`` as for ``forward_kernel``. Sizes are checked
-    by the caller to fit ``blas_int``; n_a, m, T >= 1.
+    in the kernels' layout (with lengths or reverse, in the direction time ran). ``x``,
+    ``W``, ``lengths`` and ``reverse`` as for ``forward_kernel``. Sizes are checked by the
+    caller to fit ``blas_int``; n_a, m, T >= 1.
     """
     cdef int typenum = kernel_type(dx)
     cdef Py_ssize_t shape[3]
@@ -562,6 +752,7 @@ def backward_kernel(int kind, da, gates, aux, a, c, c0, c_prev, a0, a_prev, x, W
     cdef Backward bk
     cdef Operand o
     describe_packed(&r, kind, typenum, x, a0, W, n_a, m, T)
+    kept = set_lengths(&r, lengths, reverse)
     cdef Py_ssize_t rows = r.rows, n_x = r.n_x
     memset(&bk, 0, sizeof(Backward))
     bk.da, bk.ds[0], bk.ds[1], bk.ds[2] = pda, ds[0], ds[1], ds[2]

@@ -17,7 +17,7 @@ parameters)``; a sequence's caches are ``(list of cell caches, x)``.
 import numpy as np
 
 from crnn import _engine
-from crnn._caches import CellCache, ForwardCaches, first_cache
+from crnn._caches import CellCache, ForwardCaches, first_cache, sequence_caches, states_before
 from crnn._cellspec import CellSpec, Gate
 from crnn._validate import as_array, check_parameters
 
@@ -92,12 +92,13 @@ def _check_reset_after(reset_after):
     return bool(reset_after)
 
 
-def _step_caches(out, a0, xa, parameters):
+def _step_caches(out, a0, xa, parameters, reverse):
     """The cell caches of every step: views into the buffers and the caller's x."""
     n_a = out.a.shape[0]
     states, gates, inputs = _engine.steps(out.a), _engine.steps(out.gates), _engine.steps(xa)
     return [(a_t, a_prev, g[:n_a], g[n_a:2 * n_a], g[2 * n_a:], xt, parameters)
-            for a_t, a_prev, g, xt in zip(states, [a0, *states[:-1]], gates, inputs)]
+            for a_t, a_prev, g, xt in zip(states, states_before(states, a0, reverse), gates,
+                                          inputs)]
 
 
 def gru_cell_forward(xt, a_prev, parameters, *, reset_after=False):
@@ -126,7 +127,7 @@ def gru_cell_forward(xt, a_prev, parameters, *, reset_after=False):
                                     parameters)
 
 
-def gru_forward(x, a0, parameters, *, reset_after=False):
+def gru_forward(x, a0, parameters, *, reset_after=False, lengths=None, reverse=False):
     """The GRU over a whole sequence, in one call into the engine.
 
     Arguments:
@@ -134,19 +135,26 @@ def gru_forward(x, a0, parameters, *, reset_after=False):
     a0 -- initial hidden state, of shape (n_a, m)
     parameters -- dict as for gru_cell_forward
     reset_after -- as for gru_cell_forward
+    lengths -- None (every example runs T_x steps), or m integers in 1..T_x: example i
+               runs its first lengths[i] steps, and keeps its state over the others,
+               where its prediction is zero (see docs/SEQUENCES.md)
+    reverse -- run each example from its last step down to step 0; a0 is the state
+               before its last step
 
     Returns:
     a -- hidden states of every step, of shape (n_a, m, T_x)
     y_pred -- predictions of every step, of shape (n_y, m, T_x)
     caches -- (list of the T_x cell caches (a_next, a_prev, ut, rt, cct, xt, parameters),
-              x); the caches hold views into a, the gates and x, not copies
+              x); the caches hold views into a, the gates and x, not copies; with
+              lengths or reverse, the tuple is marked with them for gru_backward
     """
     spec = SPECS[_check_reset_after(reset_after)]
-    out = spec.forward(x, a0, parameters)
+    out = spec.forward(x, a0, parameters, lengths=lengths, reverse=reverse)
     xa = as_array("x", x)
-    caches = _step_caches(out, a0, xa, parameters)
-    return out.a, out.y, (ForwardCaches(caches, out.a, out.gates, out.aux, None, xa,
-                                        spec.recurrent_weights(parameters, out.a.dtype)), x)
+    caches = _step_caches(out, a0, xa, parameters, reverse)
+    kept = spec.recurrent_weights(parameters, out.a.dtype)
+    return out.a, out.y, sequence_caches(
+        ForwardCaches(caches, out.a, out.gates, out.aux, None, xa, kept), x, out.lengths, reverse)
 
 
 def _spec_of(parameters):

@@ -10,7 +10,7 @@ Inside crnn the four gate weights are packed into one ``(4·n_a, n_a+n_x)`` matr
 the order forget, update, candidate, output; the public dicts are unchanged.
 """
 from crnn import _engine
-from crnn._caches import CellCache, ForwardCaches
+from crnn._caches import CellCache, ForwardCaches, sequence_caches, states_before
 from crnn._cellspec import CellSpec, Gate
 from crnn._validate import as_array
 
@@ -63,7 +63,7 @@ def lstm_cell_forward(xt, a_prev, c_prev, parameters):
     return a_next, c_next, out.y[:, :, 0], cache
 
 
-def lstm_forward(x, a0, parameters, *, c0=None):
+def lstm_forward(x, a0, parameters, *, c0=None, lengths=None, reverse=False):
     """The LSTM over a whole sequence, in one call into the engine.
 
     Arguments:
@@ -71,28 +71,35 @@ def lstm_forward(x, a0, parameters, *, c0=None):
     a0 -- initial hidden state, of shape (n_a, m)
     parameters -- dict as for lstm_cell_forward
     c0 -- initial cell state, of shape (n_a, m); zeros when None, as in the course
+    lengths -- None (every example runs T_x steps), or m integers in 1..T_x: example i
+               runs its first lengths[i] steps, and keeps its states a and c over the
+               others, where its prediction is zero (see docs/SEQUENCES.md)
+    reverse -- run each example from its last step down to step 0; a0 and c0 are the
+               states before its last step
 
     Returns:
     a -- hidden states of every step, of shape (n_a, m, T_x)
     y -- predictions of every step, of shape (n_y, m, T_x)
     c -- cell states of every step, of shape (n_a, m, T_x)
     caches -- (list of the T_x cell caches, x); the caches hold views into a, c, the
-              gates and x, not copies
+              gates and x, not copies; with lengths or reverse, the tuple is marked with
+              them for lstm_backward
     """
-    out = SPEC.forward(x, a0, parameters, c0)
+    out = SPEC.forward(x, a0, parameters, c0, lengths=lengths, reverse=reverse)
     xa = as_array("x", x)
     # a_prev (c_prev) of step t is the very view a_next (c_next) of step t-1, as in the
     # course's loop
     states, cells, inputs = _engine.steps(out.a), _engine.steps(out.c), _engine.steps(xa)
     gate_views = _gate_views(out.gates, out.a.shape[0])
-    states_prev = [a0, *states[:-1]]
-    cells_prev = [out.c0 if c0 is None else c0, *cells[:-1]]
+    states_prev = states_before(states, a0, reverse)
+    cells_prev = states_before(cells, out.c0 if c0 is None else c0, reverse)
     caches = [
         (states[t], cells[t], states_prev[t], cells_prev[t], *gate_views[4 * t : 4 * t + 4],
          inputs[t], parameters)
         for t in range(len(states))
     ]
-    return out.a, out.y, out.c, (ForwardCaches(caches, out.a, out.gates, None, out.c, xa, None), x)
+    return out.a, out.y, out.c, sequence_caches(
+        ForwardCaches(caches, out.a, out.gates, None, out.c, xa, None), x, out.lengths, reverse)
 
 
 def lstm_cell_backward(da_next, dc_next, cache):

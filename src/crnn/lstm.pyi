@@ -24,7 +24,8 @@ def lstm_cell_forward(
     xt: npt.ArrayLike, a_prev: npt.ArrayLike, c_prev: npt.ArrayLike, parameters: _Parameters
 ) -> tuple[_Array, _Array, _Array, _CellCache]: ...
 def lstm_forward(
-    x: npt.ArrayLike, a0: npt.ArrayLike, parameters: _Parameters, *, c0: npt.ArrayLike | None = None
+    x: npt.ArrayLike, a0: npt.ArrayLike, parameters: _Parameters, *, c0: npt.ArrayLike | None = None,
+    lengths: npt.ArrayLike | None = None, reverse: bool = False,
 ) -> tuple[_Array, _Array, _Array, _Caches]: ...
 def lstm_cell_backward(
     da_next: npt.ArrayLike, dc_next: npt.ArrayLike, cache: _CellCache

@@ -11,6 +11,8 @@ from crnn._caches import (
     cache_is_relu,
     check_activation,
     first_cache,
+    sequence_caches,
+    states_before,
 )
 from crnn._cellspec import CellSpec, Gate
 from crnn._validate import as_array
@@ -49,7 +51,7 @@ def rnn_cell_forward(xt, a_prev, parameters, *, activation="tanh"):
     return a_next, out.y[:, :, 0], ReluCache(cache) if relu else cache
 
 
-def rnn_forward(x, a0, parameters, *, activation="tanh"):
+def rnn_forward(x, a0, parameters, *, activation="tanh", lengths=None, reverse=False):
     """The RNN over a whole sequence, in one call into the engine.
 
     Arguments:
@@ -57,23 +59,30 @@ def rnn_forward(x, a0, parameters, *, activation="tanh"):
     a0 -- initial hidden state, of shape (n_a, m)
     parameters -- dict as for rnn_cell_forward
     activation -- "tanh" (the course's) or "relu", as for rnn_cell_forward
+    lengths -- None (every example runs T_x steps), or m integers in 1..T_x: example i
+               runs its first lengths[i] steps, and keeps its state over the others,
+               where its prediction is zero (see docs/SEQUENCES.md)
+    reverse -- run each example from its last step down to step 0; a0 is the state
+               before its last step
 
     Returns:
     a -- hidden states of every step, of shape (n_a, m, T_x)
     y_pred -- predictions of every step, of shape (n_y, m, T_x)
     caches -- (list of the T_x cell caches (a_next, a_prev, xt, parameters), x);
-              the caches hold views into a and x, not copies
+              the caches hold views into a and x, not copies; with lengths or reverse,
+              the tuple is marked with them for rnn_backward
     """
     relu = check_activation(activation)
-    out = SPECS[activation].forward(x, a0, parameters)
+    out = SPECS[activation].forward(x, a0, parameters, lengths=lengths, reverse=reverse)
     xa = as_array("x", x)
-    # a_prev of step t is the very view a_next of step t-1, as in the course's loop
+    # a_prev of step t is the very view a_next of the step before, as in the course's loop
     states, inputs = _engine.steps(out.a), _engine.steps(xa)
     caches = [(a_t, a_prev, xt, parameters)
-              for a_t, a_prev, xt in zip(states, [a0, *states[:-1]], inputs)]
+              for a_t, a_prev, xt in zip(states, states_before(states, a0, reverse), inputs)]
     if relu:
         caches = [ReluCache(cache) for cache in caches]
-    return out.a, out.y, (ForwardCaches(caches, out.a, None, None, None, xa, None), x)
+    return out.a, out.y, sequence_caches(
+        ForwardCaches(caches, out.a, None, None, None, xa, None), x, out.lengths, reverse)
 
 
 def _spec_of(cache, name):
@@ -104,7 +113,8 @@ def rnn_backward(da, caches):
     da -- upstream gradients of every hidden state, of shape (n_a, m, T_x); with fewer
           steps than the caches, the first T_x caches are used, as in the course
     caches -- (list of cell caches, x), the output of rnn_forward (crnn's or the course's);
-              the activation, tanh or relu, is read from the first cell cache
+              the activation, tanh or relu, is read from the first cell cache, and the
+              lengths and direction from the tuple
 
     Returns:
     gradients -- dict with "dx" (n_x, m, T_x), "da0" (n_a, m), "dWax" (n_a, n_x),

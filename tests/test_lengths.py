@@ -1,0 +1,204 @@
+"""Variable lengths and the reverse direction, for every cell of the registry.
+
+Semantics (docs/SEQUENCES.md): example i runs its first L_i steps; at steps t >= L_i it
+keeps its state (forward: the state of step L_i - 1; reverse: a0, the state before its
+first step), its prediction is zero, and a da given there reaches the state it keeps.
+Each example's results equal running it alone with its own length, in the course's code.
+"""
+import numpy as np
+import pytest
+
+import crnn
+from crnn import reference
+from crnn.cells import variants
+from crnn.testing import assert_close, numeric_gradient
+
+CELLS = pytest.mark.parametrize("cell", variants(), ids=lambda cell: cell.label)
+DIRECTIONS = pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+SHAPE = (3, 4, 2, 5, 6)  # n_x, n_a, n_y, m, T_x
+LENGTHS = np.array([6, 2, 4, 1, 5])  # not sorted: the engine sorts, the results do not
+
+
+def _course(cell, module, what):
+    return getattr(module, f"{cell.name}_{what}")
+
+
+def _forward(cell, x, a0, p, **kwargs):
+    *outputs, caches = _course(cell, crnn, "forward")(x, a0, p, **cell.options, **kwargs)
+    return dict(zip(cell.outputs, outputs)), caches
+
+
+def _alone(cell, x, a0, p, da, i, L, reverse):
+    """Example i run alone for its L steps in the course's code: its outputs and
+    gradients in time order, with the da of its kept steps added where they flow."""
+    xi, dai = x[:, i:i + 1, :L], da[:, i:i + 1, :L].copy()
+    kept = da[:, i, L:].sum(axis=1)
+    if reverse:
+        xi, dai = xi[:, :, ::-1].copy(), dai[:, :, ::-1].copy()
+    else:
+        dai[:, 0, -1] += kept
+    *outputs, caches = _course(cell, reference, "forward")(xi, a0[:, i:i + 1], p, **cell.options)
+    grads = _course(cell, reference, "backward")(dai, caches)
+    if reverse:
+        outputs = [o[:, :, ::-1] for o in outputs]
+        grads["dx"] = grads["dx"][:, :, ::-1]
+        grads["da0"] = grads["da0"] + kept[:, None]
+    return dict(zip(cell.outputs, outputs)), grads
+
+
+@CELLS
+@DIRECTIONS
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_each_example_equals_running_it_alone(cell, reverse, dtype):
+    x, a0, p, da = cell.problem(*SHAPE, dtype=dtype, seed=3)
+    outputs, caches = _forward(cell, x, a0, p, lengths=LENGTHS, reverse=reverse)
+    grads = _course(cell, crnn, "backward")(da, caches)
+    total = {key: 0 for key in grads if key not in ("dx", "da0", "dc0")}
+    for i, L in enumerate(LENGTHS):
+        want_out, want = _alone(cell, x, a0, p, da, i, L, reverse)
+        for name, value in want_out.items():
+            assert_close(outputs[name][:, i:i + 1, :L], value, dtype, name)
+        assert_close(grads["dx"][:, i:i + 1, :L], want["dx"], dtype, "dx")
+        assert not np.any(grads["dx"][:, i, L:]), "dx past the end"
+        assert_close(grads["da0"][:, i:i + 1], want["da0"], dtype, "da0")
+        for key in total:
+            total[key] = total[key] + want[key]
+    for key, value in total.items():
+        assert_close(grads[key], value, dtype, key)
+
+
+@CELLS
+@DIRECTIONS
+def test_the_steps_past_an_example_end_keep_its_state(cell, reverse):
+    x, a0, p, _ = cell.problem(*SHAPE, seed=4)
+    outputs, _ = _forward(cell, x, a0, p, lengths=LENGTHS, reverse=reverse)
+    a, y = outputs["a"], outputs[cell.outputs[1]]
+    for i, L in enumerate(LENGTHS):
+        kept = a0[:, i] if reverse else a[:, i, L - 1]
+        for t in range(L, SHAPE[4]):
+            np.testing.assert_array_equal(a[:, i, t], kept)
+            np.testing.assert_array_equal(y[:, i, t], 0)
+    if not reverse:  # a[:, :, -1] holds every example's final state
+        np.testing.assert_array_equal(a[:, np.arange(5), LENGTHS - 1], a[:, :, -1])
+
+
+@CELLS
+@DIRECTIONS
+def test_full_lengths_equal_no_lengths(cell, reverse):
+    x, a0, p, da = cell.problem(*SHAPE, seed=5)
+    full, caches_full = _forward(cell, x, a0, p, lengths=[SHAPE[4]] * 5, reverse=reverse)
+    plain, caches = _forward(cell, x, a0, p, reverse=reverse)
+    for name in full:
+        np.testing.assert_allclose(full[name], plain[name], rtol=1e-13, atol=1e-15)
+    backward = _course(cell, crnn, "backward")
+    got, want = backward(da, caches_full), backward(da, caches)
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-12, atol=1e-14)
+
+
+@CELLS
+def test_reverse_without_lengths_is_the_forward_of_the_reversed_sequence(cell):
+    x, a0, p, da = cell.problem(*SHAPE, seed=6)
+    rev, caches = _forward(cell, x, a0, p, reverse=True)
+    flipped, caches_f = _forward(cell, x[:, :, ::-1].copy(), a0, p)
+    for name in rev:
+        np.testing.assert_allclose(rev[name], flipped[name][:, :, ::-1], rtol=1e-13, atol=1e-15)
+    got = _course(cell, crnn, "backward")(da, caches)
+    want = _course(cell, crnn, "backward")(da[:, :, ::-1].copy(), caches_f)
+    np.testing.assert_allclose(got["dx"], want["dx"][:, :, ::-1], rtol=1e-12, atol=1e-14)
+    for key in (k for k in want if k != "dx"):
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-12, atol=1e-14)
+
+
+@CELLS
+@DIRECTIONS
+def test_results_do_not_depend_on_the_rest_of_the_batch(cell, reverse):
+    x, a0, p, da = cell.problem(*SHAPE, seed=7)
+    outputs, caches = _forward(cell, x, a0, p, lengths=LENGTHS, reverse=reverse)
+    grads = _course(cell, crnn, "backward")(da, caches)
+    order = np.array([3, 0, 4, 1, 2])
+    other, other_caches = _forward(cell, x[:, order], a0[:, order], p,
+                                   lengths=LENGTHS[order], reverse=reverse)
+    other_grads = _course(cell, crnn, "backward")(da[:, order], other_caches)
+    for name in outputs:
+        np.testing.assert_allclose(other[name], outputs[name][:, order], rtol=1e-13, atol=1e-15)
+    for key in ("dx", "da0"):
+        np.testing.assert_allclose(other_grads[key], grads[key][:, order], rtol=1e-12, atol=1e-14)
+
+
+@CELLS
+@DIRECTIONS
+def test_lengths_and_reverse_match_finite_differences(cell, reverse):
+    x, a0, parameters, G = cell.problem(*SHAPE, seed=8)
+    forward = _course(cell, crnn, "forward")
+    kwargs = dict(cell.options, lengths=LENGTHS, reverse=reverse)
+
+    def loss():
+        return float(np.sum(G * forward(x, a0, parameters, **kwargs)[0]))
+
+    grads = _course(cell, crnn, "backward")(G, forward(x, a0, parameters, **kwargs)[-1])
+    targets = {"dx": x, "da0": a0}
+    targets.update({"d" + key: parameters[key] for key in cell.spec.keys()})
+    for key, target in targets.items():
+        np.testing.assert_allclose(grads[key], numeric_gradient(loss, target), rtol=1e-6,
+                                   atol=1e-8, err_msg=f"{cell.label}: {key}")
+
+
+@CELLS
+@DIRECTIONS
+def test_caches_chain_in_the_direction_time_runs_and_carry_the_lengths(cell, reverse):
+    x, a0, p, da = cell.problem(*SHAPE, seed=9)
+    outputs, caches = _forward(cell, x, a0, p, lengths=LENGTHS, reverse=reverse)
+    at = cell.spec.cache_at
+    cell_caches = caches[0]
+    np.testing.assert_array_equal(caches.lengths, LENGTHS)
+    assert caches.reverse is reverse and caches[1] is x
+    first, step = (-1, 1) if reverse else (0, -1)
+    assert cell_caches[first][at[1]] is a0
+    for t in range(len(cell_caches)):
+        if 0 <= t + step < len(cell_caches) and t != (len(cell_caches) - 1 if reverse else 0):
+            assert cell_caches[t][at[1]] is cell_caches[t + step][at[0]]
+    # an edited list is stacked, not read from the buffers, and gives the same gradients
+    backward = _course(cell, crnn, "backward")
+    want = backward(da, caches)
+    edited = type(caches)(list(cell_caches), x, caches.lengths, reverse)
+    got = backward(da, edited)
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-12, atol=1e-14, err_msg=key)
+
+
+@CELLS
+def test_inputs_are_not_modified(cell):
+    x, a0, p, da = cell.problem(*SHAPE, seed=10)
+    lengths = LENGTHS.copy()
+    copies = [arr.copy() for arr in (x, a0, da, lengths, *p.values())]
+    _, caches = _forward(cell, x, a0, p, lengths=lengths, reverse=True)
+    _course(cell, crnn, "backward")(da, caches)
+    for arr, copy in zip((x, a0, da, lengths, *p.values()), copies):
+        np.testing.assert_array_equal(arr, copy)
+
+
+@CELLS
+@pytest.mark.parametrize("lengths, error, message", [
+    ([6, 2, 4, 1], ValueError, r"lengths must be 1-D with one length per example, m = 5, got shape \(4,\)"),
+    ([[6, 2, 4, 1, 5]], ValueError, r"lengths must be 1-D"),
+    ([6, 0, 4, 1, 5], ValueError, r"lengths must be in 1..T_x = 1..6, got \[0\]"),
+    ([6, 7, 4, 1, 5], ValueError, r"lengths must be in 1..T_x = 1..6, got \[7\]"),
+    ([6, -2, 4, 1, 5], ValueError, r"lengths must be in 1..T_x = 1..6, got \[-2\]"),
+    ([6, 2.5, 4, 1, 5], TypeError, r"lengths must hold integers, got dtype float64"),
+    ("65415", TypeError, r"lengths must hold integers"),
+])
+def test_bad_lengths_are_named(cell, lengths, error, message):
+    x, a0, p, _ = cell.problem(*SHAPE, seed=11)
+    with pytest.raises(error, match=message):
+        _forward(cell, x, a0, p, lengths=lengths)
+
+
+@CELLS
+def test_da_must_cover_every_step_of_such_caches(cell):
+    x, a0, p, da = cell.problem(*SHAPE, seed=12)
+    _, caches = _forward(cell, x, a0, p, lengths=LENGTHS)
+    with pytest.raises(ValueError, match=r"need da for all their 6 steps"):
+        _course(cell, crnn, "backward")(da[:, :, :4], caches)
+    with pytest.raises(ValueError, match="reverse must be True or False"):
+        _forward(cell, x, a0, p, reverse="yes")
