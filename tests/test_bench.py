@@ -63,7 +63,15 @@ def test_bench_json_structure(tmp_path, capsys, monkeypatch, cell):
             assert entry["max_rel_error_vs_reference"] <= 1e-4
         assert res["contenders"]["crnn"]["median_time_over_crnn"] == 1.0
         assert res["crnn_over_floor"] > 0
+        case = res["lengths"]
+        T = SIZES["tiny"][4]
+        assert len(case["lengths"]) == SIZES["tiny"][3]
+        assert all(max(T // 4, 1) <= L <= T for L in case["lengths"])
+        assert case["fill"] == sum(case["lengths"]) / (SIZES["tiny"][3] * T)
+        assert case["full_ms"] > 0 and case["lengths_ms"] > 0 and case["ratio"] > 0
+        assert [len(t) for t in case["times_ms"].values()] == [1, 1]
     assert "tiny" in table and "float32" in table and f"{cell.upper()} work:" in table
+    assert f"{cell.upper()} with variable lengths" in table
 
 
 def test_bench_with_torch_and_threads(tmp_path, capsys):

@@ -64,6 +64,78 @@ cdef inline blas_int running(const Recurrence *r, Py_ssize_t t) noexcept nogil:
     return r.m if r.active == NULL else <blas_int>r.active[t]
 
 
+cdef inline Py_ssize_t merged(const Recurrence *r, Py_ssize_t j, Py_ssize_t *stop) noexcept nogil:
+    """From example j on, the examples one product over the steps they run covers: the
+    columns [j·T, stop) of their steps, the steps past the ends between them included
+    while they are at most an eighth of the columns (one product is faster than many
+    small ones). Returns the next example."""
+    cdef Py_ssize_t T = r.T, k = j, waste = 0, gap, end
+    stop[0] = j * T + r.lengths[j]
+    while k + 1 < r.m:
+        gap = T - r.lengths[k]
+        end = (k + 1) * T + r.lengths[k + 1]
+        if 8 * (waste + gap) > end - j * T:
+            break
+        waste, k, stop[0] = waste + gap, k + 1, end
+    return k + 1
+
+
+cdef void map_columns(const Recurrence *r, char ta, char tb, blas_int M, blas_int K,
+                      const floating *A, blas_int lda, const floating *B, blas_int ldb,
+                      floating beta, floating *C, blas_int ldc) noexcept nogil:
+    """C (M×m·T) = op(A) (M×K) · op(B) (K×m·T) + beta·C over the columns of the steps
+    the examples run: all of them, or with lengths the ``merged`` ranges (columns past
+    an example's end outside them are left as they are, those inside computed)."""
+    cdef Py_ssize_t j = 0, c0, stop
+    if r.lengths == NULL:
+        gemm(ta, tb, M, r.m * r.T, K, 1, A, lda, B, ldb, beta, C, ldc)
+        return
+    while j < r.m:
+        c0 = j * r.T
+        j = merged(r, j, &stop)
+        gemm(ta, tb, M, <blas_int>(stop - c0), K, 1, A, lda,
+             B + (c0 * ldb if tb == c'N' else c0), ldb, beta, C + c0 * ldc, ldc)
+
+
+cdef void reduce_columns(const Recurrence *r, char ta, char tb, blas_int M, blas_int N,
+                         const floating *A, blas_int lda, const floating *B, blas_int ldb,
+                         floating *C, blas_int ldc, bint exact) noexcept nogil:
+    """C (M×N) = op(A) (M×m·T) · op(B) (m·T×N), summed over the columns of the steps the
+    examples run: all of them, or with lengths each example's first L_j (exact, for the
+    caller's x, whose padding may hold anything), else the ``merged`` ranges (op(B)'s
+    rows past an example's end must then be zeros)."""
+    cdef Py_ssize_t j = 0, k0, stop
+    cdef floating beta = 0
+    if r.lengths == NULL:
+        gemm(ta, tb, M, N, r.m * r.T, 1, A, lda, B, ldb, 0, C, ldc)
+        return
+    while j < r.m:
+        k0 = j * r.T
+        if exact:
+            stop = k0 + r.lengths[j]
+            j += 1
+        else:
+            j = merged(r, j, &stop)
+        gemm(ta, tb, M, N, <blas_int>(stop - k0), 1, A + (k0 * lda if ta == c'N' else k0), lda,
+             B + (k0 if tb == c'N' else k0 * ldb), ldb, beta, C, ldc)
+        beta = 1
+
+
+cdef void running_row_sums(const Recurrence *r, const floating *d, Py_ssize_t n,
+                           floating *out) noexcept nogil:
+    """out (n) = the sums of the rows of d (n×m·T, the kernels' layout) over the columns of
+    the steps the examples run (with lengths, the others are never read)."""
+    cdef Py_ssize_t i, j, k
+    if r.lengths == NULL:
+        row_sums(d, n, r.m * r.T, out)
+        return
+    memset(out, 0, n * sizeof(floating))
+    for j in range(r.m):
+        for k in range(j * r.T, j * r.T + r.lengths[j]):
+            for i in range(n):
+                out[i] += d[i + k * n]
+
+
 cdef void forward_columns(const Recurrence *r, const Forward *f, const Operand *Wa,
                           Py_ssize_t t, blas_int j0, blas_int j1, const floating *a_prev,
                           blas_int ld_prev, char op_prev,
@@ -134,8 +206,8 @@ cdef void forward_loop(const Recurrence *r, const Forward *f, floating *null) no
         Wa.data, Wa.ld, Wa.trans, Wa.flip = f.wa_f, rows, c'N', c'T'
     if n_a > 0:
         # G (rows×m·T) = Wx (rows×n_x) · X (n_x×m·T): the input part of every step at once
-        gemm(r.Wx.trans, r.x.trans, rows, mT, r.n_x, 1, <const floating *>r.Wx.data, r.Wx.ld,
-             <const floating *>r.x.data, r.x.ld, 0, <floating *>f.gates, rows)
+        map_columns(r, r.Wx.trans, r.x.trans, rows, r.n_x, <const floating *>r.Wx.data, r.Wx.ld,
+                    <const floating *>r.x.data, r.x.ld, 0, <floating *>f.gates, rows)
         for s in range(T):
             t = T - 1 - s if r.reverse else s
             mt = running(r, t)
@@ -156,11 +228,18 @@ cdef void forward_loop(const Recurrence *r, const Forward *f, floating *null) no
         if r.lengths != NULL:
             past_the_ends(r, f, null)
     # Y (n_y×m·T) = Wy (n_y×n_a) · A (n_a×m·T), then a softmax per column
-    gemm(r.Wy.trans, c'N', r.n_y, mT, n_a, 1, <const floating *>r.Wy.data, r.Wy.ld, a, n_a,
-         0, <floating *>f.y, r.n_y)
-    bias_softmax(<floating *>f.y, <const floating *>r.by, r.n_y, mT)
-    if r.lengths != NULL:
-        zero_past_the_ends(<floating *>f.y, r.n_y, r)
+    map_columns(r, r.Wy.trans, c'N', r.n_y, n_a, <const floating *>r.Wy.data, r.Wy.ld, a, n_a,
+                0, <floating *>f.y, r.n_y)
+    if r.lengths == NULL:
+        bias_softmax(<floating *>f.y, <const floating *>r.by, r.n_y, mT)
+        return
+    cdef Py_ssize_t stop
+    s = 0
+    while s < m:
+        t = s * T
+        s = merged(r, s, &stop)
+        bias_softmax(<floating *>f.y + t * r.n_y, <const floating *>r.by, r.n_y, stop - t)
+    zero_past_the_ends(<floating *>f.y, r.n_y, r)
 
 
 cdef void past_the_ends(const Recurrence *r, const Forward *f, floating *null) noexcept nogil:
@@ -207,11 +286,16 @@ cdef void fold_past_the_ends(floating *flow, const Backward *bk, const Recurrenc
     """flow[:, j] += da[:, j, t] summed over the steps t >= L_j of each example j: the
     gradient of the states they keep (da read with its element strides)."""
     cdef Py_ssize_t i, j, t
-    cdef const floating *da = <const floating *>bk.da
+    cdef const floating *da_ij
+    cdef floating total
     for j in range(r.m):
-        for t in range(r.lengths[j], r.T):
-            for i in range(r.n_a):
-                flow[i + j * r.n_a] += da[i * bk.ds[0] + j * bk.ds[1] + t * bk.ds[2]]
+        for i in range(r.n_a):
+            # along the steps: the innermost stride of the course's C-ordered da
+            da_ij = <const floating *>bk.da + i * bk.ds[0] + j * bk.ds[1]
+            total = 0
+            for t in range(r.lengths[j], r.T):
+                total += da_ij[t * bk.ds[2]]
+            flow[i + j * r.n_a] += total
 
 
 cdef void backward_step(const Recurrence *r, const Backward *bk, const Operand *Wa,
@@ -275,7 +359,7 @@ cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null)
     """Back through every step, in the reverse of the forward's order: dz_t, the gradient
     of step t's pre-activations, from da_t and the flow (bk.da0, which ends as the
     gradient of a0); then dx and the weight gradients, each one product over the whole
-    sequence. With lengths or reverse, bk.a_prev (and the LSTM's bk.c_prev) hold the
+    sequence. In reverse, bk.a_prev (and the LSTM's bk.c_prev) hold the
     states before every step. Needs n_a, m, T >= 1.
     """
     cdef blas_int n_a = r.n_a, m = r.m, T = r.T, rows = r.rows, mT = r.m * r.T
@@ -298,7 +382,7 @@ cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null)
         # da_t for t0 <= t < t1 into da_block (n_a×m·block), step t - t0 from column
         # t - t0, by cache-sized tiles (rather than each step's strided reads of da)
         gather_steps(da_block, ldd, <const floating *>bk.da + t0 * bk.ds[2], bk.ds[0],
-                     bk.ds[1], bk.ds[2], n_a, m, t1 - t0)
+                     bk.ds[1], bk.ds[2], n_a, running(r, t0), t1 - t0)
         if r.reverse:
             for t in range(t0, t1):
                 backward_step(r, bk, &r.Wa, t, da_block + (t - t0) * n_a, ldd)
@@ -318,22 +402,52 @@ cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null)
     if r.kind == GRU_AFTER:
         # dX (n_x×m·T) = Wx[:2n_a].T (n_x×2n_a) · dZ[:2n_a] + Wx[2n_a:].T (n_x×n_a) · dH:
         # the candidate's rows of dZ are the recurrent side's
-        gemm(r.Wx.flip, c'N', r.n_x, mT, n2, 1, <const floating *>r.Wx.data, r.Wx.ld, dz,
-             rows, 0, <floating *>bk.dx, r.n_x)
-        gemm(r.Wx.flip, c'N', r.n_x, mT, n_a, 1,
-             <const floating *>r.Wx.data + row_offset(r.Wx, n2), r.Wx.ld, dh, n_a, 1,
-             <floating *>bk.dx, r.n_x)
+        map_columns(r, r.Wx.flip, c'N', r.n_x, n2, <const floating *>r.Wx.data, r.Wx.ld, dz,
+                    rows, 0, <floating *>bk.dx, r.n_x)
+        map_columns(r, r.Wx.flip, c'N', r.n_x, n_a,
+                    <const floating *>r.Wx.data + row_offset(r.Wx, n2), r.Wx.ld, dh, n_a, 1,
+                    <floating *>bk.dx, r.n_x)
     else:
         # dX (n_x×m·T) = Wx.T (n_x×rows) · dZ (rows×m·T)
-        gemm(r.Wx.flip, c'N', r.n_x, mT, rows, 1, <const floating *>r.Wx.data, r.Wx.ld, dz,
-             rows, 0, <floating *>bk.dx, r.n_x)
+        map_columns(r, r.Wx.flip, c'N', r.n_x, rows, <const floating *>r.Wx.data, r.Wx.ld, dz,
+                    rows, 0, <floating *>bk.dx, r.n_x)
+    if r.lengths != NULL:
+        zero_past_the_ends(<floating *>bk.dx, r.n_x, r)
     if r.kind == GRU or r.kind == GRU_AFTER:
         gru_weight_gradients(r, bk, dz)
+    elif r.lengths != NULL:
+        running_weight_gradients(r, bk, dz)
     else:
         # C-ordered (rows, n) gradients are their column-major transposes
         weight_gradients(r.n_x, n_a, rows, m, T, r.x, <const floating *>bk.a, r.a0,
                          <const floating *>bk.a_prev, dz, <floating *>bk.dWx, bk.ld_wx,
                          <floating *>bk.dWa, bk.ld_wa, <floating *>bk.db)
+
+
+cdef void running_weight_gradients(const Recurrence *r, const Backward *bk,
+                                   const floating *dz) noexcept nogil:
+    """The RNN's and the LSTM's weight gradients with lengths, over the steps the
+    examples run (``weight_gradients`` does it for whole sequences)."""
+    cdef blas_int n_a = r.n_a, rows = r.rows, T = r.T, L
+    cdef Py_ssize_t j
+    cdef floating *dWa = <floating *>bk.dWa
+    # dWx.T (n_x×rows) = X (n_x×m·T) · dZ.T (m·T×rows)
+    reduce_columns(r, r.x.trans, c'T', r.n_x, rows, <const floating *>r.x.data, r.x.ld, dz,
+                   rows, <floating *>bk.dWx, bk.ld_wx, True)
+    running_row_sums(r, dz, rows, <floating *>bk.db)
+    if bk.a_prev != NULL:
+        # dWa.T (n_a×rows) = A_prev (n_a×m·T) · dZ.T (m·T×rows)
+        reduce_columns(r, c'N', c'T', n_a, rows, <const floating *>bk.a_prev, n_a, dz, rows,
+                       dWa, bk.ld_wa, False)
+        return
+    # dWa.T (n_a×rows) = a0 (n_a×m) · dz_0.T (m×rows), dz_0's columns rows·T apart, then
+    # += A[:, step t-1] · dZ[:, step t].T over each example's steps 1..L_j-1
+    gemm(r.a0.trans, c'T', n_a, rows, r.m, 1, <const floating *>r.a0.data, r.a0.ld, dz,
+         rows * T, 0, dWa, bk.ld_wa)
+    for j in range(r.m):
+        L = <blas_int>r.lengths[j]
+        gemm(c'N', c'T', n_a, rows, L - 1, 1, <const floating *>bk.a + j * T * n_a, n_a,
+             dz + (j * T + 1) * rows, rows, 1, dWa, bk.ld_wa)
 
 
 cdef inline void gru_weight_gradients(const Recurrence *r, const Backward *bk,
@@ -351,28 +465,28 @@ cdef inline void gru_weight_gradients(const Recurrence *r, const Backward *bk,
     cdef Py_ssize_t i
     if r.kind == GRU:
         # dWx.T (n_x×rows) = X (n_x×m·T) · dZ.T (m·T×rows)
-        gemm(r.x.trans, c'T', r.n_x, rows, mT, 1, <const floating *>r.x.data, r.x.ld, dz, rows,
-             0, dWx, bk.ld_wx)
+        reduce_columns(r, r.x.trans, c'T', r.n_x, rows, <const floating *>r.x.data, r.x.ld, dz,
+                       rows, dWx, bk.ld_wx, True)
         # dWa[:2n_a].T (n_a×2n_a) = P (n_a×m·T) · dZ[:2n_a].T (m·T×2n_a)
-        gemm(c'N', c'T', n_a, n2, mT, 1, p, n_a, dz, rows, 0, dWa, bk.ld_wa)
+        reduce_columns(r, c'N', c'T', n_a, n2, p, n_a, dz, rows, dWa, bk.ld_wa, False)
         # dWa[2n_a:].T (n_a×n_a) = (R*P) (n_a×m·T) · dZ[2n_a:].T (m·T×n_a)
-        gemm(c'N', c'T', n_a, n_a, mT, 1, <const floating *>bk.aux, n_a, dz + n2, rows, 0,
-             dWa + n2 * <Py_ssize_t>bk.ld_wa, bk.ld_wa)
-        row_sums(dz, rows, mT, db)
+        reduce_columns(r, c'N', c'T', n_a, n_a, <const floating *>bk.aux, n_a, dz + n2, rows,
+                       dWa + n2 * <Py_ssize_t>bk.ld_wa, bk.ld_wa, False)
+        running_row_sums(r, dz, rows, db)
         return
     # dWx[:2n_a].T (n_x×2n_a) = X (n_x×m·T) · dZ[:2n_a].T (m·T×2n_a)
-    gemm(r.x.trans, c'T', r.n_x, n2, mT, 1, <const floating *>r.x.data, r.x.ld, dz, rows, 0,
-         dWx, bk.ld_wx)
+    reduce_columns(r, r.x.trans, c'T', r.n_x, n2, <const floating *>r.x.data, r.x.ld, dz, rows,
+                   dWx, bk.ld_wx, True)
     # dWcx.T (n_x×n_a) = X (n_x×m·T) · dH.T (m·T×n_a)
-    gemm(r.x.trans, c'T', r.n_x, n_a, mT, 1, <const floating *>r.x.data, r.x.ld, dh, n_a, 0,
-         dWx + n2 * <Py_ssize_t>bk.ld_wx, bk.ld_wx)
+    reduce_columns(r, r.x.trans, c'T', r.n_x, n_a, <const floating *>r.x.data, r.x.ld, dh, n_a,
+                   dWx + n2 * <Py_ssize_t>bk.ld_wx, bk.ld_wx, True)
     # dWa.T (n_a×rows) = P (n_a×m·T) · dZ.T (m·T×rows)
-    gemm(c'N', c'T', n_a, rows, mT, 1, p, n_a, dz, rows, 0, dWa, bk.ld_wa)
+    reduce_columns(r, c'N', c'T', n_a, rows, p, n_a, dz, rows, dWa, bk.ld_wa, False)
     # the sums of dZ's rows are dbu, dbr and dbca; those of dH, dbcx
-    row_sums(dz, rows, mT, db)
+    running_row_sums(r, dz, rows, db)
     for i in range(n_a):
         (<floating *>bk.dbca)[i] = db[n2 + i]
-    row_sums(dh, n_a, mT, db + n2)
+    running_row_sums(r, dh, n_a, db + n2)
 
 
 cdef void run_forward(int typenum, const Recurrence *r, const Forward *f) noexcept nogil:
@@ -671,11 +785,15 @@ cdef void gru_aux(const Recurrence *r, const floating *gates, const floating *p,
                 aux[i + k * n_a] = gates[n_a + i + k * rows] * p[i + k * n_a]
         return
     # aux (n_a×m·T) = Wca (n_a×n_a) · P (n_a×m·T), Wca = Wa[2n_a:], then + bca
-    gemm(r.Wa.trans, c'N', n_a, mT, n_a, 1, <const floating *>r.Wa.data + row_offset(r.Wa, 2 * n_a),
-         r.Wa.ld, p, n_a, 0, aux, n_a)
-    for k in range(mT):
-        for i in range(n_a):
-            aux[i + k * n_a] += (<const floating *>r.bca)[i]
+    map_columns(r, r.Wa.trans, c'N', n_a, n_a,
+                <const floating *>r.Wa.data + row_offset(r.Wa, 2 * n_a), r.Wa.ld, p, n_a, 0,
+                aux, n_a)
+    cdef Py_ssize_t j, steps
+    for j in range(r.m):
+        steps = r.T if r.lengths == NULL else r.lengths[j]
+        for k in range(j * r.T, j * r.T + steps):
+            for i in range(n_a):
+                aux[i + k * n_a] += (<const floating *>r.bca)[i]
 
 
 cdef int backward_into(Recurrence *r, Backward *bk, int typenum) except -1:
@@ -697,14 +815,13 @@ cdef int backward_into(Recurrence *r, Backward *bk, int typenum) except -1:
         bk.block = BLOCK_BYTES // itemsize
         da_block = new_matrix(typenum, n_a, m * bk.block, 1)
         bk.da_block = cnp.PyArray_DATA(da_block)
-    cdef bint ordered = r.lengths == NULL and not r.reverse
     c_prev = None
-    if bk.a_prev == NULL and (r.kind == GRU or r.kind == GRU_AFTER or not ordered):
+    if bk.a_prev == NULL and (r.kind == GRU or r.kind == GRU_AFTER or r.reverse):
         # the states before the steps as one matrix: the GRU's weight gradients read it,
-        # and every cell's with lengths or reverse
+        # and every cell's in reverse
         p = new_states_before(r, typenum, bk.a, r.a0.data, r.a0.ld)
         bk.a_prev = cnp.PyArray_DATA(p)
-    if r.kind == LSTM and bk.c_prev == NULL and not ordered:
+    if r.kind == LSTM and bk.c_prev == NULL and r.reverse:
         c_prev = new_states_before(r, typenum, bk.c, bk.c0, n_a)
         bk.c_prev = cnp.PyArray_DATA(c_prev)
     if r.kind == GRU or r.kind == GRU_AFTER:

@@ -348,6 +348,7 @@ def _bench_case(cell, name, dtype, contenders, repeats, progress, seed):
             for _ in range(count):
                 run()
             entry["times_ms"].append((time.perf_counter() - start) / count * 1e3)
+    result["lengths"] = _lengths_case(cell, x, a0, parameters, da, repeats, progress, label, seed)
     crnn_times = result["contenders"]["crnn"]["times_ms"]
     for entry in result["contenders"].values():
         entry["median_ms"] = float(np.median(entry["times_ms"]))
@@ -359,6 +360,42 @@ def _bench_case(cell, name, dtype, contenders, repeats, progress, seed):
     result["crnn_over_floor_per_round"] = [c / f for c, f in zip(crnn_times, floors)]
     result["crnn_over_floor"] = float(np.median(result["crnn_over_floor_per_round"]))
     return result
+
+
+def _lengths_case(cell, x, a0, parameters, da, repeats, progress, label, seed):
+    """crnn's forward + backward with lengths drawn uniform in [T_x/4, T_x] (in no
+    order) against the full-length call on the same data, their rounds alternating;
+    returns the medians, the median per-round ratio and the fill (sum of lengths / m·T_x)."""
+    course = CELLS[cell].spec
+    forward, backward = (getattr(crnn, f"{course.name}_{what}") for what in ("forward", "backward"))
+    T, m = x.shape[2], x.shape[1]
+    lengths = np.random.default_rng(seed).integers(max(T // 4, 1), T + 1, size=m)
+
+    def make(given):
+        def run():
+            backward(da, forward(x, a0, parameters, **course.options, lengths=given)[-1])
+        return run
+
+    runs = {"full": make(None), "lengths": make(lengths)}
+    counts = {key: _calls_per_round(run) for key, run in runs.items()}
+    times = {key: [] for key in runs}
+    for r in range(repeats):
+        progress(f"{label}: lengths round {r + 1}/{repeats}")
+        for key in (["full", "lengths"] if r % 2 == 0 else ["lengths", "full"]):
+            time.sleep(SETTLE_SECONDS)
+            runs[key]()
+            start = time.perf_counter()
+            for _ in range(counts[key]):
+                runs[key]()
+            times[key].append((time.perf_counter() - start) / counts[key] * 1e3)
+    return {
+        "lengths": lengths.tolist(),
+        "fill": float(lengths.sum() / (m * T)),
+        "full_ms": float(np.median(times["full"])),
+        "lengths_ms": float(np.median(times["lengths"])),
+        "ratio": float(np.median([t / f for t, f in zip(times["lengths"], times["full"])])),
+        "times_ms": times,
+    }
 
 
 def _blas_info():
@@ -519,6 +556,13 @@ def format_table(report):
         )
         lines.append(f"largest difference of the {cell.upper()} from the numpy course code: "
                      f"{worst[0]:.1e} ({worst[1]})")
+        lines += ["", f"{cell.upper()} with variable lengths: crnn's forward + backward with "
+                  "lengths uniform in [T_x/4, T_x] against the same call at full length "
+                  "(fill = sum of the lengths / m·T_x; ratio = lengths / full, per round, median)",
+                  f"{'size':<7}{'dtype':<8}{'full':>10}{'lengths':>10}{'ratio':>8}{'fill':>7}"]
+        lines += [f"{r['size']:<7}{r['dtype']:<8}{r['lengths']['full_ms']:>10.3f}"
+                  f"{r['lengths']['lengths_ms']:>10.3f}{r['lengths']['ratio']:>8.2f}"
+                  f"{r['lengths']['fill']:>7.2f}" for r in results]
     return "\n".join(lines)
 
 
