@@ -202,3 +202,27 @@ def test_da_must_cover_every_step_of_such_caches(cell):
         _course(cell, crnn, "backward")(da[:, :, :4], caches)
     with pytest.raises(ValueError, match="reverse must be True or False"):
         _forward(cell, x, a0, p, reverse="yes")
+
+
+@CELLS
+@DIRECTIONS
+def test_large_products_split_between_examples(cell, reverse):
+    """Products large enough that the engine runs them example by example (not over the
+    padding between them) give the same results as running each example alone."""
+    # the padding after the first example costs n_a·n_x·13 multiply-adds in the input
+    # product alone, more than a call (_engine's CALL_COST), and is most of the columns
+    n_x, n_a, n_y, m, T = 700, 32, 3, 4, 16
+    x, a0, p, da = cell.problem(n_x, n_a, n_y, m, T, seed=13)
+    lengths = np.array([16, 3, 10, 1])
+    outputs, caches = _forward(cell, x, a0, p, lengths=lengths, reverse=reverse)
+    grads = _course(cell, crnn, "backward")(da, caches)
+    total = {key: 0 for key in grads if key not in ("dx", "da0", "dc0")}
+    for i, L in enumerate(lengths):
+        want_out, want = _alone(cell, x, a0, p, da, i, L, reverse)
+        for name, value in want_out.items():
+            assert_close(outputs[name][:, i:i + 1, :L], value, np.float64, name)
+        assert_close(grads["dx"][:, i:i + 1, :L], want["dx"], np.float64, "dx")
+        for key in total:
+            total[key] = total[key] + want[key]
+    for key, value in total.items():
+        assert_close(grads[key], value, np.float64, key)

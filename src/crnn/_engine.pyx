@@ -64,17 +64,24 @@ cdef inline blas_int running(const Recurrence *r, Py_ssize_t t) noexcept nogil:
     return r.m if r.active == NULL else <blas_int>r.active[t]
 
 
-cdef inline Py_ssize_t merged(const Recurrence *r, Py_ssize_t j, Py_ssize_t *stop) noexcept nogil:
+cdef enum:
+    # the multiply-adds one more product call costs, about: a call's thread start and
+    # packing, at the sizes where they dominate
+    CALL_COST = 1 << 18
+
+
+cdef inline Py_ssize_t merged(const Recurrence *r, Py_ssize_t j, Py_ssize_t per_column,
+                              Py_ssize_t *stop) noexcept nogil:
     """From example j on, the examples one product over the steps they run covers: the
     columns [j·T, stop) of their steps, the steps past the ends between them included
-    while they are at most an eighth of the columns (one product is faster than many
-    small ones). Returns the next example."""
+    while they are at most an eighth of the columns, or cost less than another call
+    (per_column multiply-adds each). Returns the next example."""
     cdef Py_ssize_t T = r.T, k = j, waste = 0, gap, end
     stop[0] = j * T + r.lengths[j]
     while k + 1 < r.m:
         gap = T - r.lengths[k]
         end = (k + 1) * T + r.lengths[k + 1]
-        if 8 * (waste + gap) > end - j * T:
+        if 8 * (waste + gap) > end - j * T and (waste + gap) * per_column > CALL_COST:
             break
         waste, k, stop[0] = waste + gap, k + 1, end
     return k + 1
@@ -92,7 +99,7 @@ cdef void map_columns(const Recurrence *r, char ta, char tb, blas_int M, blas_in
         return
     while j < r.m:
         c0 = j * r.T
-        j = merged(r, j, &stop)
+        j = merged(r, j, <Py_ssize_t>M * K, &stop)
         gemm(ta, tb, M, <blas_int>(stop - c0), K, 1, A, lda,
              B + (c0 * ldb if tb == c'N' else c0), ldb, beta, C + c0 * ldc, ldc)
 
@@ -115,7 +122,7 @@ cdef void reduce_columns(const Recurrence *r, char ta, char tb, blas_int M, blas
             stop = k0 + r.lengths[j]
             j += 1
         else:
-            j = merged(r, j, &stop)
+            j = merged(r, j, <Py_ssize_t>M * N, &stop)
         gemm(ta, tb, M, N, <blas_int>(stop - k0), 1, A + (k0 * lda if ta == c'N' else k0), lda,
              B + (k0 if tb == c'N' else k0 * ldb), ldb, beta, C, ldc)
         beta = 1
@@ -237,7 +244,7 @@ cdef void forward_loop(const Recurrence *r, const Forward *f, floating *null) no
     s = 0
     while s < m:
         t = s * T
-        s = merged(r, s, &stop)
+        s = merged(r, s, <Py_ssize_t>r.n_y * n_a, &stop)  # the columns Y was computed on
         bias_softmax(<floating *>f.y + t * r.n_y, <const floating *>r.by, r.n_y, stop - t)
     zero_past_the_ends(<floating *>f.y, r.n_y, r)
 

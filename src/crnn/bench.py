@@ -363,9 +363,10 @@ def _bench_case(cell, name, dtype, contenders, repeats, progress, seed):
 
 
 def _lengths_case(cell, x, a0, parameters, da, repeats, progress, label, seed):
-    """crnn's forward + backward with lengths drawn uniform in [T_x/4, T_x] (in no
-    order) against the full-length call on the same data, their rounds alternating;
-    returns the medians, the median per-round ratio and the fill (sum of lengths / m·T_x)."""
+    """crnn's forward + backward with lengths drawn uniform in [T_x/4, T_x], given in
+    decreasing order (as the estimators' minibatches are) and in no order, against the
+    full-length call on the same data, their rounds in turn; returns the medians, the
+    median per-round ratios and the fill (sum of lengths / m·T_x)."""
     course = CELLS[cell].spec
     forward, backward = (getattr(crnn, f"{course.name}_{what}") for what in ("forward", "backward"))
     T, m = x.shape[2], x.shape[1]
@@ -376,12 +377,14 @@ def _lengths_case(cell, x, a0, parameters, da, repeats, progress, label, seed):
             backward(da, forward(x, a0, parameters, **course.options, lengths=given)[-1])
         return run
 
-    runs = {"full": make(None), "lengths": make(lengths)}
+    runs = {"full": make(None), "sorted": make(np.sort(lengths)[::-1]),
+            "unsorted": make(lengths)}
     counts = {key: _calls_per_round(run) for key, run in runs.items()}
     times = {key: [] for key in runs}
+    keys = list(runs)
     for r in range(repeats):
         progress(f"{label}: lengths round {r + 1}/{repeats}")
-        for key in (["full", "lengths"] if r % 2 == 0 else ["lengths", "full"]):
+        for key in keys[r % 3:] + keys[:r % 3]:
             time.sleep(SETTLE_SECONDS)
             runs[key]()
             start = time.perf_counter()
@@ -391,9 +394,9 @@ def _lengths_case(cell, x, a0, parameters, da, repeats, progress, label, seed):
     return {
         "lengths": lengths.tolist(),
         "fill": float(lengths.sum() / (m * T)),
-        "full_ms": float(np.median(times["full"])),
-        "lengths_ms": float(np.median(times["lengths"])),
-        "ratio": float(np.median([t / f for t, f in zip(times["lengths"], times["full"])])),
+        **{f"{key}_ms": float(np.median(t)) for key, t in times.items()},
+        **{f"{key}_ratio": float(np.median([t / f for t, f in zip(times[key], times["full"])]))
+           for key in ("sorted", "unsorted")},
         "times_ms": times,
     }
 
@@ -557,13 +560,21 @@ def format_table(report):
         lines.append(f"largest difference of the {cell.upper()} from the numpy course code: "
                      f"{worst[0]:.1e} ({worst[1]})")
         lines += ["", f"{cell.upper()} with variable lengths: crnn's forward + backward with "
-                  "lengths uniform in [T_x/4, T_x] against the same call at full length "
-                  "(fill = sum of the lengths / m·T_x; ratio = lengths / full, per round, median)",
-                  f"{'size':<7}{'dtype':<8}{'full':>10}{'lengths':>10}{'ratio':>8}{'fill':>7}"]
-        lines += [f"{r['size']:<7}{r['dtype']:<8}{r['lengths']['full_ms']:>10.3f}"
-                  f"{r['lengths']['lengths_ms']:>10.3f}{r['lengths']['ratio']:>8.2f}"
-                  f"{r['lengths']['fill']:>7.2f}" for r in results]
+                  "lengths uniform in [T_x/4, T_x], given sorted (decreasing) and in no order, "
+                  "against the same call at full length (fill = sum of the lengths / m·T_x; "
+                  "ratios per round, median)",
+                  f"{'size':<7}{'dtype':<8}{'full':>10}{'sorted':>10}{'ratio':>8}"
+                  f"{'unsorted':>10}{'ratio':>8}{'fill':>7}"]
+        lines += [_lengths_row(r) for r in results]
     return "\n".join(lines)
+
+
+def _lengths_row(res):
+    """One size and dtype of the lengths table."""
+    case = res["lengths"]
+    return (f"{res['size']:<7}{res['dtype']:<8}{case['full_ms']:>10.3f}{case['sorted_ms']:>10.3f}"
+            f"{case['sorted_ratio']:>8.2f}{case['unsorted_ms']:>10.3f}"
+            f"{case['unsorted_ratio']:>8.2f}{case['fill']:>7.2f}")
 
 
 def _table_row(res):
