@@ -46,15 +46,13 @@ def _alone(cell, x, a0, p, da, i, L, reverse):
     return dict(zip(cell.outputs, outputs)), grads
 
 
-@CELLS
-@DIRECTIONS
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_each_example_equals_running_it_alone(cell, reverse, dtype):
-    x, a0, p, da = cell.problem(*SHAPE, dtype=dtype, seed=3)
-    outputs, caches = _forward(cell, x, a0, p, lengths=LENGTHS, reverse=reverse)
+def _assert_each_alone(cell, x, a0, p, da, lengths, reverse, dtype):
+    """The batch's outputs and gradients against each example run alone; the weights'
+    gradients against their sum."""
+    outputs, caches = _forward(cell, x, a0, p, lengths=lengths, reverse=reverse)
     grads = _course(cell, crnn, "backward")(da, caches)
     total = {key: 0 for key in grads if key not in ("dx", "da0", "dc0")}
-    for i, L in enumerate(LENGTHS):
+    for i, L in enumerate(lengths):
         want_out, want = _alone(cell, x, a0, p, da, i, L, reverse)
         for name, value in want_out.items():
             assert_close(outputs[name][:, i:i + 1, :L], value, dtype, name)
@@ -65,6 +63,14 @@ def test_each_example_equals_running_it_alone(cell, reverse, dtype):
             total[key] = total[key] + want[key]
     for key, value in total.items():
         assert_close(grads[key], value, dtype, key)
+
+
+@CELLS
+@DIRECTIONS
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_each_example_equals_running_it_alone(cell, reverse, dtype):
+    x, a0, p, da = cell.problem(*SHAPE, dtype=dtype, seed=3)
+    _assert_each_alone(cell, x, a0, p, da, LENGTHS, reverse, dtype)
 
 
 @CELLS
@@ -213,16 +219,4 @@ def test_large_products_split_between_examples(cell, reverse):
     # product alone, more than a call (_engine's CALL_COST), and is most of the columns
     n_x, n_a, n_y, m, T = 700, 32, 3, 4, 16
     x, a0, p, da = cell.problem(n_x, n_a, n_y, m, T, seed=13)
-    lengths = np.array([16, 3, 10, 1])
-    outputs, caches = _forward(cell, x, a0, p, lengths=lengths, reverse=reverse)
-    grads = _course(cell, crnn, "backward")(da, caches)
-    total = {key: 0 for key in grads if key not in ("dx", "da0", "dc0")}
-    for i, L in enumerate(lengths):
-        want_out, want = _alone(cell, x, a0, p, da, i, L, reverse)
-        for name, value in want_out.items():
-            assert_close(outputs[name][:, i:i + 1, :L], value, np.float64, name)
-        assert_close(grads["dx"][:, i:i + 1, :L], want["dx"], np.float64, "dx")
-        for key in total:
-            total[key] = total[key] + want[key]
-    for key, value in total.items():
-        assert_close(grads[key], value, np.float64, key)
+    _assert_each_alone(cell, x, a0, p, da, np.array([16, 3, 10, 1]), reverse, np.float64)
