@@ -85,6 +85,8 @@ def check_activation(activation):
 
 def cache_is_relu(cache, name):
     """Whether a cell cache is a relu RNN's, from the activation it is marked with."""
+    if type(cache) is tuple:
+        return False  # unmarked: tanh, the common case, without a failing attribute lookup
     activation = getattr(cache, "activation", "tanh")
     if activation not in ACTIVATIONS:
         raise ValueError(f'{name} is marked with activation {activation!r}, not "tanh" or "relu"')

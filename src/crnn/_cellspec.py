@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from crnn import _arrays, _engine
-from crnn._caches import backward_inputs, forward_buffers, no_steps, stack_steps
+from crnn._caches import SequenceCaches, backward_inputs, forward_buffers, no_steps, stack_steps
 from crnn._validate import (
     BLAS_INT_MAX,
     as_array,
@@ -92,6 +92,11 @@ class Buffers(NamedTuple):
     c: np.ndarray | None
     c0: np.ndarray | None
     lengths: np.ndarray | None = None  # the checked lengths it ran with
+
+
+def _buffers(fields):
+    """Buffers of a tuple of all seven fields, made at C speed (the common case's)."""
+    return tuple.__new__(Buffers, fields)
 
 
 class Sequence(NamedTuple):
@@ -294,7 +299,7 @@ class CellSpec:
         if lengths is None and not reverse:
             fast = _engine.common_forward(self.common, x, a0, c0, parameters, one_step)
             if fast is not None:
-                return Buffers(*fast)
+                return _buffers(fast)
         if reverse not in (False, True):
             raise ValueError(f"reverse must be True or False, got {reverse!r}")
         names = STEP if one_step else SEQUENCE
@@ -529,8 +534,10 @@ class CellSpec:
         """The gradients of the course's sequence backward pass over caches
         ((list of cell caches, x), crnn's or any course forward's): dx, da0, dc0 (the
         LSTM's, else None) and the parameters' by "d" + key."""
-        lengths, reverse = getattr(caches, "lengths", None), getattr(caches, "reverse", False)
-        if type(caches) is tuple and len(caches) == 2:
+        lengths, reverse = None, False
+        if type(caches) is SequenceCaches:
+            lengths, reverse = caches.lengths, caches.reverse
+        elif type(caches) is tuple and len(caches) == 2:
             buffers = forward_buffers(caches[0])
             if buffers is not None and caches[0]:  # crnn's own caches: the common case first
                 first = caches[0][0]

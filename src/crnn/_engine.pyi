@@ -38,7 +38,7 @@ def backward_kernel(
 ) -> None: ...
 
 _Buffers: TypeAlias = tuple[
-    _A[_F], _A[_F], _A[_F] | None, _A[_F] | None, _A[_F] | None, _A[_F] | None
+    _A[_F], _A[_F], _A[_F] | None, _A[_F] | None, _A[_F] | None, _A[_F] | None, None
 ]
 
 def common_forward(

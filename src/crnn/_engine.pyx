@@ -960,13 +960,15 @@ cdef object packed_weight(dict p, tuple joint, tuple inputs, int typenum, Py_ssi
 
 
 cdef object packed_bias(dict p, tuple keys, int typenum, Py_ssize_t n):
-    """p[key] for every key, each plain (n, 1), stacked into a new (len(keys)·n) array;
-    None unless every one is."""
+    """p[key] for every key, each plain (n, 1), stacked into a new (len(keys)·n) array
+    (one key: that array itself, whose data is the same); None unless every one is."""
     cdef Py_ssize_t k, G = len(keys)
     cdef Py_ssize_t nbytes = n * cnp.PyArray_DescrFromType(typenum).itemsize
     for k in range(G):
         if not plain_matrix(p.get(keys[k]), typenum, n, 1):
             return None
+    if G == 1:
+        return p[keys[0]]
     cdef cnp.npy_intp dims[1]
     dims[0] = G * n
     out = cnp.PyArray_EMPTY(1, dims, typenum, 0)
@@ -977,10 +979,10 @@ cdef object packed_bias(dict p, tuple keys, int typenum, Py_ssize_t n):
 
 
 def common_forward(tuple spec, x, a0, c0, parameters, bint one_step):
-    """(a, y, gates, aux, c, c0) of a forward pass for the course's arguments in their
-    common form, else None: the state and output of every step, then the cell's own
-    buffers (gates None for the RNN; aux the GRU's; c and the c0 it started from, the
-    LSTM's), as ``forward_kernel`` fills them.
+    """(a, y, gates, aux, c, c0, None) of a forward pass for the course's arguments in
+    their common form, else None: the state and output of every step, then the cell's
+    own buffers (gates None for the RNN; aux the GRU's; c and the c0 it started from, the
+    LSTM's), as ``forward_kernel`` fills them, and no lengths.
 
     spec -- the cell's keys as ``crnn._cellspec.CellSpec.common`` lists them: the
             engine's kind, the gates' weights, input weights (None where a gate's weight
@@ -1029,7 +1031,7 @@ def common_forward(tuple spec, x, a0, c0, parameters, bint one_step):
     aux = new_sequence_of(typenum, n_a, m, T) if kind == GRU or kind == GRU_AFTER else None
     c = new_sequence_of(typenum, n_a, m, T) if kind == LSTM else None
     forward_into(&r, typenum, a, y, gates, aux, c, c0)
-    return a, y, gates, aux, c, c0
+    return a, y, gates, aux, c, c0, None
 
 
 def gradients(tuple spec, dW, db, dbca):
