@@ -14,6 +14,7 @@ from crnn.forms import pool_states, pool_states_backward, sample
 from crnn.optim import SGD, Adagrad, Adam, clip, clip_by_global_norm, initialize_parameters
 from crnn.models import ModelFileError, SequenceClassifier, SequenceTagger, load_model
 from crnn.memory import memory_pool, release_memory, set_memory_pool_limit
+from crnn.layers import init_stack, stack_backward, stack_forward
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,9 @@ __all__ = [
     "gru_forward",
     "gru_cell_backward",
     "gru_backward",
+    "init_stack",
+    "stack_forward",
+    "stack_backward",
     "reference",
     "__version__",
     "softmax_cross_entropy",

@@ -291,12 +291,13 @@ class CellSpec:
     # --- forward ------------------------------------------------------------------------
 
     def forward(self, x, a0, parameters, c0=None, one_step=False, lengths=None,
-                reverse=False):
+                reverse=False, output=True):
         """The Buffers of a forward pass over x (n_x, m, T), or (n_x, m) with one_step,
         from a0 (and the LSTM's c0, None for zeros): the common form recognised in C,
         anything else validated here first. lengths (m steps, each in 1..T) and reverse
-        as for the course modules' sequence forwards."""
-        if lengths is None and not reverse:
+        as for the course modules' sequence forwards; without output, the cell alone (no
+        output layer in parameters, and y has no rows)."""
+        if lengths is None and not reverse and output:
             fast = _engine.common_forward(self.common, x, a0, c0, parameters, one_step)
             if fast is not None:
                 return _buffers(fast)
@@ -307,20 +308,24 @@ class CellSpec:
         expect_ndim(names.x, xa, "(n_x, m)" if one_step else "(n_x, m, T_x)")
         a0a = as_array(names.a, a0)
         c0a = None if c0 is None else as_array(names.c, c0)
-        form = self.form(xa, a0a, c0a, parameters, names)
+        form = self.form(xa, a0a, c0a, parameters, names, output)
         if lengths is not None:
             lengths = check_lengths(lengths, form.m, form.T)
         return self.run_forward(form, lengths, bool(reverse))
 
-    def form(self, x, a0, c0, parameters, names=SEQUENCE):
+    def form(self, x, a0, c0, parameters, names=SEQUENCE, output=True):
         """Validate a forward call (x (n_x, m, T) or one step's (n_x, m), a0, c0 or None,
-        real arrays) into its normal form; every error names the argument."""
+        real arrays) into its normal form; every error names the argument. Without
+        output, the parameters have no output layer, and the form's has no rows."""
         expect_ndim(names.a, a0, "(n_a, m)")
         if c0 is not None:
             expect_ndim(names.c, c0, "(n_a, m)")
         check_parameters(parameters)
-        Wy = weight(parameters, self.output_weight, "(n_y, n_a)")
         n_x, m, T = x.shape if x.ndim == 3 else (*x.shape, 1)
+        if output:
+            Wy = weight(parameters, self.output_weight, "(n_y, n_a)")
+        else:
+            Wy = np.zeros((0, a0.shape[0]), a0.dtype if a0.dtype.kind == "f" else np.float64)
         n_a, n_y = a0.shape[0], Wy.shape[0]
         if a0.shape[1] != m:
             raise mismatch(names.a, a0, names.x, x, "the batch sizes m disagree")
@@ -331,11 +336,11 @@ class CellSpec:
         if Wy.shape[1] != n_a:
             raise mismatch(f'parameters["{self.output_weight}"]', Wy, names.a, a0,
                            f"{self.output_weight} must be (n_y, n_a)")
-        if n_y == 0:
+        if n_y == 0 and output:
             raise ValueError(f'n_y must be at least 1, got parameters["{self.output_weight}"] '
                              f"of shape {Wy.shape}")
         biases, bca = self.biases(parameters, n_a)
-        by = bias(parameters, "by", n_y)
+        by = bias(parameters, "by", n_y) if output else np.zeros(0, Wy.dtype)
         self.check_sizes(names, x, a0, Wy, n_x, n_a, n_y, m, T)
         given = [arr for arr in (c0, bca) if arr is not None]
         dtype = compute_dtype(x, a0, *given, *(w for pair in weights for w in pair if w is not None),

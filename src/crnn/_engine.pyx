@@ -686,8 +686,9 @@ def forward_kernel(int kind, x, a0, c0, W, b, bca, Wy, by, gates, aux, a, c, y,
     and ``c0`` (n_a, m) Fortran-ordered; ``W`` the packed C-ordered (G·n_a, n_a+n_x)
     weight [Wa | Wx], ``b`` (G·n_a) its bias, ``bca`` the (n_a) recurrent bias of
     GRU_AFTER's candidate (else None); ``Wy`` (n_y, n_a) C- or Fortran-ordered and
-    ``by`` (n_y). The outputs, in the kernels' layout, set the dtype; every input must
-    have it. Sizes are checked by the caller to fit ``blas_int``; m, T, n_y >= 1.
+    ``by`` (n_y; n_y = 0: no output layer). The outputs, in the kernels' layout, set the
+    dtype; every input must have it. Sizes are checked by the caller to fit ``blas_int``;
+    m, T >= 1.
     ``lengths`` (None, or each example's steps: a non-increasing 1-D intp array of values
     in 1..T) and ``reverse`` (time runs from each example's last step down to step 0)
     need a0 Fortran-ordered.
@@ -698,8 +699,8 @@ def forward_kernel(int kind, x, a0, c0, W, b, bca, Wy, by, gates, aux, a, c, y,
     cdef Py_ssize_t n_a = dims[0], m = dims[1], T = dims[2]
     sizes(y, "y", 3, dims)
     cdef Py_ssize_t n_y = dims[0]
-    if min(m, T, n_y) < 1:
-        raise ValueError(f"a {a.shape} and y {y.shape} must have m, T, n_y >= 1")
+    if min(m, T) < 1:
+        raise ValueError(f"a {a.shape} and y {y.shape} must have m, T >= 1")
     cdef Recurrence r
     describe_packed(&r, kind, typenum, x, a0, W, n_a, m, T)
     kept = set_lengths(&r, lengths, reverse)

@@ -96,6 +96,14 @@ class _Cell:
             xt, state, parameters, **self.options)
         return a_next, yt_pred
 
+    def hidden_forward(self, x, a0, parameters, lengths=None, reverse=False):
+        """The cell alone over x (its parameters without an output layer), as a layer of
+        crnn.layers runs it: the states of every step and the course's caches, which
+        the course's backward function takes."""
+        out = self.spec.forward(x, a0, parameters, lengths=lengths, reverse=reverse,
+                                output=False)
+        return out.a, self._caches_of(out, x, a0, parameters, reverse)
+
     def course_pass(self, module, x, a0, parameters, da):
         """Forward then backward through module's course functions (crnn or
         crnn.reference): the outputs by name, and the gradient dict."""
@@ -122,6 +130,9 @@ class RNNCell(_Cell):
     @property
     def smooth(self):
         return self.activation != "relu"
+
+    def _caches_of(self, out, x, a0, parameters, reverse):
+        return rnn.caches_of(out, x, a0, parameters, reverse, self.activation == "relu")
 
     torch_layer = "RNN"
 
@@ -152,6 +163,10 @@ class LSTMCell(_Cell):
     outputs = ("a", "y", "c")
     spec = lstm.SPEC
     torch_layer = "LSTM"
+
+    @staticmethod
+    def _caches_of(out, x, a0, parameters, reverse):
+        return lstm.caches_of(out, x, a0, parameters, reverse)
     #: PyTorch's gate order in nn.LSTM's stacked weights, as the course's gate names
     #: (PyTorch's i, f, g, o = the course's update, forget, candidate, output gates)
     TORCH_GATES = ("i", "f", "c", "o")
@@ -206,6 +221,9 @@ class GRUCell(_Cell):
 
     def _problem_options(self):
         return self.options
+
+    def _caches_of(self, out, x, a0, parameters, reverse):
+        return gru.caches_of(out, x, a0, parameters, reverse, self.reset_after)
 
     torch_layer = "GRU"
 

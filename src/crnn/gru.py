@@ -148,13 +148,18 @@ def gru_forward(x, a0, parameters, *, reset_after=False, lengths=None, reverse=F
               x); the caches hold views into a, the gates and x, not copies; with
               lengths or reverse, the tuple is marked with them for gru_backward
     """
-    spec = SPECS[_check_reset_after(reset_after)]
-    out = spec.forward(x, a0, parameters, lengths=lengths, reverse=reverse)
+    reset_after = _check_reset_after(reset_after)
+    out = SPECS[reset_after].forward(x, a0, parameters, lengths=lengths, reverse=reverse)
+    return out.a, out.y, caches_of(out, x, a0, parameters, reverse, reset_after)
+
+
+def caches_of(out, x, a0, parameters, reverse=False, reset_after=False):
+    """The course's caches of a forward pass (the Buffers out of the spec) over x from a0."""
     xa = as_array("x", x)
     caches = _step_caches(out, a0, xa, parameters, reverse)
-    kept = spec.recurrent_weights(parameters, out.a.dtype)
-    return out.a, out.y, sequence_caches(
-        ForwardCaches(caches, out.a, out.gates, out.aux, None, xa, kept), x, out.lengths, reverse)
+    kept = SPECS[reset_after].recurrent_weights(parameters, out.a.dtype)
+    return sequence_caches(ForwardCaches(caches, out.a, out.gates, out.aux, None, xa, kept), x,
+                           out.lengths, reverse)
 
 
 def _spec_of(parameters):

@@ -86,6 +86,12 @@ def lstm_forward(x, a0, parameters, *, c0=None, lengths=None, reverse=False):
               them for lstm_backward
     """
     out = SPEC.forward(x, a0, parameters, c0, lengths=lengths, reverse=reverse)
+    return out.a, out.y, out.c, caches_of(out, x, a0, parameters, reverse, c0)
+
+
+def caches_of(out, x, a0, parameters, reverse=False, c0=None):
+    """The course's caches of a forward pass (the Buffers out of the spec) over x from
+    a0 and c0 (None: the zeros it started from)."""
     xa = as_array("x", x)
     # a_prev (c_prev) of step t is the very view a_next (c_next) of step t-1, as in the
     # course's loop
@@ -98,8 +104,8 @@ def lstm_forward(x, a0, parameters, *, c0=None, lengths=None, reverse=False):
          inputs[t], parameters)
         for t in range(len(states))
     ]
-    return out.a, out.y, out.c, sequence_caches(
-        ForwardCaches(caches, out.a, out.gates, None, out.c, xa, None), x, out.lengths, reverse)
+    return sequence_caches(ForwardCaches(caches, out.a, out.gates, None, out.c, xa, None), x,
+                           out.lengths, reverse)
 
 
 def lstm_cell_backward(da_next, dc_next, cache):

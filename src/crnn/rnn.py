@@ -74,6 +74,11 @@ def rnn_forward(x, a0, parameters, *, activation="tanh", lengths=None, reverse=F
     """
     relu = check_activation(activation)
     out = SPECS[activation].forward(x, a0, parameters, lengths=lengths, reverse=reverse)
+    return out.a, out.y, caches_of(out, x, a0, parameters, reverse, relu)
+
+
+def caches_of(out, x, a0, parameters, reverse=False, relu=False):
+    """The course's caches of a forward pass (the Buffers out of the spec) over x from a0."""
     xa = as_array("x", x)
     # a_prev of step t is the very view a_next of the step before, as in the course's loop
     states, inputs = _engine.steps(out.a), _engine.steps(xa)
@@ -81,8 +86,8 @@ def rnn_forward(x, a0, parameters, *, activation="tanh", lengths=None, reverse=F
               for a_t, a_prev, xt in zip(states, states_before(states, a0, reverse), inputs)]
     if relu:
         caches = [ReluCache(cache) for cache in caches]
-    return out.a, out.y, sequence_caches(
-        ForwardCaches(caches, out.a, None, None, None, xa, None), x, out.lengths, reverse)
+    return sequence_caches(ForwardCaches(caches, out.a, None, None, None, xa, None), x,
+                           out.lengths, reverse)
 
 
 def _spec_of(cache, name):

@@ -1,0 +1,220 @@
+"""Stacked and bidirectional recurrent layers, in the course's style.
+
+A stack of ``num_layers`` layers of one cell runs over ``x``: layer 0 reads ``x``, each
+layer above reads the output of the layer below, with dropout between layers when
+training. With ``bidirectional=True`` every layer has a second direction that runs each
+example from its last step down to step 0 (``reverse=True`` of the course functions),
+and the layer's output is the two directions' states merged on the feature axis:
+concatenated (``merge="concat"``, 2·n_a features) or summed (``merge="sum"``, n_a). The
+top layer's output feeds the output layer, ``y_pred = softmax(Wy·a + by)`` at every
+step, as the course's cells do.
+
+The parameters are one dict per layer and direction, named ``"layer0"``,
+``"layer0_reverse"``, ``"layer1"``, ..., each with the cell's own keys (no output
+layer), beside the output layer's ``"Wy"`` and ``"by"``; ``init_stack`` makes them.
+"""
+import numpy as np
+
+from crnn.cells import get_cell
+from crnn.losses import softmax
+from crnn.optim import initialize_parameters
+from crnn.output_layer import output_layer_forward
+from crnn._validate import as_array, check_parameters, expect_ndim
+
+__all__ = ["init_stack", "layer_names", "stack_forward", "stack_backward"]
+
+MERGES = ("concat", "sum")
+
+
+def layer_names(num_layers, bidirectional=False):
+    """The names of the stack's parameter dicts, bottom layer first: "layer0",
+    "layer0_reverse" (with bidirectional), "layer1", ..."""
+    directions = ("", "_reverse") if bidirectional else ("",)
+    return [f"layer{k}{d}" for k in range(num_layers) for d in directions]
+
+
+def _check_stack(num_layers, bidirectional, merge, dropout):
+    if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
+        raise ValueError(f"num_layers must be an int >= 1, got {num_layers!r}")
+    if bidirectional not in (False, True):
+        raise ValueError(f"bidirectional must be True or False, got {bidirectional!r}")
+    if merge not in MERGES:
+        raise ValueError(f'merge must be "concat" or "sum", got {merge!r}')
+    if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+
+
+def _width(n_a, bidirectional, merge):
+    """The features of a layer's output."""
+    return 2 * n_a if bidirectional and merge == "concat" else n_a
+
+
+def init_stack(n_x, n_a, n_y, *, cell="rnn", num_layers=1, bidirectional=False,
+               merge="concat", method="glorot", seed=None, dtype=np.float64, **options):
+    """Initial parameters of a stack (see crnn.optim.initialize_parameters for method).
+
+    Returns:
+    parameters -- dict: one dict of the cell's parameters per layer and direction
+                  (``layer_names``), and the output layer's "Wy" (n_y, n_out), "by"
+                  (n_y, 1), n_out being the top layer's output features
+    """
+    _check_stack(num_layers, bidirectional, merge, 0.0)
+    rng = np.random.default_rng(seed)
+    parameters = {}
+    output_weight = get_cell(cell, **options).output_weight
+    for name in layer_names(num_layers, bidirectional):
+        # layer 0 reads x, every layer above the output of the one below
+        n_in = n_x if name.startswith("layer0") else _width(n_a, bidirectional, merge)
+        layer = initialize_parameters(n_in, n_a, 1, cell, method, rng, dtype, **options)
+        del layer[output_weight], layer["by"]
+        parameters[name] = layer
+    n_in = _width(n_a, bidirectional, merge)
+    # the output layer as the RNN's, initialised alike
+    top = initialize_parameters(n_in, n_in, n_y, "rnn", method, rng, dtype)
+    parameters["Wy"], parameters["by"] = top["Wya"], top["by"]
+    return parameters
+
+
+class StackCaches(tuple):
+    """The caches of stack_forward: (list of layer caches, x), marked with the stack's
+    form. A layer cache is (the forward direction's course caches, the reverse one's or
+    None, the dropout mask applied to the layer's input or None)."""
+
+    def __new__(cls, layers, x, form):
+        self = super().__new__(cls, (layers, x))
+        self.form = form
+        return self
+
+    def __reduce__(self):
+        return StackCaches, (self[0], self[1], self.form)
+
+
+def _initial_states(a0, names, n_a, m, dtype):
+    """The initial hidden state of every layer and direction, by name."""
+    if a0 is None:
+        zeros = np.zeros((n_a, m), dtype)
+        return {name: zeros for name in names}
+    if isinstance(a0, dict):
+        missing = [name for name in names if name not in a0]
+        if missing:
+            raise KeyError(f"a0 has no initial state for {missing}")
+        return a0
+    return {name: a0 for name in names}
+
+
+def _layer(name, run, *args, **kwargs):
+    """run(*args, **kwargs), its errors naming the layer's parameters."""
+    try:
+        return run(*args, **kwargs)
+    except KeyError as exc:
+        raise KeyError(f'parameters["{name}"] has no key {exc.args[0]!r}') from None
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f'parameters["{name}"]: {exc}') from None
+
+
+def stack_forward(x, a0, parameters, *, cell="rnn", num_layers=1, bidirectional=False,
+                  merge="concat", dropout=0.0, lengths=None, seed=None, **options):
+    """The stack over a whole sequence, each layer and direction in one call into the
+    engine.
+
+    Arguments:
+    x -- input for every step, of shape (n_x, m, T_x)
+    a0 -- the initial hidden state of every layer and direction: None (zeros), one
+          (n_a, m) array for all, or a dict of them by layer name
+    parameters -- dict as init_stack makes it
+    cell, options -- "rnn", "lstm" or "gru", and its options (activation=, reset_after=)
+    num_layers, bidirectional, merge -- the stack's form (see the module's docstring)
+    dropout -- in training, the probability with which each input feature of the layers
+               above the first is dropped (the others scaled by 1/(1 - dropout)); 0 for
+               prediction
+    lengths -- None, or m integers in 1..T_x, as for the course's sequence functions
+    seed -- int or numpy.random.Generator of the dropout masks
+
+    Returns:
+    a -- the top layer's output, of shape (n_out, m, T_x)
+    y_pred -- softmax(Wy·a + by) at every step, of shape (n_y, m, T_x); zero past each
+              example's length
+    caches -- (list of layer caches, x), marked with the stack's form (StackCaches)
+    """
+    _check_stack(num_layers, bidirectional, merge, dropout)
+    kind = get_cell(cell, **options)
+    check_parameters(parameters)
+    xa = as_array("x", x)
+    expect_ndim("x", xa, "(n_x, m, T_x)")
+    names = layer_names(num_layers, bidirectional)
+    for key in (*names, "Wy", "by"):
+        if key not in parameters:
+            raise KeyError(f"parameters has no {key!r} (a stack of {num_layers} "
+                           f"{'bidirectional ' if bidirectional else ''}layers has {names})")
+    first = parameters[names[0]]
+    check_parameters(first)
+    n_a = np.shape(_layer(names[0], lambda: first[kind.spec.gates[0].weight]))[0]
+    states = _initial_states(a0, names, n_a, xa.shape[1],
+                             xa.dtype if xa.dtype.kind == "f" else np.float64)
+    rng = np.random.default_rng(seed)
+    layers, inp = [], xa
+    for k in range(num_layers):
+        mask = None
+        if k and dropout:
+            mask = (rng.random(inp.shape) >= dropout) / (1.0 - dropout)
+            inp = inp * mask.astype(inp.dtype)
+        runs = []
+        for name, reverse in zip(names[k * (1 + bidirectional):(k + 1) * (1 + bidirectional)],
+                                 (False, True)):
+            runs.append(_layer(name, kind.hidden_forward, inp, states[name], parameters[name],
+                               lengths=lengths, reverse=reverse))
+        if not bidirectional:
+            out = runs[0][0]
+        elif merge == "concat":
+            out = np.concatenate((runs[0][0], runs[1][0]))
+        else:
+            out = runs[0][0] + runs[1][0]
+        layers.append((runs[0][1], runs[1][1] if bidirectional else None, mask))
+        inp = out
+    logits = output_layer_forward(inp, {"Wy": parameters["Wy"], "by": parameters["by"]}, "Wy")
+    y = softmax(logits)
+    if lengths is not None:
+        steps = np.arange(xa.shape[2])
+        y[:, steps[None, :] >= np.asarray(lengths)[:, None]] = 0
+    form = {"cell": cell, "options": options, "num_layers": num_layers,
+            "bidirectional": bidirectional, "merge": merge, "n_a": n_a}
+    return inp, y, StackCaches(layers, x, form)
+
+
+def stack_backward(da, caches):
+    """The backward pass of the stack, from the gradient of the top layer's output (the
+    output layer is not differentiated, as in the course).
+
+    Arguments:
+    da -- upstream gradient of the top layer's output, of shape (n_out, m, T_x)
+    caches -- the caches of stack_forward
+
+    Returns:
+    gradients -- dict with "dx" (n_x, m, T_x) and, by layer name, the course's gradient
+                 dict of that layer and direction: "da0" and "d" + each of its keys (the
+                 LSTM's "dc0" too)
+    """
+    if not isinstance(caches, StackCaches):
+        raise TypeError(f"caches must be the caches of stack_forward, got {type(caches).__name__}")
+    layers, _ = caches
+    form = caches.form
+    kind = get_cell(form["cell"], **form["options"])
+    names = layer_names(form["num_layers"], form["bidirectional"])
+    n_a, bidirectional = form["n_a"], form["bidirectional"]
+    d_out = as_array("da", da)
+    grads = {}
+    for k in reversed(range(form["num_layers"])):
+        forward_caches, reverse_caches, mask = layers[k]
+        if not bidirectional:
+            parts = [(names[k], d_out, forward_caches)]
+        else:
+            split = form["merge"] == "concat"
+            parts = [(names[2 * k], d_out[:n_a] if split else d_out, forward_caches),
+                     (names[2 * k + 1], d_out[n_a:] if split else d_out, reverse_caches)]
+        d_in = None
+        for name, d, layer_caches in parts:
+            g = kind.backward(d, layer_caches)
+            d_in = g.pop("dx") if d_in is None else d_in + g.pop("dx")
+            grads[name] = g
+        d_out = d_in if mask is None else d_in * mask
+    return {"dx": d_out, **{name: grads[name] for name in names}}
