@@ -220,3 +220,36 @@ def test_large_products_split_between_examples(cell, reverse):
     n_x, n_a, n_y, m, T = 700, 32, 3, 4, 16
     x, a0, p, da = cell.problem(n_x, n_a, n_y, m, T, seed=13)
     _assert_each_alone(cell, x, a0, p, da, np.array([16, 3, 10, 1]), reverse, np.float64)
+
+
+@CELLS
+@pytest.mark.parametrize("output", ["sequence", "last", "mean"])
+def test_a_training_step_with_lengths_sums_the_examples_alone(cell, output):
+    """loss_and_grads with lengths: the loss and the weights' gradients are the sums
+    over the examples run alone; the labels past an example's length are not read."""
+    x, a0, p, _ = cell.problem(*SHAPE, seed=14)
+    n_y, m, T = SHAPE[2], SHAPE[3], SHAPE[4]
+    rng = np.random.default_rng(14)
+    if output == "sequence":
+        y = rng.integers(0, n_y, size=(m, T))
+        for i, L in enumerate(LENGTHS):
+            y[i, L:] = -1  # not a class: must not be read
+    else:
+        y = rng.integers(0, n_y, size=m)
+    step = dict(loss="softmax", reduction="sum", output=output, cell=cell)
+    value, grads = crnn.loss_and_grads(x, y, a0, p, lengths=LENGTHS, **step)
+    total, want = 0.0, {}
+    for i, L in enumerate(LENGTHS):
+        y_i = y[i:i + 1, :L] if output == "sequence" else y[i:i + 1]
+        v, g = crnn.loss_and_grads(x[:, i:i + 1, :L].copy(), y_i, a0[:, i:i + 1], p, **step)
+        total += v
+        assert_close(grads["dx"][:, i:i + 1, :L], g.pop("dx"), np.float64, "dx")
+        assert not np.any(grads["dx"][:, i, L:])
+        for key in ("da0", "dc0"):  # per example (the LSTM's dc0 too)
+            if key in g:
+                assert_close(grads[key][:, i:i + 1], g.pop(key), np.float64, key)
+        for key, value_i in g.items():
+            want[key] = want.get(key, 0) + value_i
+    assert value == pytest.approx(total, rel=1e-12)
+    for key, value_sum in want.items():
+        assert_close(grads[key], value_sum, np.float64, key)

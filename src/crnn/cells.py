@@ -76,9 +76,11 @@ class _Cell:
     def _problem_options(self):
         return {}
 
-    def forward(self, x, a0, parameters):
-        """The states of every step, (n_a, m, T_x), and the course's caches."""
-        outputs = getattr(self.module, f"{self.name}_forward")(x, a0, parameters, **self.options)
+    def forward(self, x, a0, parameters, lengths=None):
+        """The states of every step, (n_a, m, T_x), and the course's caches; lengths as
+        for the course's sequence functions."""
+        outputs = getattr(self.module, f"{self.name}_forward")(x, a0, parameters, **self.options,
+                                                               lengths=lengths)
         return outputs[0], outputs[-1]
 
     def backward(self, da, caches):

@@ -5,6 +5,9 @@ step from one matmul, the loss and its gradient from ``crnn.losses``, the output
 gradients from two matmuls, and the rest from the cell's sequence backward (one kernel
 call). No Python code loops over time.
 """
+import numpy as np
+
+from crnn._cellspec import check_lengths
 from crnn._validate import as_array, expect_ndim
 from crnn.cells import get_cell
 from crnn.forms import pool_states, pool_states_backward
@@ -18,7 +21,7 @@ LOSSES = {"softmax": softmax_cross_entropy, "sigmoid": sigmoid_binary_cross_entr
 
 
 def loss_and_grads(x, y, a0, parameters, loss="softmax", reduction="sum",
-                   output="sequence", cell="rnn"):
+                   output="sequence", cell="rnn", lengths=None):
     """Forward pass, loss and full backward pass of a recurrent network with an output layer.
 
     Arguments:
@@ -34,6 +37,11 @@ def loss_and_grads(x, y, a0, parameters, loss="softmax", reduction="sum",
     output -- "sequence" (many-to-many, a label per step), or "last" or "mean" (many-to-one,
               a label per example from the last state or the mean of the states)
     cell -- "rnn" (or another name in crnn.cells.CELLS)
+    lengths -- None, or m integers in 1..T_x: example i has lengths[i] steps (see the
+               course's sequence functions); the steps past them leave the loss out
+               (their labels are not read), "last" reads each example's last step and
+               "mean" averages its own steps; "mean" reduction averages over the steps
+               that count
 
     Returns:
     loss -- a Python float
@@ -47,12 +55,33 @@ def loss_and_grads(x, y, a0, parameters, loss="softmax", reduction="sum",
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}") from None
     x = as_array("x", x)
     expect_ndim("x", x, "(n_x, m, T_x)")
-    a, caches = cell.forward(x, a0, parameters)
-    h = pool_states(a, output)
+    if lengths is not None:
+        lengths = check_lengths(lengths, x.shape[1], x.shape[2])
+        # the steps that count, by example
+        valid = np.arange(x.shape[2])[None, :] < lengths[:, None]
+    a, caches = cell.forward(x, a0, parameters, lengths=lengths)
+    if lengths is None or output == "last":  # a[:, :, -1] holds each example's last state
+        h = pool_states(a, output)
+    elif output == "mean":
+        h = np.einsum("nmt,mt->nm", a, valid) / lengths
+    else:
+        h = a
     logits = output_layer_forward(h, parameters, cell.output_weight)
-    value, dlogits = loss_fn(logits, y, reduction)
+    if lengths is None or output != "sequence":
+        value, dlogits = loss_fn(logits, y, reduction)
+    else:
+        y = as_array("y", y)
+        value, d_valid = loss_fn(logits[:, valid], y[valid] if y.ndim == 2 else y[:, valid],
+                                 reduction)
+        dlogits = np.zeros_like(logits)
+        dlogits[:, valid] = d_valid
     head = output_layer_backward(dlogits, h, parameters, cell.output_weight)
-    gradients = cell.backward(pool_states_backward(head.pop("da"), a, output), caches)
+    dh = head.pop("da")
+    if lengths is not None and output == "mean":
+        da = (dh / lengths)[:, :, None] * valid
+    else:
+        da = pool_states_backward(dh, a, output)
+    gradients = cell.backward(da, caches)
     gradients.update(head)
     return value, gradients
 
