@@ -1,7 +1,9 @@
 """Models to fit in the scikit-learn manner: a sequence tagger and a sequence classifier.
 
 Both take the course's layout, ``x`` of shape (n_x, m, T_x), and class labels: indices
-((m, T_x) for the tagger, (m,) for the classifier) or one-hot with n_y first. They train
+((m, T_x) for the tagger, (m,) for the classifier) or one-hot with n_y first. Sequences
+of different lengths come as a list of (n_x, T_i) arrays (the tagger's labels a list of
+(T_i,) arrays), or padded with ``lengths=``; minibatches then group similar lengths. They train
 with ``crnn.training.loss_and_grads`` (softmax cross-entropy, mean over the labelled
 steps), shuffle minibatches with a seeded ``numpy.random.Generator``, and are
 reproducible bit for bit: the same seed and data give the same model.
@@ -11,6 +13,7 @@ import inspect
 import numpy as np
 
 from crnn import _model_file
+from crnn._cellspec import check_lengths
 from crnn._model_file import ModelFileError
 from crnn._validate import BLAS_INT_MAX, as_array, expect_ndim
 from crnn.cells import get_cell, model_shapes
@@ -31,6 +34,59 @@ MAX_CLASSES = 65536
 
 #: The most bytes of arrays load_model reads unless told otherwise.
 DEFAULT_MAX_BYTES = 1 << 30
+
+
+def _steps(lengths, T):
+    """(m, T) booleans: the steps each sequence has."""
+    return np.arange(T)[None, :] < lengths[:, None]
+
+
+def _padded(xs):
+    """A list of (n_x, T_i) arrays as one (n_x, m, max T_i) array, zeros past each
+    length, and the lengths; every error names the item."""
+    if not xs:
+        raise ValueError("x is an empty list: give at least one sequence")
+    arrays = []
+    for i, item in enumerate(xs):
+        arr = as_array(f"x[{i}]", item)
+        expect_ndim(f"x[{i}]", arr, "(n_x, T_i)")
+        if arrays and arr.shape[0] != arrays[0].shape[0]:
+            raise ValueError(f"x[{i}] has n_x = {arr.shape[0]} features (shape {arr.shape}), "
+                             f"but x[0] has {arrays[0].shape[0]}: every sequence needs the same n_x")
+        if arr.shape[1] < 1:
+            raise ValueError(f"x[{i}] has no steps (shape {arr.shape})")
+        arrays.append(arr)
+    lengths = np.array([arr.shape[1] for arr in arrays], np.intp)
+    out = np.zeros((arrays[0].shape[0], len(arrays), lengths.max()),
+                   np.result_type(*arrays, np.float32))
+    for i, arr in enumerate(arrays):
+        out[:, i, :arr.shape[1]] = arr
+    return out, lengths
+
+
+def _padded_labels(ys, lengths, T):
+    """The tagger's list of (T_i,) label arrays as one (m, T) array, each padded with its
+    first label (never read); errors name the item."""
+    if lengths is None or len(ys) != len(lengths):
+        raise ValueError(f"y is a list of {len(ys)} label arrays: it needs x as a list of as "
+                         "many sequences")
+    out = np.zeros((len(ys), T), np.int64)
+    for i, (item, L) in enumerate(zip(ys, lengths)):
+        arr = as_array(f"y[{i}]", item)
+        if arr.shape != (L,):
+            raise ValueError(f"y[{i}] must have shape ({L},), the length of x[{i}], got {arr.shape}")
+        out[i, :L], out[i, L:] = arr, arr[0]
+    return out
+
+
+def _batch(x, y, lengths, idx):
+    """The minibatch idx of x, y and lengths, cut to its longest sequence."""
+    if lengths is None:
+        return x[:, idx], y[idx], None
+    steps = lengths[idx]
+    T = int(steps.max())
+    y_batch = y[idx][:, :T] if y.ndim == 2 else y[idx]
+    return x[:, idx, :T], y_batch, steps
 
 
 def _progress(total, verbose):
@@ -108,23 +164,41 @@ class _SequenceModel:
         """What the output layer reads: "sequence" or a pooled state."""
         raise NotImplementedError
 
-    def _x(self, x):
-        """x as the model's dtype, checked: 3-D, finite, with the fitted n_x if fitted."""
+    def _x(self, x, lengths=None):
+        """x as the model's dtype, checked: 3-D, finite over its steps, with the fitted n_x
+        if fitted; a list of (n_x, T_i) arrays is padded. Returns x and the lengths
+        (checked; None for a batch of full sequences)."""
+        if isinstance(x, (list, tuple)):
+            if lengths is not None:
+                raise ValueError("lengths= is for a padded array x; a list x gives its own")
+            x, lengths = _padded(x)
         x = as_array("x", x)
         expect_ndim("x", x, "(n_x, m, T_x)")
         n_x = getattr(self, "n_features_in_", None)
         if n_x is not None and x.shape[0] != n_x:
             raise ValueError(f"x has n_x = {x.shape[0]} features (shape {x.shape}); the model was fitted with n_x = {n_x}")
+        if lengths is not None:
+            lengths = check_lengths(lengths, x.shape[1], x.shape[2])
         x = np.require(x, np.dtype(self.dtype), ("F", "A"))
-        if not np.isfinite(x).all():
-            i = tuple(int(k) for k in np.argwhere(~np.isfinite(x))[0])
+        finite = np.isfinite(x)
+        if lengths is not None:  # the padding may hold anything
+            finite |= ~_steps(lengths, x.shape[2])[None]
+        if not finite.all():
+            i = tuple(int(k) for k in np.argwhere(~finite)[0])
             raise ValueError(f"x holds {x[i]} at index {i}: crnn's models need finite inputs")
-        return x
+        return x, lengths
 
-    def _y(self, y, x):
+    def _y(self, y, x, lengths=None):
         """The labels of x: (labels, n_y), labels in the shape of predict, n_y None for
-        labels given as class names (indices), the count of classes for one-hot y."""
+        labels given as class names (indices), the count of classes for one-hot y. The
+        tagger's labels of a list x come as a list of (T_i,) arrays; past each
+        sequence's length its labels are padded with its first."""
+        if isinstance(y, (list, tuple)) and self._head == "sequence":
+            y = _padded_labels(y, lengths, x.shape[2])
         y = as_array("y", y)
+        if lengths is not None and self._head == "sequence" and y.shape == x.shape[1:]:
+            # past each length, the sequence's first label: never read, never a class
+            y = np.where(_steps(lengths, x.shape[2]), y, y[:, :1])
         shape = x.shape[1:] if self._head == "sequence" else x.shape[1:2]
         form = "(m, T_x)" if len(shape) == 2 else "(m,)"
         if y.shape == shape:
@@ -153,9 +227,9 @@ class _SequenceModel:
             return classes, labels
         return classes, np.searchsorted(classes, labels)
 
-    def _encoded(self, y, x):
+    def _encoded(self, y, x, lengths=None):
         """The labels of x as indices into classes_; ValueError for a class not fitted."""
-        labels, n_y = self._y(y, x)
+        labels, n_y = self._y(y, x, lengths)
         classes = self.classes_
         if n_y is not None:
             if n_y != len(classes):
@@ -211,11 +285,12 @@ class _SequenceModel:
         """The model's cell, made with its options."""
         return get_cell(self.cell, **self._cell_options())
 
-    def _batch_loss_and_grads(self, x, y, parameters):
+    def _batch_loss_and_grads(self, x, y, lengths, parameters):
         a0 = np.zeros((self.n_a, x.shape[1]), x.dtype)
-        return loss_and_grads(x, y, a0, parameters, "softmax", "mean", self._head, self._cell())
+        return loss_and_grads(x, y, a0, parameters, "softmax", "mean", self._head, self._cell(),
+                              lengths)
 
-    def fit(self, x, y):
+    def fit(self, x, y, lengths=None):
         """Train on x (n_x, m, T_x) and its labels y; returns self.
 
         Labels given as integers are class names: the model's classes are the distinct
@@ -223,9 +298,12 @@ class _SequenceModel:
         exception, Ctrl-C) leaves the model as it was before the call.
 
         Arguments:
-        x -- inputs, of shape (n_x, m, T_x), finite
+        x -- inputs, of shape (n_x, m, T_x), finite; or a list of m arrays (n_x, T_i)
         y -- class labels, non-negative integers ((m, T_x) for the tagger, (m,) for the
-             classifier), or one-hot labels with n_y first (classes 0 .. n_y-1)
+             classifier), or one-hot labels with n_y first (classes 0 .. n_y-1); for the
+             tagger of a list x, a list of (T_i,) label arrays
+        lengths -- None, or the m lengths of a padded x (see crnn.rnn_forward): the steps
+                   past them are not trained on, and their labels are not read
 
         Returns:
         self, with parameters_ (the course's dict), n_features_in_, classes_, n_classes_,
@@ -233,8 +311,8 @@ class _SequenceModel:
         early_stopping), best_epoch_ and n_epochs_
         """
         self._check_params()
-        x = self._x(x)
-        labels, n_y = self._y(y, x)
+        x, lengths = self._x(x, lengths)
+        labels, n_y = self._y(y, x, lengths)
         classes, labels = self._classes(labels, n_y)
         m = x.shape[1]
         rng = np.random.default_rng(self.seed)
@@ -252,18 +330,33 @@ class _SequenceModel:
                 )
             val, order = order[:n_val], order[n_val:]
         x_train, y_train = x[:, order], labels[order]
+        l_train = None if lengths is None else lengths[order]
         parameters = initialize_parameters(
             x.shape[0], self.n_a, len(classes), self.cell, self.init, rng, np.dtype(self.dtype),
             **self._cell_options()
         )
-        validation = None if val is None else (x[:, val], labels[val])
-        fitted = self._fit_loop(parameters, x_train, y_train, validation, rng)
+        validation = None
+        if val is not None:
+            validation = (x[:, val], labels[val], None if lengths is None else lengths[val])
+        fitted = self._fit_loop(parameters, x_train, y_train, validation, rng, l_train)
         # all of the fitted state at once, only now that fit has finished
         fitted.update(n_features_in_=x.shape[0], n_classes_=len(classes), classes_=classes)
         vars(self).update(fitted)
         return self
 
-    def _fit_loop(self, parameters, x, y, validation, rng):
+    def _batches(self, m, lengths, rng):
+        """The minibatches of an epoch, as index arrays: shuffled; with lengths, sequences
+        of similar lengths together (sorted by length, ties in random order), each batch
+        longest first, the batches in random order."""
+        batch = self.batch_size
+        if lengths is None:
+            perm = rng.permutation(m)
+            return [perm[lo:lo + batch] for lo in range(0, m, batch)]
+        order = np.lexsort((rng.random(m), -lengths))
+        batches = [order[lo:lo + batch] for lo in range(0, m, batch)]
+        return [batches[k] for k in rng.permutation(len(batches))]
+
+    def _fit_loop(self, parameters, x, y, validation, rng, lengths=None):
         """Train parameters in place; returns the fitted attributes, without setting any."""
         optimizer = make_optimizer(self.optimizer, self.learning_rate)
         keys = ["d" + k for k in parameters]
@@ -276,10 +369,9 @@ class _SequenceModel:
         try:
             for epoch in range(1, self.epochs + 1):
                 total = 0.0
-                perm = rng.permutation(m)
-                for lo in range(0, m, batch):
-                    idx = perm[lo:lo + batch]
-                    loss, grads = self._batch_loss_and_grads(x[:, idx], y[idx], parameters)
+                for idx in self._batches(m, lengths, rng):
+                    loss, grads = self._batch_loss_and_grads(*_batch(x, y, lengths, idx),
+                                                             parameters)
                     if not np.isfinite(loss):
                         raise FloatingPointError(
                             f"the training loss became {loss} in epoch {epoch}: lower "
@@ -321,27 +413,53 @@ class _SequenceModel:
 
     # --- predict -------------------------------------------------------------------
 
-    def predict_proba(self, x):
-        """Class probabilities, n_y first: (n_y, m, T_x) for the tagger, (n_y, m) for the
-        classifier; row k is the class classes_[k]. x must be finite, as for fit."""
-        self._check_fitted()
-        x = self._x(x)
+    def _proba(self, x, lengths):
+        """Class probabilities of a checked x: (n_y, m, T_x) for the tagger (zeros past
+        each sequence's length), (n_y, m) for the classifier."""
         cell = self._cell()
         a0 = np.zeros((self.parameters_[cell.output_weight].shape[1], x.shape[1]), x.dtype)
-        a, _ = cell.forward(x, a0, self.parameters_)
-        return softmax(output_layer_forward(pool_states(a, self._head), self.parameters_, cell.output_weight))
+        a, _ = cell.forward(x, a0, self.parameters_, lengths=lengths)
+        if lengths is not None and self._head == "mean":
+            h = np.einsum("nmt,mt->nm", a, _steps(lengths, x.shape[2])) / lengths
+        else:  # with lengths, a[:, :, -1] holds each sequence's last state
+            h = pool_states(a, self._head)
+        proba = softmax(output_layer_forward(h, self.parameters_, cell.output_weight))
+        if lengths is not None and self._head == "sequence":
+            proba[:, ~_steps(lengths, x.shape[2])] = 0
+        return proba
 
-    def predict(self, x):
-        """Class labels (of classes_): (m, T_x) for the tagger, (m,) for the classifier."""
-        proba = self.predict_proba(x)
+    def predict_proba(self, x, lengths=None):
+        """Class probabilities, n_y first: (n_y, m, T_x) for the tagger, (n_y, m) for the
+        classifier; row k is the class classes_[k]. x must be finite, as for fit. For a
+        list x, a list: (n_y, T_i) arrays for the tagger, (n_y,) for the classifier."""
+        self._check_fitted()
+        listed = isinstance(x, (list, tuple))
+        x, lengths = self._x(x, lengths)
+        proba = self._proba(x, lengths)
+        if not listed:
+            return proba
+        if self._head == "sequence":
+            return [proba[:, i, :L] for i, L in enumerate(lengths)]
+        return list(proba.T)
+
+    def predict(self, x, lengths=None):
+        """Class labels (of classes_): (m, T_x) for the tagger, (m,) for the classifier;
+        for a list x, a list: (T_i,) arrays for the tagger, labels for the classifier."""
+        proba = self.predict_proba(x, lengths)
+        if isinstance(proba, list):
+            return [self.classes_[np.argmax(p, axis=0)] for p in proba]
         return self.classes_[np.argmax(proba, axis=0)]
 
-    def score(self, x, y):
-        """Mean accuracy: of every token for the tagger, of every sequence for the classifier."""
+    def score(self, x, y, lengths=None):
+        """Mean accuracy: of every token (within each sequence's length) for the tagger,
+        of every sequence for the classifier."""
         self._check_fitted()
-        x = self._x(x)
-        labels = self._encoded(y, x)
-        return float(np.mean(np.argmax(self.predict_proba(x), axis=0) == labels))
+        x, lengths = self._x(x, lengths)
+        labels = self._encoded(y, x, lengths)
+        right = np.argmax(self._proba(x, lengths), axis=0) == labels
+        if lengths is not None and self._head == "sequence":
+            return float(np.mean(right[_steps(lengths, x.shape[2])]))
+        return float(np.mean(right))
 
     # --- save and load ---------------------------------------------------------------
 
