@@ -171,31 +171,40 @@ def _reference_loss_and_grads(x, y, a0, parameters, cell):
     return loss, gradients
 
 
-def time_epoch(model, x, y, repeats=3):
+def time_epoch(model, x, y, lengths, repeats=3):
     """Seconds for the loss and gradients of every minibatch of one epoch, crnn and crnn.reference.
 
-    Both compute, on the fitted parameters and the same minibatches, the forward pass,
-    the output layer, the mean cross-entropy and the backward pass (no optimizer step);
-    each time is the best of repeats passes over the epoch.
+    The minibatches are fit's: sentences of similar lengths, each batch cut to its
+    longest. crnn runs each sentence for its own length; the course's numpy code, which
+    has no lengths, runs the batch's padding too (<pad> steps tagged O). Both compute, on
+    the fitted parameters, the forward pass, the output layer, the mean cross-entropy and
+    the backward pass (no optimizer step); each time is the best of repeats passes over
+    the epoch.
 
     Returns:
     crnn_seconds, reference_seconds (reference_seconds is None when crnn.reference has no
     forward and backward of the cell)
     """
     b, p, cell = model.batch_size, model.parameters_, model.cell
-    # C-ordered, as fit's minibatches are (x[:, idx] makes a C-ordered copy)
-    batches = [(np.ascontiguousarray(x[:, lo:lo + b]), y[lo:lo + b])
-               for lo in range(0, x.shape[1], b)]
-    steps = [lambda xb, yb, a0: loss_and_grads(xb, yb, a0, p, "softmax", "mean", "sequence", cell)]
+    lengths = np.asarray(lengths)
+    order = np.argsort(-lengths, kind="stable")
+    batches = []
+    for lo in range(0, x.shape[1], b):
+        idx = order[lo:lo + b]
+        T = int(lengths[idx].max())
+        # C-ordered, as fit's minibatches are (x[:, idx] makes a C-ordered copy)
+        batches.append((np.ascontiguousarray(x[:, idx, :T]), y[idx, :T], lengths[idx]))
+    steps = [lambda xb, yb, a0, lb: loss_and_grads(xb, yb, a0, p, "softmax", "mean", "sequence",
+                                                   cell, lb)]
     if hasattr(reference, f"{cell}_backward"):
-        steps.append(lambda xb, yb, a0: _reference_loss_and_grads(xb, yb, a0, p, cell))
+        steps.append(lambda xb, yb, a0, lb: _reference_loss_and_grads(xb, yb, a0, p, cell))
     times = []
     for step in steps:
         best = np.inf
         for _ in range(repeats):
             start = time.perf_counter()
-            for xb, yb in batches:
-                step(xb, yb, np.zeros((model.n_a, xb.shape[1])))
+            for xb, yb, lb in batches:
+                step(xb, yb, np.zeros((model.n_a, xb.shape[1])), lb)
             best = min(best, time.perf_counter() - start)
         times.append(best)
     return times[0], (times[1] if len(times) > 1 else None)
@@ -228,7 +237,7 @@ def _plot(plt, model, path):
     ax.plot(epochs, model.loss_curve_, label="training")
     ax.plot(epochs, model.validation_loss_curve_, label="validation")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("mean cross-entropy per step (padding included)")
+    ax.set_ylabel("mean cross-entropy per token")
     ax.set_yscale("log")
     ax.set_title(f"SequenceTagger({model.cell!r}, n_a={model.n_a}): validation = "
                  f"{model.validation_fraction:.0%} of the training sentences", fontsize=9)
@@ -281,19 +290,19 @@ def _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropou
         train, test = conll_data(data, seed)
         out(f"{data}: {len(train)} training sentences, {len(test)} held-out sentences")
     encoder = Encoder().fit(train)
-    x, y, _ = encoder.transform(train, dropout, seed)
+    x, y, train_lengths = encoder.transform(train, dropout, seed)
     out(f"inputs: {encoder.n_x} features per token ({len(_SHAPES)} shape features + a "
         f"{encoder.dim}-vector for each of {len(encoder.vocabulary_)} words), tags {encoder.tags_}")
     model = SequenceTagger(cell=cell, n_a=n_a, epochs=epochs, seed=seed, learning_rate=0.01,
                            batch_size=32, early_stopping=True, n_iter_no_change=epochs,
                            verbose=verbose)
     start = time.perf_counter()
-    model.fit(x, y)
+    model.fit(x, y, lengths=train_lengths)  # each sentence for its own length
     fit_seconds = time.perf_counter() - start
 
     x_test, y_test, lengths = encoder.transform(test)
     truth = [tags for _, tags in test]
-    predicted = encoder.tags(model.predict(x_test), lengths)
+    predicted = encoder.tags(model.predict(x_test, lengths=lengths), lengths)
     tokens = sum(lengths)
     accuracy = sum(t == p for ts, ps in zip(truth, predicted) for t, p in zip(ts, ps)) / max(tokens, 1)
     precision, recall, f1 = datasets.entity_scores(truth, predicted)
@@ -306,16 +315,16 @@ def _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropou
         xs, _, n = encoder.transform([(words, ["O"] * len(words))])
         out("  " + mark(words, encoder.tags(model.predict(xs), n)[0]))
 
-    crnn_epoch, ref_epoch = time_epoch(model, x, y)
+    crnn_epoch, ref_epoch = time_epoch(model, x, y, train_lengths)
     out(f"training: {model.n_epochs_} epochs in {fit_seconds:.2f} s "
         f"({fit_seconds / model.n_epochs_:.3f} s per epoch with Adam and the validation loss)")
     line = (f"loss and gradients of one epoch's {int(np.ceil(x.shape[1] / model.batch_size))} "
-            f"minibatches: crnn {crnn_epoch:.3f} s")
+            f"minibatches: crnn {crnn_epoch:.3f} s (each sentence for its own length)")
     if ref_epoch is None:
         line += f"; crnn.reference has no {cell} backward to compare with"
     else:
-        line += (f", crnn.reference {ref_epoch:.3f} s (crnn takes {crnn_epoch / ref_epoch:.2f} "
-                 f"of the reference's time)")
+        line += (f", crnn.reference {ref_epoch:.3f} s (padded to each batch's longest; crnn "
+                 f"takes {crnn_epoch / ref_epoch:.2f} of its time)")
     out(line)
     if save is not None:
         model.save(save)
