@@ -21,7 +21,7 @@ from crnn.optim import initialize_parameters
 from crnn.output_layer import output_layer_forward
 from crnn._validate import as_array, check_parameters, expect_ndim
 
-__all__ = ["init_stack", "layer_names", "stack_forward", "stack_backward"]
+__all__ = ["init_stack", "layer_names", "stack_forward", "stack_backward", "Stack"]
 
 MERGES = ("concat", "sum")
 
@@ -33,7 +33,8 @@ def layer_names(num_layers, bidirectional=False):
     return [f"layer{k}{d}" for k in range(num_layers) for d in directions]
 
 
-def _check_stack(num_layers, bidirectional, merge, dropout):
+def check_stack(num_layers, bidirectional, merge, dropout):
+    """ValueError naming the argument unless the stack's form is one crnn runs."""
     if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
         raise ValueError(f"num_layers must be an int >= 1, got {num_layers!r}")
     if bidirectional not in (False, True):
@@ -58,7 +59,7 @@ def init_stack(n_x, n_a, n_y, *, cell="rnn", num_layers=1, bidirectional=False,
                   (``layer_names``), and the output layer's "Wy" (n_y, n_out), "by"
                   (n_y, 1), n_out being the top layer's output features
     """
-    _check_stack(num_layers, bidirectional, merge, 0.0)
+    check_stack(num_layers, bidirectional, merge, 0.0)
     rng = np.random.default_rng(seed)
     parameters = {}
     output_weight = get_cell(cell, **options).output_weight
@@ -136,7 +137,20 @@ def stack_forward(x, a0, parameters, *, cell="rnn", num_layers=1, bidirectional=
               example's length
     caches -- (list of layer caches, x), marked with the stack's form (StackCaches)
     """
-    _check_stack(num_layers, bidirectional, merge, dropout)
+    inp, layers, form = _stack_states(x, a0, parameters, cell, num_layers, bidirectional, merge,
+                                      dropout, lengths, seed, options)
+    logits = output_layer_forward(inp, {"Wy": parameters["Wy"], "by": parameters["by"]}, "Wy")
+    y = softmax(logits)
+    if lengths is not None:
+        steps = np.arange(inp.shape[2])
+        y[:, steps[None, :] >= np.asarray(lengths)[:, None]] = 0
+    return inp, y, StackCaches(layers, x, form)
+
+
+def _stack_states(x, a0, parameters, cell, num_layers, bidirectional, merge, dropout, lengths,
+                  seed, options):
+    """The top layer's output, the layer caches and the stack's form (see stack_forward)."""
+    check_stack(num_layers, bidirectional, merge, dropout)
     kind = get_cell(cell, **options)
     check_parameters(parameters)
     xa = as_array("x", x)
@@ -171,14 +185,9 @@ def stack_forward(x, a0, parameters, *, cell="rnn", num_layers=1, bidirectional=
             out = runs[0][0] + runs[1][0]
         layers.append((runs[0][1], runs[1][1] if bidirectional else None, mask))
         inp = out
-    logits = output_layer_forward(inp, {"Wy": parameters["Wy"], "by": parameters["by"]}, "Wy")
-    y = softmax(logits)
-    if lengths is not None:
-        steps = np.arange(xa.shape[2])
-        y[:, steps[None, :] >= np.asarray(lengths)[:, None]] = 0
     form = {"cell": cell, "options": options, "num_layers": num_layers,
             "bidirectional": bidirectional, "merge": merge, "n_a": n_a}
-    return inp, y, StackCaches(layers, x, form)
+    return inp, layers, form
 
 
 def stack_backward(da, caches):
@@ -218,3 +227,75 @@ def stack_backward(da, caches):
             grads[name] = g
         d_out = d_in if mask is None else d_in * mask
     return {"dx": d_out, **{name: grads[name] for name in names}}
+
+
+class Stack:
+    """A stack as the training code sees a cell (crnn.training.loss_and_grads,
+    crnn.models): forward and backward over one flat parameter dict, keyed
+    "layer0.Wax", ..., "layer1_reverse.Wf", ..., "Wy", "by" (the arrays of init_stack's
+    dicts, which an optimizer updates in place).
+
+    Arguments:
+    cell, num_layers, bidirectional, merge, options -- the stack's form, as for
+                                                       stack_forward
+    dropout -- between layers, for training (0 to predict)
+    rng -- numpy.random.Generator of the dropout masks
+    """
+
+    output_weight = "Wy"
+
+    def __init__(self, cell="rnn", num_layers=1, bidirectional=False, merge="concat",
+                 dropout=0.0, rng=None, **options):
+        check_stack(num_layers, bidirectional, merge, dropout)
+        self.cell = get_cell(cell, **options)
+        self.form = {"num_layers": num_layers, "bidirectional": bidirectional, "merge": merge}
+        self.dropout, self.rng = dropout, rng
+        self.names = layer_names(num_layers, bidirectional)
+
+    def nested(self, flat):
+        """stack_forward's parameters: views of flat's arrays, by layer name."""
+        nested = {name: {} for name in self.names}
+        for key, value in flat.items():
+            name, _, own = key.partition(".")
+            if own:
+                nested.setdefault(name, {})[own] = value
+        nested["Wy"], nested["by"] = flat["Wy"], flat["by"]
+        return nested
+
+    def shapes(self, n_x, n_a, n_y):
+        """The flat parameters' shapes: {key: shape}, in init_stack's order."""
+        width = _width(n_a, self.form["bidirectional"], self.form["merge"])
+        shapes = {}
+        for name in self.names:
+            n_in = n_x if name.startswith("layer0") else width
+            for key, (shape, _) in self.cell.parameter_shapes(n_in, n_a).items():
+                shapes[f"{name}.{key}"] = shape
+        shapes["Wy"], shapes["by"] = (n_y, width), (n_y, 1)
+        return shapes
+
+    def initialize(self, n_x, n_a, n_y, method, rng, dtype):
+        """New flat parameters (init_stack's)."""
+        nested = init_stack(n_x, n_a, n_y, cell=self.cell.name, method=method, seed=rng,
+                            dtype=dtype, **self.form, **self.cell.options)
+        flat = {f"{name}.{key}": value for name in self.names
+                for key, value in nested[name].items()}
+        flat["Wy"], flat["by"] = nested["Wy"], nested["by"]
+        return flat
+
+    def forward(self, x, a0, parameters, lengths=None):
+        """The top layer's output, of every step, and the caches of stack_backward."""
+        a, layers, form = _stack_states(x, a0, self.nested(parameters), self.cell.name,
+                                        **self.form, dropout=self.dropout, lengths=lengths,
+                                        seed=self.rng, options=self.cell.options)
+        return a, StackCaches(layers, x, form)
+
+    @staticmethod
+    def backward(da, caches):
+        """The gradients by "d" + flat key, and "dx"."""
+        grads = stack_backward(da, caches)
+        flat = {"dx": grads.pop("dx")}
+        for name, layer in grads.items():
+            for key, value in layer.items():
+                if key not in ("da0", "dc0"):
+                    flat[f"d{name}.{key[1:]}"] = value
+        return flat

@@ -18,6 +18,7 @@ from crnn._model_file import ModelFileError
 from crnn._validate import BLAS_INT_MAX, as_array, expect_ndim
 from crnn.cells import get_cell, model_shapes
 from crnn.forms import pool_states
+from crnn.layers import Stack, check_stack
 from crnn.losses import check_class_indices, check_targets, softmax
 from crnn.optim import clip, clip_by_global_norm, initialize_parameters, make_optimizer
 from crnn.output_layer import output_layer_forward
@@ -26,7 +27,7 @@ from crnn.training import loss_and_grads
 __all__ = ["SequenceTagger", "SequenceClassifier", "ModelFileError", "load_model"]
 
 _FORMAT = "crnn-model"
-_FORMAT_VERSION = 2
+_FORMAT_VERSION = 3
 
 #: The most classes a model may have: labels are class names, and a model has an output
 #: for each distinct one.
@@ -105,7 +106,10 @@ class _SequenceModel:
                  batch_size=32, clip_norm=5.0, clip_value=None, init="glorot",
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
                  tol=1e-4, seed=0, verbose=True, dtype="float64", activation="tanh",
-                 reset_after=False):
+                 reset_after=False, num_layers=1, bidirectional=False, dropout=0.0):
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
         self.cell = cell
         self.activation = activation
         self.reset_after = reset_after
@@ -258,7 +262,11 @@ class _SequenceModel:
             raise ValueError(f'reset_after=True is the GRU\'s convention: it needs cell="gru", got {self.cell!r}')
         if self.activation != "tanh" and self.cell != "rnn":
             raise ValueError(f'activation={self.activation!r} is the RNN\'s option: it needs cell="rnn", got {self.cell!r}')
+        check_stack(self.num_layers, self.bidirectional, "concat", self.dropout)
         self._cell()
+        if self.num_layers == 1 and self.dropout:
+            raise ValueError(f"dropout={self.dropout!r} is between the layers of a stack: it needs "
+                             f"num_layers >= 2, got {self.num_layers!r}")
         make_optimizer(self.optimizer, self.learning_rate)
         for name in ("n_a", "epochs", "batch_size", "n_iter_no_change"):
             value = getattr(self, name)
@@ -281,14 +289,26 @@ class _SequenceModel:
             return {"activation": self.activation}
         return {"reset_after": self.reset_after} if self.cell == "gru" else {}
 
-    def _cell(self):
-        """The model's cell, made with its options."""
-        return get_cell(self.cell, **self._cell_options())
+    def _cell(self, rng=None):
+        """The model's cell, made with its options; a crnn.layers.Stack for a stack, with
+        dropout when given the rng of its masks (training)."""
+        if self.num_layers == 1 and not self.bidirectional:
+            return get_cell(self.cell, **self._cell_options())
+        return Stack(self.cell, self.num_layers, self.bidirectional, "concat",
+                     0.0 if rng is None else self.dropout, rng, **self._cell_options())
 
-    def _batch_loss_and_grads(self, x, y, lengths, parameters):
+    def _shapes(self, n_x, n_y):
+        """The shapes of parameters_: {key: shape}."""
+        cell = self._cell()
+        if isinstance(cell, Stack):
+            return cell.shapes(n_x, self.n_a, n_y)
+        return {key: shape for key, (shape, _) in
+                model_shapes(self.cell, n_x, self.n_a, n_y, **self._cell_options()).items()}
+
+    def _batch_loss_and_grads(self, x, y, lengths, parameters, rng=None):
         a0 = np.zeros((self.n_a, x.shape[1]), x.dtype)
-        return loss_and_grads(x, y, a0, parameters, "softmax", "mean", self._head, self._cell(),
-                              lengths)
+        return loss_and_grads(x, y, a0, parameters, "softmax", "mean", self._head,
+                              self._cell(rng), lengths)
 
     def fit(self, x, y, lengths=None):
         """Train on x (n_x, m, T_x) and its labels y; returns self.
@@ -331,10 +351,15 @@ class _SequenceModel:
             val, order = order[:n_val], order[n_val:]
         x_train, y_train = x[:, order], labels[order]
         l_train = None if lengths is None else lengths[order]
-        parameters = initialize_parameters(
-            x.shape[0], self.n_a, len(classes), self.cell, self.init, rng, np.dtype(self.dtype),
-            **self._cell_options()
-        )
+        cell = self._cell()
+        if isinstance(cell, Stack):
+            parameters = cell.initialize(x.shape[0], self.n_a, len(classes), self.init, rng,
+                                         np.dtype(self.dtype))
+        else:
+            parameters = initialize_parameters(
+                x.shape[0], self.n_a, len(classes), self.cell, self.init, rng,
+                np.dtype(self.dtype), **self._cell_options()
+            )
         validation = None
         if val is not None:
             validation = (x[:, val], labels[val], None if lengths is None else lengths[val])
@@ -371,7 +396,7 @@ class _SequenceModel:
                 total = 0.0
                 for idx in self._batches(m, lengths, rng):
                     loss, grads = self._batch_loss_and_grads(*_batch(x, y, lengths, idx),
-                                                             parameters)
+                                                             parameters, rng)
                     if not np.isfinite(loss):
                         raise FloatingPointError(
                             f"the training loss became {loss} in epoch {epoch}: lower "
@@ -417,7 +442,7 @@ class _SequenceModel:
         """Class probabilities of a checked x: (n_y, m, T_x) for the tagger (zeros past
         each sequence's length), (n_y, m) for the classifier."""
         cell = self._cell()
-        a0 = np.zeros((self.parameters_[cell.output_weight].shape[1], x.shape[1]), x.dtype)
+        a0 = np.zeros((self.n_a, x.shape[1]), x.dtype)
         a, _ = cell.forward(x, a0, self.parameters_, lengths=lengths)
         if lengths is not None and self._head == "mean":
             h = np.einsum("nmt,mt->nm", a, _steps(lengths, x.shape[2])) / lengths
@@ -506,6 +531,9 @@ class SequenceTagger(_SequenceModel):
     reset_after -- with cell="gru": PyTorch's and Keras's convention instead of the
                    lecture's (see crnn.gru)
     n_a -- hidden units
+    num_layers, bidirectional -- a stack of layers, in one or both directions (the
+                                 directions' states concatenated; see crnn.layers)
+    dropout -- between the layers of a stack, in training
     optimizer -- "adam", "sgd", "momentum" or "adagrad"
     learning_rate, epochs, batch_size -- of the minibatch training
     clip_norm -- bound on the gradients' global norm (None: no clipping)
@@ -626,7 +654,7 @@ def _model_of(metadata, name):
         validation_loss_curve_=validation_loss_curve,
     )
     dtype = np.dtype(model.dtype)
-    expected = {key: (shape, dtype) for key, (shape, _) in model_shapes(model.cell, n_x, model.n_a, n_y, **model._cell_options()).items()}
+    expected = {key: (shape, dtype) for key, shape in model._shapes(n_x, n_y).items()}
     return model, expected
 
 

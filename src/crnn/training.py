@@ -10,6 +10,7 @@ import numpy as np
 from crnn._cellspec import check_lengths
 from crnn._validate import as_array, expect_ndim
 from crnn.cells import get_cell
+from crnn.layers import Stack
 from crnn.forms import pool_states, pool_states_backward
 from crnn.losses import sigmoid_binary_cross_entropy, softmax_cross_entropy
 from crnn.output_layer import output_layer_backward, output_layer_forward
@@ -36,7 +37,8 @@ def loss_and_grads(x, y, a0, parameters, loss="softmax", reduction="sum",
     reduction -- "sum" over the steps and examples, as in the seed, or "mean"
     output -- "sequence" (many-to-many, a label per step), or "last" or "mean" (many-to-one,
               a label per example from the last state or the mean of the states)
-    cell -- "rnn" (or another name in crnn.cells.CELLS)
+    cell -- "rnn" (or another name in crnn.cells.CELLS), a cell of crnn.cells, or a
+            crnn.layers.Stack (then parameters is its flat dict)
     lengths -- None, or m integers in 1..T_x: example i has lengths[i] steps (see the
                course's sequence functions); the steps past them leave the loss out
                (their labels are not read), "last" reads each example's last step and
@@ -48,7 +50,8 @@ def loss_and_grads(x, y, a0, parameters, loss="softmax", reduction="sum",
     gradients -- dict with "d" + name for every parameter (e.g. "dWax", "dWaa", "dba",
                  "dWya", "dby"), "da0" (n_a, m) and "dx" (n_x, m, T_x)
     """
-    cell = get_cell(cell)
+    if not isinstance(cell, Stack):
+        cell = get_cell(cell)
     try:
         loss_fn = LOSSES[loss]
     except (KeyError, TypeError):
