@@ -152,6 +152,7 @@ def test_bad_layer_dicts_are_named(change, error, message):
 
 
 @pytest.mark.parametrize("form, message", [
+    ({"lengths": [5, 0, 3]}, r"^lengths must be in 1..T_x = 1..5, got \[0\]"),
     ({"num_layers": 0}, "num_layers must be an int >= 1"),
     ({"merge": "mean"}, 'merge must be "concat" or "sum"'),
     ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),

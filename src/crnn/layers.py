@@ -15,6 +15,7 @@ layer), beside the output layer's ``"Wy"`` and ``"by"``; ``init_stack`` makes th
 """
 import numpy as np
 
+from crnn._cellspec import check_lengths
 from crnn.cells import get_cell
 from crnn.losses import softmax
 from crnn.optim import initialize_parameters
@@ -155,6 +156,8 @@ def _stack_states(x, a0, parameters, cell, num_layers, bidirectional, merge, dro
     check_parameters(parameters)
     xa = as_array("x", x)
     expect_ndim("x", xa, "(n_x, m, T_x)")
+    if lengths is not None:  # checked here, so that no layer's name stands in its errors
+        lengths = check_lengths(lengths, xa.shape[1], xa.shape[2])
     names = layer_names(num_layers, bidirectional)
     for key in (*names, "Wy", "by"):
         if key not in parameters:
