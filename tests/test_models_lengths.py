@@ -114,6 +114,7 @@ def test_minibatches_group_similar_lengths(monkeypatch):
     (np.zeros((3, 2, 4)), np.zeros((2, 4), int), [4, 5], ValueError, r"lengths must be in 1..T_x = 1..4"),
     (np.zeros((3, 2, 4)), np.zeros((2, 4), int), [4], ValueError, "lengths must be 1-D with one length per example"),
     ([], [], None, ValueError, "x is an empty list"),
+    ([np.zeros((3, 2))], [np.array([0.0, 1.5])], None, ValueError, r"y .*1\.5"),
 ])
 def test_bad_variable_length_input_is_named(x, y, lengths, error, message):
     with pytest.raises(error, match=message):

@@ -71,9 +71,9 @@ def _padded_labels(ys, lengths, T):
     if lengths is None or len(ys) != len(lengths):
         raise ValueError(f"y is a list of {len(ys)} label arrays: it needs x as a list of as "
                          "many sequences")
-    out = np.zeros((len(ys), T), np.int64)
-    for i, (item, L) in enumerate(zip(ys, lengths)):
-        arr = as_array(f"y[{i}]", item)
+    arrays = [as_array(f"y[{i}]", item) for i, item in enumerate(ys)]
+    out = np.zeros((len(ys), T), np.result_type(*arrays))  # as given: y's checks see it
+    for i, (arr, L) in enumerate(zip(arrays, lengths)):
         if arr.shape != (L,):
             raise ValueError(f"y[{i}] must have shape ({L},), the length of x[{i}], got {arr.shape}")
         out[i, :L], out[i, L:] = arr, arr[0]
