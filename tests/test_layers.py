@@ -141,7 +141,7 @@ def test_dropout_masks_the_inputs_above_the_first_layer_and_only_when_asked():
 @pytest.mark.parametrize("change, error, message", [
     (lambda p: p.pop("layer1"), KeyError, "parameters has no 'layer1'"),
     (lambda p: p["layer1"].pop("Waa"), KeyError, r"layer1.*has no key .*Waa"),
-    (lambda p: p["layer1"].update(Wax=np.zeros((4, 3))), ValueError, 'parameters\\["layer1"\\]: .*Wax'),
+    (lambda p: p["layer1"].update(Wax=np.zeros((4, 3))), ValueError, 'in layer "layer1": .*Wax'),
 ])
 def test_bad_layer_dicts_are_named(change, error, message):
     cell = variants()[0]
@@ -163,3 +163,44 @@ def test_bad_forms_are_named(form, message):
     x, a0, parameters, _ = _stack(cell, 8)
     with pytest.raises(ValueError, match=message):
         _run(cell, x, a0, parameters, **form)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_the_last_state_of_a_bidirectional_stack_matches_finite_differences(cell):
+    """Its forward half from the last step, its reverse half from step 0 (where that
+    direction ends), with lengths: the training step's loss against finite differences."""
+    from crnn.layers import Stack
+
+    stack = Stack(cell, 2, True)
+    rng = np.random.default_rng(9)
+    flat = stack.initialize(N_X, N_A, N_Y, "glorot", rng, np.float64)
+    for key, value in flat.items():
+        if key.split(".")[-1].startswith("b"):
+            value[...] = rng.standard_normal(value.shape) * 0.3
+    x = rng.standard_normal((N_X, M, T))
+    y = rng.integers(0, N_Y, size=M)
+    a0 = np.zeros((N_A, M))
+    step = dict(loss="softmax", reduction="sum", output="last", cell=stack, lengths=[5, 2, 4])
+    _, grads = crnn.loss_and_grads(x, y, a0, flat, **step)
+    reverse_bias = {"rnn": "ba", "lstm": "bf", "gru": "bu"}[cell]
+    for key in (f"layer0_reverse.{reverse_bias}", f"layer1_reverse.{reverse_bias}", "Wy"):
+        numeric = numeric_gradient(lambda: crnn.loss_and_grads(x, y, a0, flat, **step)[0], flat[key])
+        np.testing.assert_allclose(grads["d" + key], numeric, rtol=1e-6, atol=1e-8, err_msg=key)
+
+
+def test_a_float32_stack_with_dropout_stays_float32():
+    cell = variants()[2]
+    parameters = init_stack(N_X, N_A, N_Y, cell="lstm", num_layers=3, dtype=np.float32, seed=0)
+    x = np.random.default_rng(0).standard_normal((N_X, M, T)).astype(np.float32)
+    a, _, caches = _run(cell, x, None, parameters, num_layers=3, dropout=np.float32(0.3), seed=1)
+    grads = stack_backward(np.ones_like(a), caches)
+    assert a.dtype == grads["dx"].dtype == grads["layer0"]["dWf"].dtype == np.float32
+    assert all(layer[2] is None or layer[2].dtype == np.float32 for layer in caches[0])
+
+
+def test_stack_backward_names_a_da_of_the_wrong_width():
+    cell = variants()[0]
+    x, a0, parameters, G = _stack(cell, 10, bidirectional=True)
+    _, _, caches = _run(cell, x, a0, parameters, bidirectional=True)
+    with pytest.raises(ValueError, match=r"da must have the top layer's 8 output features"):
+        stack_backward(G[:N_A], caches)

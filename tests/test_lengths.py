@@ -253,3 +253,17 @@ def test_a_training_step_with_lengths_sums_the_examples_alone(cell, output):
     assert value == pytest.approx(total, rel=1e-12)
     for key, value_sum in want.items():
         assert_close(grads[key], value_sum, np.float64, key)
+
+
+@CELLS
+@DIRECTIONS
+def test_a_rebuilt_caches_tuple_keeps_the_lengths(cell, reverse):
+    """The course's own code may unpack and rebuild the caches tuple: the list of cell
+    caches keeps the pass's lengths and direction."""
+    x, a0, p, da = cell.problem(*SHAPE, seed=15)
+    _, caches = _forward(cell, x, a0, p, lengths=LENGTHS, reverse=reverse)
+    cell_caches, xs = caches
+    backward = _course(cell, crnn, "backward")
+    want, got = backward(da, caches), backward(da, (cell_caches, xs))
+    for key in want:
+        np.testing.assert_array_equal(got[key], want[key], err_msg=key)

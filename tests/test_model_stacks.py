@@ -78,3 +78,15 @@ def test_bad_stack_parameters_are_named(params, message):
     xs, tags = _sequences(m=4)
     with pytest.raises(ValueError, match=message):
         _tagger(**params).fit(xs, tags)
+
+
+def test_a_bidirectional_classifier_reads_each_direction_where_it_ends():
+    """Its reverse half's last state is at step 0: predictions do not depend on the
+    batch's longest sequence."""
+    rng = np.random.default_rng(5)
+    xs = [rng.standard_normal((3, L)) for L in (4, 7, 5, 2)]
+    model = crnn.SequenceClassifier(cell="gru", n_a=5, epochs=2, bidirectional=True,
+                                    verbose=False, seed=0).fit(xs, [0, 1, 0, 1])
+    together = model.predict_proba(xs)
+    for i, x in enumerate(xs):
+        np.testing.assert_allclose(model.predict_proba([x])[0], together[i], rtol=1e-12)

@@ -20,12 +20,15 @@ class ForwardCaches(list):
     still holds exactly the caches it was made with.
     """
 
-    __slots__ = ("buffers", "made")
+    __slots__ = ("buffers", "made", "lengths", "reverse")
 
     def __init__(self, caches, *buffers):
         super().__init__(caches)
         self.buffers = buffers
         self.made = tuple(caches)
+        # the lengths and direction of the pass, for a backward pass handed these caches
+        # in a tuple rebuilt without its marks
+        self.lengths, self.reverse = None, False
 
     def intact(self):
         made = self.made
@@ -51,6 +54,7 @@ def sequence_caches(cell_caches, x, lengths=None, reverse=False):
     lengths and reverse when it ran with them (``SequenceCaches``)."""
     if lengths is None and not reverse:
         return (cell_caches, x)
+    cell_caches.lengths, cell_caches.reverse = lengths, reverse
     return SequenceCaches(cell_caches, x, lengths, reverse)
 
 

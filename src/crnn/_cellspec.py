@@ -23,7 +23,14 @@ from typing import NamedTuple
 import numpy as np
 
 from crnn import _arrays, _engine
-from crnn._caches import SequenceCaches, backward_inputs, forward_buffers, no_steps, stack_steps
+from crnn._caches import (
+    ForwardCaches,
+    SequenceCaches,
+    backward_inputs,
+    forward_buffers,
+    no_steps,
+    stack_steps,
+)
 from crnn._validate import (
     BLAS_INT_MAX,
     as_array,
@@ -543,8 +550,11 @@ class CellSpec:
         if type(caches) is SequenceCaches:
             lengths, reverse = caches.lengths, caches.reverse
         elif type(caches) is tuple and len(caches) == 2:
+            if type(caches[0]) is ForwardCaches:  # a rebuilt tuple: the list keeps the marks
+                lengths, reverse = caches[0].lengths, caches[0].reverse
             buffers = forward_buffers(caches[0])
-            if buffers is not None and caches[0]:  # crnn's own caches: the common case first
+            if buffers is not None and caches[0] and lengths is None and not reverse:
+                # crnn's own caches: the common case first
                 first = caches[0][0]
                 c0 = None if self.cache_at[3] < 0 else first[self.cache_at[3]]
                 fast = _engine.common_backward(self.common, da, buffers, first[self.cache_at[1]],

@@ -411,6 +411,9 @@ cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null)
         # the candidate's rows of dZ are the recurrent side's
         map_columns(r, r.Wx.flip, c'N', r.n_x, n2, <const floating *>r.Wx.data, r.Wx.ld, dz,
                     rows, 0, <floating *>bk.dx, r.n_x)
+        if r.lengths != NULL:
+            # the second product's ranges may hold columns the first left unwritten
+            zero_past_the_ends(<floating *>bk.dx, r.n_x, r)
         map_columns(r, r.Wx.flip, c'N', r.n_x, n_a,
                     <const floating *>r.Wx.data + row_offset(r.Wx, n2), r.Wx.ld, dh, n_a, 1,
                     <floating *>bk.dx, r.n_x)

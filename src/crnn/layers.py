@@ -42,7 +42,7 @@ def check_stack(num_layers, bidirectional, merge, dropout):
         raise ValueError(f"bidirectional must be True or False, got {bidirectional!r}")
     if merge not in MERGES:
         raise ValueError(f'merge must be "concat" or "sum", got {merge!r}')
-    if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.number)) or not 0 <= dropout < 1:
         raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
 
 
@@ -111,7 +111,7 @@ def _layer(name, run, *args, **kwargs):
     except KeyError as exc:
         raise KeyError(f'parameters["{name}"] has no key {exc.args[0]!r}') from None
     except (TypeError, ValueError) as exc:
-        raise type(exc)(f'parameters["{name}"]: {exc}') from None
+        raise type(exc)(f'in layer "{name}": {exc}') from None
 
 
 def stack_forward(x, a0, parameters, *, cell="rnn", num_layers=1, bidirectional=False,
@@ -173,8 +173,9 @@ def _stack_states(x, a0, parameters, cell, num_layers, bidirectional, merge, dro
     for k in range(num_layers):
         mask = None
         if k and dropout:
-            mask = (rng.random(inp.shape) >= dropout) / (1.0 - dropout)
-            inp = inp * mask.astype(inp.dtype)
+            # in the layer's dtype: a float32 stack stays float32 both ways
+            mask = ((rng.random(inp.shape) >= dropout) / (1.0 - dropout)).astype(inp.dtype)
+            inp = inp * mask
         runs = []
         for name, reverse in zip(names[k * (1 + bidirectional):(k + 1) * (1 + bidirectional)],
                                  (False, True)):
@@ -214,6 +215,11 @@ def stack_backward(da, caches):
     names = layer_names(form["num_layers"], form["bidirectional"])
     n_a, bidirectional = form["n_a"], form["bidirectional"]
     d_out = as_array("da", da)
+    width = 2 * n_a if bidirectional and form["merge"] == "concat" else n_a
+    expect_ndim("da", d_out, "(n_out, m, T_x)")
+    if d_out.shape[0] != width:
+        raise ValueError(f"da must have the top layer's {width} output features in its first "
+                         f"axis, got shape {d_out.shape}")
     grads = {}
     for k in reversed(range(form["num_layers"])):
         forward_caches, reverse_caches, mask = layers[k]
@@ -291,6 +297,27 @@ class Stack:
                                         **self.form, dropout=self.dropout, lengths=lengths,
                                         seed=self.rng, options=self.cell.options)
         return a, StackCaches(layers, x, form)
+
+    def last(self, a):
+        """The last state of every sequence, (n_out, m): of a bidirectional stack, the
+        forward half's at the last step (where each sequence keeps it) and the reverse
+        half's at step 0, its last in its direction of time."""
+        if not self.form["bidirectional"]:
+            return a[:, :, -1]
+        if self.form["merge"] != "concat":
+            raise ValueError('the last state of a bidirectional stack needs merge="concat"')
+        n_a = a.shape[0] // 2
+        return np.concatenate((a[:n_a, :, -1], a[n_a:, :, 0]))
+
+    def last_backward(self, dh, a):
+        """The gradient of every state from the gradient of ``last(a)``."""
+        da = np.zeros_like(a, dh.dtype)
+        if not self.form["bidirectional"]:
+            da[:, :, -1] = dh
+            return da
+        n_a = a.shape[0] // 2
+        da[:n_a, :, -1], da[n_a:, :, 0] = dh[:n_a], dh[n_a:]
+        return da
 
     @staticmethod
     def backward(da, caches):

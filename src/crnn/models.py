@@ -444,7 +444,9 @@ class _SequenceModel:
         cell = self._cell()
         a0 = np.zeros((self.n_a, x.shape[1]), x.dtype)
         a, _ = cell.forward(x, a0, self.parameters_, lengths=lengths)
-        if lengths is not None and self._head == "mean":
+        if isinstance(cell, Stack) and self._head == "last":
+            h = cell.last(a)  # a bidirectional stack's reverse direction ends at step 0
+        elif lengths is not None and self._head == "mean":
             h = np.einsum("nmt,mt->nm", a, _steps(lengths, x.shape[2])) / lengths
         else:  # with lengths, a[:, :, -1] holds each sequence's last state
             h = pool_states(a, self._head)

@@ -63,7 +63,11 @@ def loss_and_grads(x, y, a0, parameters, loss="softmax", reduction="sum",
         # the steps that count, by example
         valid = np.arange(x.shape[2])[None, :] < lengths[:, None]
     a, caches = cell.forward(x, a0, parameters, lengths=lengths)
-    if lengths is None or output == "last":  # a[:, :, -1] holds each example's last state
+    # a stack's last states (its reverse direction ends at step 0)
+    stacked_last = isinstance(cell, Stack) and output == "last"
+    if stacked_last:
+        h = cell.last(a)
+    elif lengths is None or output == "last":  # a[:, :, -1] holds each example's last state
         h = pool_states(a, output)
     elif output == "mean":
         h = np.einsum("nmt,mt->nm", a, valid) / lengths
@@ -80,7 +84,9 @@ def loss_and_grads(x, y, a0, parameters, loss="softmax", reduction="sum",
         dlogits[:, valid] = d_valid
     head = output_layer_backward(dlogits, h, parameters, cell.output_weight)
     dh = head.pop("da")
-    if lengths is not None and output == "mean":
+    if stacked_last:
+        da = cell.last_backward(dh, a)
+    elif lengths is not None and output == "mean":
         da = (dh / lengths)[:, :, None] * valid
     else:
         da = pool_states_backward(dh, a, output)
