@@ -20,7 +20,7 @@ class ForwardCaches(list):
     still holds exactly the caches it was made with.
     """
 
-    __slots__ = ("buffers", "made", "lengths", "reverse")
+    __slots__ = ("buffers", "made", "lengths", "reverse", "sorted")
 
     def __init__(self, caches, *buffers):
         super().__init__(caches)
@@ -29,6 +29,9 @@ class ForwardCaches(list):
         # the lengths and direction of the pass, for a backward pass handed these caches
         # in a tuple rebuilt without its marks
         self.lengths, self.reverse = None, False
+        # the buffers of the batch as the engine ran it, sorted by length (see
+        # crnn._cellspec.Buffers.sorted), or None
+        self.sorted = None
 
     def intact(self):
         made = self.made
@@ -49,12 +52,14 @@ class SequenceCaches(tuple):
         return SequenceCaches, (self[0], self[1], self.lengths, self.reverse)
 
 
-def sequence_caches(cell_caches, x, lengths=None, reverse=False):
+def sequence_caches(cell_caches, x, lengths=None, reverse=False, sorted_run=None):
     """The caches of a sequence forward pass: the course's (cell caches, x), marked with
-    lengths and reverse when it ran with them (``SequenceCaches``)."""
+    lengths and reverse when it ran with them (``SequenceCaches``); sorted_run, the
+    engine's sorted run of an unsorted batch, is kept with the list."""
     if lengths is None and not reverse:
         return (cell_caches, x)
     cell_caches.lengths, cell_caches.reverse = lengths, reverse
+    cell_caches.sorted = sorted_run
     return SequenceCaches(cell_caches, x, lengths, reverse)
 
 

@@ -99,11 +99,14 @@ class Buffers(NamedTuple):
     c: np.ndarray | None
     c0: np.ndarray | None
     lengths: np.ndarray | None = None  # the checked lengths it ran with
+    # for a batch the engine ran sorted by length: (the order, that run's Buffers, the
+    # Form it ran), so that the backward pass starts from them, not from copies
+    sorted: tuple | None = None
 
 
 def _buffers(fields):
-    """Buffers of a tuple of all seven fields, made at C speed (the common case's)."""
-    return tuple.__new__(Buffers, fields)
+    """Buffers of the common case's seven fields, made at C speed."""
+    return tuple.__new__(Buffers, (*fields, None))
 
 
 class Sequence(NamedTuple):
@@ -382,13 +385,14 @@ class CellSpec:
         order = _by_length(lengths)
         if order is not None:
             n_x, m, T = form.n_x, form.m, form.T
-            out = self.run_forward(form._replace(
+            form_sorted = form._replace(
                 x=form.x.reshape(n_x, m, T)[:, order].reshape(n_x, m * T),
                 a0=np.asfortranarray(form.a0[:, order]),
                 c0=None if form.c0 is None else np.asfortranarray(form.c0[:, order]),
-            ), lengths[order], reverse)
+            )
+            out = self.run_forward(form_sorted, lengths[order], reverse)
             return Buffers(*(_permuted(arr, order, inverse=True) for arr in out[:5]), form.c0,
-                           lengths)
+                           lengths, (order, out, form_sorted))
         n_a, n_y, m, T, dtype = form.n_a, form.n_y, form.m, form.T, form.dtype
         seq = _arrays.new_sequence
         a, y = seq(n_a, m, T, dtype), seq(n_y, m, T, dtype)
@@ -467,21 +471,25 @@ class CellSpec:
             c, c_prev, c0 = stacked("c_next"), before("c_prev", "c_next"), start[c_prev_at]
         return Sequence(a, start[a_prev_at], a_prev, gates, None, c, c0, c_prev, stacked("xt"))
 
-    def backward(self, da, seq, W, bca=None, dc_last=None, lengths=None, reverse=False):
+    def backward(self, da, seq, W, bca=None, dc_last=None, lengths=None, reverse=False,
+                 presorted=None):
         """Run the engine backward over a Sequence with the packed weight W (and the
         reset-after GRU's recurrent bias bca, 1-D), from da
         (n_a, m, T; n_a, m, T >= 1) and the last cell state's gradient dc_last (the
         LSTM's, None for zeros); the arrays are checked real arrays whose sizes fit BLAS.
 
         lengths, reverse -- of the forward pass (lengths checked, or None)
+        presorted -- the order that sorts the batch by length when seq is in it already
+                     (the forward's sorted run), else None
 
         Returns:
         dx (n_x, m, T), da0 (n_a, m), dc0 (n_a, m; None but for the LSTM), and the
         parameters' gradients by "d" + key
         """
-        order = _by_length(lengths)
+        order = _by_length(lengths) if presorted is None else presorted
         if order is not None:
-            seq = Sequence(*(_permuted(arr, order) for arr in seq))
+            if presorted is None:
+                seq = Sequence(*(_permuted(arr, order) for arr in seq))
             dc_last = _permuted(dc_last, order)
             dx, da0, dc0, grads = self.backward(_permuted(da, order), seq, W, bca, dc_last,
                                                 lengths[order], reverse)
@@ -578,8 +586,28 @@ class CellSpec:
         if 0 in da.shape:
             return self.zeros(xt0.shape[0], n_a, m, T, dtype)
         W = self.pack(weights, dtype)
+        presorted = self._sorted_run(cell_caches, parameters)
+        if presorted is not None:
+            order, seq = presorted
+            return self.backward(da, seq, W, bca, None, lengths, reverse, order)
         seq = self.sequence(cell_caches, T, n_a, m, xt0.shape[0], parameters, reverse)
         return self.backward(da, seq, W, bca, None, lengths, reverse)
+
+    def _sorted_run(self, cell_caches, parameters):
+        """(the order, the Sequence in it) of the engine's sorted run of an unsorted batch,
+        kept by caches of crnn's forward that are intact; else None."""
+        if type(cell_caches) is not ForwardCaches or cell_caches.sorted is None:
+            return None
+        if not cell_caches.intact():
+            return None
+        order, out, form = cell_caches.sorted
+        aux = out.aux
+        kept = cell_caches.buffers[-1]
+        if self.recurrent_bias and not np.array_equal(
+                kept, self.recurrent_weights(parameters, kept.dtype)):
+            aux = None  # Wca·a_prev + bca, computed anew with the weights of the dict
+        x = form.x.reshape(form.n_x, form.m, form.T)
+        return order, Sequence(out.a, form.a0, None, out.gates, aux, out.c, form.c0, None, x)
 
     def backward_step(self, da_next, cache, dc_next=None, dc_name="dc_next"):
         """The gradients of the course's cell backward pass over one cache: dxt (n_x, m),

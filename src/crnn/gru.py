@@ -159,7 +159,7 @@ def caches_of(out, x, a0, parameters, reverse=False, reset_after=False):
     caches = _step_caches(out, a0, xa, parameters, reverse)
     kept = SPECS[reset_after].recurrent_weights(parameters, out.a.dtype)
     return sequence_caches(ForwardCaches(caches, out.a, out.gates, out.aux, None, xa, kept), x,
-                           out.lengths, reverse)
+                           out.lengths, reverse, out.sorted)
 
 
 def _spec_of(parameters):

@@ -105,7 +105,7 @@ def caches_of(out, x, a0, parameters, reverse=False, c0=None):
         for t in range(len(states))
     ]
     return sequence_caches(ForwardCaches(caches, out.a, out.gates, None, out.c, xa, None), x,
-                           out.lengths, reverse)
+                           out.lengths, reverse, out.sorted)
 
 
 def lstm_cell_backward(da_next, dc_next, cache):

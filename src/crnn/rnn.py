@@ -87,7 +87,7 @@ def caches_of(out, x, a0, parameters, reverse=False, relu=False):
     if relu:
         caches = [ReluCache(cache) for cache in caches]
     return sequence_caches(ForwardCaches(caches, out.a, None, None, None, xa, None), x,
-                           out.lengths, reverse)
+                           out.lengths, reverse, out.sorted)
 
 
 def _spec_of(cache, name):
