@@ -416,6 +416,14 @@ class CellSpec:
         return np.concatenate((np.ravel(parameters[Wca]), np.ravel(parameters[self.recurrent_bias])),
                               dtype=dtype)
 
+    def _kept_aux(self, aux, kept, parameters):
+        """The forward's aux, or None (the engine then computes it) for the reset-after
+        GRU whose Wca or bca has changed since the forward pass read them (kept)."""
+        if self.recurrent_bias and not np.array_equal(
+                kept, self.recurrent_weights(parameters, kept.dtype)):
+            return None
+        return aux
+
     def sequence(self, cell_caches, T, n_a, m, n_x, parameters, reverse=False):
         """The Sequence of the first T steps (T >= 1) of cell_caches, their first cache
         checked (``CellCache.first_step``): views of crnn's buffers when crnn's forward
@@ -437,9 +445,7 @@ class CellSpec:
         if buffers is not None:
             *buffers, kept = buffers
             a, gates, aux, c, x = (None if arr is None else arr[:, :, :T] for arr in buffers)
-            if self.recurrent_bias and not np.array_equal(
-                    kept, self.recurrent_weights(parameters, kept.dtype)):
-                aux = None  # Wca·a_prev + bca, computed anew with the weights of the dict
+            aux = self._kept_aux(aux, kept, parameters)
             a0 = cache.initial_state(first, where, a_prev_at, n_a, m)
             c0 = (None if c_prev_at is None
                   else cache.initial_state(first, where, c_prev_at, n_a, m))
@@ -601,11 +607,7 @@ class CellSpec:
         if not cell_caches.intact():
             return None
         order, out, form = cell_caches.sorted
-        aux = out.aux
-        kept = cell_caches.buffers[-1]
-        if self.recurrent_bias and not np.array_equal(
-                kept, self.recurrent_weights(parameters, kept.dtype)):
-            aux = None  # Wca·a_prev + bca, computed anew with the weights of the dict
+        aux = self._kept_aux(out.aux, cell_caches.buffers[-1], parameters)
         x = form.x.reshape(form.n_x, form.m, form.T)
         return order, Sequence(out.a, form.a0, None, out.gates, aux, out.c, form.c0, None, x)
 

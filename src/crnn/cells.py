@@ -17,6 +17,7 @@ import numpy as np
 
 from crnn import gru, lstm, rnn, testing
 from crnn._caches import check_activation
+from crnn.forms import pool_states, pool_states_backward
 from crnn.lstm import lstm_cell_forward
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell", "CELLS", "get_cell", "model_shapes", "variants"]
@@ -91,6 +92,16 @@ class _Cell:
     def initial_state(a0):
         """The state a sequence starts from, given the hidden state a0."""
         return a0
+
+    @staticmethod
+    def pool(a, output, lengths=None):
+        """The states the output layer reads (crnn.forms.pool_states)."""
+        return pool_states(a, output, lengths)
+
+    @staticmethod
+    def pool_backward(dh, a, output, lengths=None):
+        """The gradient of every state from that of ``pool`` (crnn.forms.pool_states_backward)."""
+        return pool_states_backward(dh, a, output, lengths)
 
     def step(self, xt, state, parameters):
         """One step: the next state and the softmax output yt_pred (n_y, m)."""

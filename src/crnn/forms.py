@@ -11,9 +11,8 @@
 import numpy as np
 
 from crnn._validate import as_array, expect_ndim
-from crnn.cells import get_cell
 
-__all__ = ["OUTPUTS", "pool_states", "pool_states_backward", "sample"]
+__all__ = ["OUTPUTS", "pool_states", "pool_states_backward", "running_steps", "sample"]
 
 #: What the output layer reads: "sequence" (many-to-many) or a pooled state (many-to-one).
 OUTPUTS = ("sequence", "last", "mean")
@@ -24,12 +23,20 @@ def _check_output(output):
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
 
 
-def pool_states(a, output):
+def running_steps(lengths, T):
+    """(m, T) booleans: the steps each example has."""
+    return np.arange(T)[None, :] < np.asarray(lengths)[:, None]
+
+
+def pool_states(a, output, lengths=None):
     """The states the output layer reads.
 
     Arguments:
     a -- hidden states of every step, (n_a, m, T_x)
     output -- "sequence" (a itself), "last" (a[:, :, -1]) or "mean" (over the steps)
+    lengths -- None, or each example's steps (see crnn.rnn_forward): "mean" then
+               averages its own; "last" needs nothing more, a[:, :, -1] holding each
+               example's last state
 
     Returns:
     h -- (n_a, m, T_x) for "sequence", else (n_a, m)
@@ -41,16 +48,18 @@ def pool_states(a, output):
         raise ValueError(f"a many-to-one output needs at least one step, got a of shape {a.shape}")
     if output == "last":
         return a[:, :, -1]
+    if lengths is not None:
+        return np.einsum("nmt,mt->nm", a, running_steps(lengths, a.shape[2])) / lengths
     return a.mean(axis=2)
 
 
-def pool_states_backward(dh, a, output):
+def pool_states_backward(dh, a, output, lengths=None):
     """The gradient of every state from the gradient of the pooled states.
 
     Arguments:
     dh -- gradient of the loss with respect to pool_states(a, output)
     a -- hidden states of every step, (n_a, m, T_x)
-    output -- as for pool_states
+    output, lengths -- as for pool_states
 
     Returns:
     da -- (n_a, m, T_x) in the layout of a (the cell's own, which its backward pass reads
@@ -62,6 +71,8 @@ def pool_states_backward(dh, a, output):
     da = np.zeros_like(a, dh.dtype)
     if output == "last":
         da[:, :, -1] = dh
+    elif lengths is not None:
+        da[...] = (dh / lengths)[:, :, None] * running_steps(lengths, a.shape[2])
     else:
         da[...] = (dh / a.shape[2])[:, :, None]
     return da
@@ -86,6 +97,8 @@ def sample(parameters, a0, T_y, x0=None, seed=None, greedy=False, cell="rnn"):
     indices -- the sampled outputs, (m, T_y) ints
     probabilities -- the distribution each was drawn from, (n_y, m, T_y)
     """
+    from crnn.cells import get_cell  # crnn.cells reads this module's pooling
+
     cell = get_cell(cell)
     a0 = as_array("a0", a0)
     expect_ndim("a0", a0, "(n_a, m)")

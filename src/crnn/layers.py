@@ -17,6 +17,7 @@ import numpy as np
 
 from crnn._cellspec import check_lengths
 from crnn.cells import get_cell
+from crnn.forms import pool_states, pool_states_backward, running_steps
 from crnn.losses import softmax
 from crnn.optim import initialize_parameters
 from crnn.output_layer import output_layer_forward
@@ -143,8 +144,7 @@ def stack_forward(x, a0, parameters, *, cell="rnn", num_layers=1, bidirectional=
     logits = output_layer_forward(inp, {"Wy": parameters["Wy"], "by": parameters["by"]}, "Wy")
     y = softmax(logits)
     if lengths is not None:
-        steps = np.arange(inp.shape[2])
-        y[:, steps[None, :] >= np.asarray(lengths)[:, None]] = 0
+        y[:, ~running_steps(lengths, inp.shape[2])] = 0
     return inp, y, StackCaches(layers, x, form)
 
 
@@ -298,24 +298,23 @@ class Stack:
                                         seed=self.rng, options=self.cell.options)
         return a, StackCaches(layers, x, form)
 
-    def last(self, a):
-        """The last state of every sequence, (n_out, m): of a bidirectional stack, the
-        forward half's at the last step (where each sequence keeps it) and the reverse
-        half's at step 0, its last in its direction of time."""
-        if not self.form["bidirectional"]:
-            return a[:, :, -1]
+    def pool(self, a, output, lengths=None):
+        """The states the output layer reads (crnn.forms.pool_states), the last ones of a
+        bidirectional stack from both its directions: the forward half's at the last step
+        (where each sequence keeps it), the reverse half's at step 0, where it ends."""
+        if output != "last" or not self.form["bidirectional"]:
+            return pool_states(a, output, lengths)
         if self.form["merge"] != "concat":
             raise ValueError('the last state of a bidirectional stack needs merge="concat"')
         n_a = a.shape[0] // 2
         return np.concatenate((a[:n_a, :, -1], a[n_a:, :, 0]))
 
-    def last_backward(self, dh, a):
-        """The gradient of every state from the gradient of ``last(a)``."""
-        da = np.zeros_like(a, dh.dtype)
-        if not self.form["bidirectional"]:
-            da[:, :, -1] = dh
-            return da
+    def pool_backward(self, dh, a, output, lengths=None):
+        """The gradient of every state from that of ``pool``."""
+        if output != "last" or not self.form["bidirectional"]:
+            return pool_states_backward(dh, a, output, lengths)
         n_a = a.shape[0] // 2
+        da = np.zeros_like(a, dh.dtype)
         da[:n_a, :, -1], da[n_a:, :, 0] = dh[:n_a], dh[n_a:]
         return da
 

@@ -17,7 +17,7 @@ from crnn._cellspec import check_lengths
 from crnn._model_file import ModelFileError
 from crnn._validate import BLAS_INT_MAX, as_array, expect_ndim
 from crnn.cells import get_cell, model_shapes
-from crnn.forms import pool_states
+from crnn.forms import running_steps
 from crnn.layers import Stack, check_stack
 from crnn.losses import check_class_indices, check_targets, softmax
 from crnn.optim import clip, clip_by_global_norm, initialize_parameters, make_optimizer
@@ -35,11 +35,6 @@ MAX_CLASSES = 65536
 
 #: The most bytes of arrays load_model reads unless told otherwise.
 DEFAULT_MAX_BYTES = 1 << 30
-
-
-def _steps(lengths, T):
-    """(m, T) booleans: the steps each sequence has."""
-    return np.arange(T)[None, :] < lengths[:, None]
 
 
 def _padded(xs):
@@ -186,7 +181,7 @@ class _SequenceModel:
         x = np.require(x, np.dtype(self.dtype), ("F", "A"))
         finite = np.isfinite(x)
         if lengths is not None:  # the padding may hold anything
-            finite |= ~_steps(lengths, x.shape[2])[None]
+            finite |= ~running_steps(lengths, x.shape[2])[None]
         if not finite.all():
             i = tuple(int(k) for k in np.argwhere(~finite)[0])
             raise ValueError(f"x holds {x[i]} at index {i}: crnn's models need finite inputs")
@@ -202,7 +197,7 @@ class _SequenceModel:
         y = as_array("y", y)
         if lengths is not None and self._head == "sequence" and y.shape == x.shape[1:]:
             # past each length, the sequence's first label: never read, never a class
-            y = np.where(_steps(lengths, x.shape[2]), y, y[:, :1])
+            y = np.where(running_steps(lengths, x.shape[2]), y, y[:, :1])
         shape = x.shape[1:] if self._head == "sequence" else x.shape[1:2]
         form = "(m, T_x)" if len(shape) == 2 else "(m,)"
         if y.shape == shape:
@@ -444,15 +439,10 @@ class _SequenceModel:
         cell = self._cell()
         a0 = np.zeros((self.n_a, x.shape[1]), x.dtype)
         a, _ = cell.forward(x, a0, self.parameters_, lengths=lengths)
-        if isinstance(cell, Stack) and self._head == "last":
-            h = cell.last(a)  # a bidirectional stack's reverse direction ends at step 0
-        elif lengths is not None and self._head == "mean":
-            h = np.einsum("nmt,mt->nm", a, _steps(lengths, x.shape[2])) / lengths
-        else:  # with lengths, a[:, :, -1] holds each sequence's last state
-            h = pool_states(a, self._head)
+        h = cell.pool(a, self._head, lengths)
         proba = softmax(output_layer_forward(h, self.parameters_, cell.output_weight))
         if lengths is not None and self._head == "sequence":
-            proba[:, ~_steps(lengths, x.shape[2])] = 0
+            proba[:, ~running_steps(lengths, x.shape[2])] = 0
         return proba
 
     def predict_proba(self, x, lengths=None):
@@ -485,7 +475,7 @@ class _SequenceModel:
         labels = self._encoded(y, x, lengths)
         right = np.argmax(self._proba(x, lengths), axis=0) == labels
         if lengths is not None and self._head == "sequence":
-            return float(np.mean(right[_steps(lengths, x.shape[2])]))
+            return float(np.mean(right[running_steps(lengths, x.shape[2])]))
         return float(np.mean(right))
 
     # --- save and load ---------------------------------------------------------------

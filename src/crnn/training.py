@@ -10,8 +10,8 @@ import numpy as np
 from crnn._cellspec import check_lengths
 from crnn._validate import as_array, expect_ndim
 from crnn.cells import get_cell
+from crnn.forms import running_steps
 from crnn.layers import Stack
-from crnn.forms import pool_states, pool_states_backward
 from crnn.losses import sigmoid_binary_cross_entropy, softmax_cross_entropy
 from crnn.output_layer import output_layer_backward, output_layer_forward
 
@@ -61,18 +61,9 @@ def loss_and_grads(x, y, a0, parameters, loss="softmax", reduction="sum",
     if lengths is not None:
         lengths = check_lengths(lengths, x.shape[1], x.shape[2])
         # the steps that count, by example
-        valid = np.arange(x.shape[2])[None, :] < lengths[:, None]
+        valid = running_steps(lengths, x.shape[2])
     a, caches = cell.forward(x, a0, parameters, lengths=lengths)
-    # a stack's last states (its reverse direction ends at step 0)
-    stacked_last = isinstance(cell, Stack) and output == "last"
-    if stacked_last:
-        h = cell.last(a)
-    elif lengths is None or output == "last":  # a[:, :, -1] holds each example's last state
-        h = pool_states(a, output)
-    elif output == "mean":
-        h = np.einsum("nmt,mt->nm", a, valid) / lengths
-    else:
-        h = a
+    h = cell.pool(a, output, lengths)
     logits = output_layer_forward(h, parameters, cell.output_weight)
     if lengths is None or output != "sequence":
         value, dlogits = loss_fn(logits, y, reduction)
@@ -84,12 +75,7 @@ def loss_and_grads(x, y, a0, parameters, loss="softmax", reduction="sum",
         dlogits[:, valid] = d_valid
     head = output_layer_backward(dlogits, h, parameters, cell.output_weight)
     dh = head.pop("da")
-    if stacked_last:
-        da = cell.last_backward(dh, a)
-    elif lengths is not None and output == "mean":
-        da = (dh / lengths)[:, :, None] * valid
-    else:
-        da = pool_states_backward(dh, a, output)
+    da = cell.pool_backward(dh, a, output, lengths)
     gradients = cell.backward(da, caches)
     gradients.update(head)
     return value, gradients
