@@ -40,6 +40,9 @@ cdef struct Recurrence:
     const void *by
     const Py_ssize_t *lengths  # NULL, or each example's steps L_j (m), non-increasing
     const Py_ssize_t *active   # with lengths: the examples that run step t (T)
+    Py_ssize_t steps       # with lengths: the steps run, their sum
+    void *work             # with lengths: work space for the products over the steps
+                           # run, gathered side by side
     bint reverse           # time runs from each example's last step down to step 0
 
 

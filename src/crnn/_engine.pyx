@@ -64,83 +64,103 @@ cdef inline blas_int running(const Recurrence *r, Py_ssize_t t) noexcept nogil:
     return r.m if r.active == NULL else <blas_int>r.active[t]
 
 
-cdef enum:
-    # the multiply-adds one more product call costs, about: a call's thread start and
-    # packing, at the sizes where they dominate
-    CALL_COST = 1 << 18
+cdef Py_ssize_t gather_columns(const Recurrence *r, char trans, Py_ssize_t n,
+                               const floating *src, Py_ssize_t ld, floating *dst,
+                               Py_ssize_t ldd) noexcept nogil:
+    """dst = the columns of op(src) (n×m·T, as BLAS reads src with trans and ld) of the
+    steps the examples run, each example's first L_j side by side (S = r.steps of them):
+    for trans 'N' column-major n×S, columns ldd apart; for 'T' its transpose (S×n,
+    column-major), which BLAS reads back with 'T'. Returns the leading dimension of dst."""
+    cdef Py_ssize_t i, j, k, L, s = 0, S = r.steps, T = r.T
+    cdef size_t size = sizeof(floating)
+    for j in range(r.m):
+        L = r.lengths[j]
+        if trans == c'T':
+            for i in range(n):
+                memcpy(dst + s + i * S, src + j * T + i * ld, L * size)
+        elif ld == n and ldd == n:
+            memcpy(dst + s * n, src + j * T * n, n * L * size)
+        else:
+            for k in range(L):
+                memcpy(dst + (s + k) * ldd, src + (j * T + k) * ld, n * size)
+        s += L
+    return S if trans == c'T' else ldd
 
 
-cdef inline Py_ssize_t merged(const Recurrence *r, Py_ssize_t j, Py_ssize_t per_column,
-                              Py_ssize_t *stop) noexcept nogil:
-    """From example j on, the examples one product over the steps they run covers: the
-    columns [j·T, stop) of their steps, the steps past the ends between them included
-    while they are at most an eighth of the columns, or cost less than another call
-    (per_column multiply-adds each). Returns the next example."""
-    cdef Py_ssize_t T = r.T, k = j, waste = 0, gap, end
-    stop[0] = j * T + r.lengths[j]
-    while k + 1 < r.m:
-        gap = T - r.lengths[k]
-        end = (k + 1) * T + r.lengths[k + 1]
-        if 8 * (waste + gap) > end - j * T and (waste + gap) * per_column > CALL_COST:
-            break
-        waste, k, stop[0] = waste + gap, k + 1, end
-    return k + 1
+cdef void scatter_columns(const Recurrence *r, Py_ssize_t n, const floating *src, floating *dst,
+                          Py_ssize_t ld) noexcept nogil:
+    """The inverse of ``gather_columns``: the columns of src (n×S, column-major) to those
+    of the steps the examples run in dst (n×m·T, columns ld apart)."""
+    cdef Py_ssize_t j, k, L, s = 0, T = r.T
+    cdef size_t size = sizeof(floating)
+    for j in range(r.m):
+        L = r.lengths[j]
+        if ld == n:
+            memcpy(dst + j * T * n, src + s * n, n * L * size)
+        else:
+            for k in range(L):
+                memcpy(dst + (j * T + k) * ld, src + (s + k) * n, n * size)
+        s += L
 
 
 cdef void map_columns(const Recurrence *r, char ta, char tb, blas_int M, blas_int K,
                       const floating *A, blas_int lda, const floating *B, blas_int ldb,
-                      floating beta, floating *C, blas_int ldc) noexcept nogil:
+                      floating beta, floating *C, blas_int ldc, const floating *by) noexcept nogil:
     """C (M×m·T) = op(A) (M×K) · op(B) (K×m·T) + beta·C over the columns of the steps
-    the examples run: all of them, or with lengths the ``merged`` ranges (columns past
-    an example's end outside them are left as they are, those inside computed)."""
-    cdef Py_ssize_t j = 0, c0, stop
+    the examples run, then with by (else NULL) softmax(C + by) per column (ldc = M).
+    With lengths, one product over those columns gathered side by side in r.work; C's
+    columns past an example's end are left as they are."""
+    cdef blas_int S = <blas_int>r.steps, ldbc
+    cdef floating *Bc
+    cdef floating *Cc
     if r.lengths == NULL:
         gemm(ta, tb, M, r.m * r.T, K, 1, A, lda, B, ldb, beta, C, ldc)
+        if by != NULL:
+            bias_softmax(C, by, M, r.m * r.T)
         return
-    while j < r.m:
-        c0 = j * r.T
-        j = merged(r, j, <Py_ssize_t>M * K, &stop)
-        gemm(ta, tb, M, <blas_int>(stop - c0), K, 1, A, lda,
-             B + (c0 * ldb if tb == c'N' else c0), ldb, beta, C + c0 * ldc, ldc)
+    Bc = <floating *>r.work
+    Cc = Bc + <Py_ssize_t>K * S
+    ldbc = <blas_int>gather_columns(r, tb, K, B, ldb, Bc, K)
+    if beta != 0:
+        gather_columns(r, c'N', M, C, ldc, Cc, M)
+    # Cc (M×S) = op(A) (M×K) · op(Bc) (K×S) + beta·Cc
+    gemm(ta, tb, M, S, K, 1, A, lda, Bc, ldbc, beta, Cc, M)
+    if by != NULL:
+        bias_softmax(Cc, by, M, S)
+    scatter_columns(r, M, Cc, C, ldc)
 
 
-cdef void reduce_columns(const Recurrence *r, char ta, char tb, blas_int M, blas_int N,
+cdef const floating *gathered(const Recurrence *r, Py_ssize_t n, const floating *d,
+                              Py_ssize_t ld, floating *out) noexcept nogil:
+    """d (n×m·T, columns ld apart) as ``reduce_columns`` reads it: itself, or with lengths
+    the columns of the steps the examples run, side by side in out (columns ld apart)."""
+    if r.lengths == NULL:
+        return d
+    gather_columns(r, c'N', n, d, ld, out, ld)
+    return out
+
+
+cdef void reduce_columns(const Recurrence *r, char ta, blas_int M, blas_int N,
                          const floating *A, blas_int lda, const floating *B, blas_int ldb,
-                         floating *C, blas_int ldc, bint exact) noexcept nogil:
-    """C (M×N) = op(A) (M×m·T) · op(B) (m·T×N), summed over the columns of the steps the
-    examples run: all of them, or with lengths each example's first L_j (exact, for the
-    caller's x, whose padding may hold anything), else the ``merged`` ranges (op(B)'s
-    rows past an example's end must then be zeros)."""
-    cdef Py_ssize_t j = 0, k0, stop
-    cdef floating beta = 0
-    if r.lengths == NULL:
-        gemm(ta, tb, M, N, r.m * r.T, 1, A, lda, B, ldb, 0, C, ldc)
-        return
-    while j < r.m:
-        k0 = j * r.T
-        if exact:
-            stop = k0 + r.lengths[j]
-            j += 1
-        else:
-            j = merged(r, j, <Py_ssize_t>M * N, &stop)
-        gemm(ta, tb, M, N, <blas_int>(stop - k0), 1, A + (k0 * lda if ta == c'N' else k0), lda,
-             B + (k0 if tb == c'N' else k0 * ldb), ldb, beta, C, ldc)
-        beta = 1
+                         floating *C, blas_int ldc, floating *work) noexcept nogil:
+    """C (M×N) = op(A) (M×m·T) · B.T (m·T×N), summed over the columns of the steps the
+    examples run: B (N×m·T, columns ldb apart) as ``gathered`` gives it; with lengths,
+    op(A)'s columns of those steps are gathered side by side in work first (the others
+    are never read)."""
+    cdef blas_int K = r.m * r.T
+    if r.lengths != NULL:
+        K = <blas_int>r.steps
+        lda = <blas_int>gather_columns(r, ta, M, A, lda, work, M)
+        A = work
+    # C (M×N) = op(A) (M×K) · B.T (K×N)
+    gemm(ta, c'T', M, N, K, 1, A, lda, B, ldb, 0, C, ldc)
 
 
-cdef void running_row_sums(const Recurrence *r, const floating *d, Py_ssize_t n,
-                           floating *out) noexcept nogil:
-    """out (n) = the sums of the rows of d (n×m·T, the kernels' layout) over the columns of
-    the steps the examples run (with lengths, the others are never read)."""
-    cdef Py_ssize_t i, j, k
-    if r.lengths == NULL:
-        row_sums(d, n, r.m * r.T, out)
-        return
-    memset(out, 0, n * sizeof(floating))
-    for j in range(r.m):
-        for k in range(j * r.T, j * r.T + r.lengths[j]):
-            for i in range(n):
-                out[i] += d[i + k * n]
+cdef inline void running_row_sums(const Recurrence *r, const floating *d, Py_ssize_t n,
+                                  floating *out) noexcept nogil:
+    """out (n) = the sums of the rows of d (n×m·T, contiguous columns, as ``gathered``
+    gives it) over the columns of the steps the examples run."""
+    row_sums(d, n, r.m * r.T if r.lengths == NULL else r.steps, out)
 
 
 cdef void forward_columns(const Recurrence *r, const Forward *f, const Operand *Wa,
@@ -214,7 +234,7 @@ cdef void forward_loop(const Recurrence *r, const Forward *f, floating *null) no
     if n_a > 0:
         # G (rows×m·T) = Wx (rows×n_x) · X (n_x×m·T): the input part of every step at once
         map_columns(r, r.Wx.trans, r.x.trans, rows, r.n_x, <const floating *>r.Wx.data, r.Wx.ld,
-                    <const floating *>r.x.data, r.x.ld, 0, <floating *>f.gates, rows)
+                    <const floating *>r.x.data, r.x.ld, 0, <floating *>f.gates, rows, NULL)
         for s in range(T):
             t = T - 1 - s if r.reverse else s
             mt = running(r, t)
@@ -234,19 +254,13 @@ cdef void forward_loop(const Recurrence *r, const Forward *f, floating *null) no
                             r.a0.trans, c0 + mn * n_a if c0 != NULL else NULL, n_a)
         if r.lengths != NULL:
             past_the_ends(r, f, null)
-    # Y (n_y×m·T) = Wy (n_y×n_a) · A (n_a×m·T), then a softmax per column
-    map_columns(r, r.Wy.trans, c'N', r.n_y, n_a, <const floating *>r.Wy.data, r.Wy.ld, a, n_a,
-                0, <floating *>f.y, r.n_y)
-    if r.lengths == NULL:
-        bias_softmax(<floating *>f.y, <const floating *>r.by, r.n_y, mT)
+    if r.n_y == 0:
         return
-    cdef Py_ssize_t stop
-    s = 0
-    while s < m:
-        t = s * T
-        s = merged(r, s, <Py_ssize_t>r.n_y * n_a, &stop)  # the columns Y was computed on
-        bias_softmax(<floating *>f.y + t * r.n_y, <const floating *>r.by, r.n_y, stop - t)
-    zero_past_the_ends(<floating *>f.y, r.n_y, r)
+    # Y (n_y×m·T) = softmax(Wy (n_y×n_a) · A (n_a×m·T) + by), a softmax per column
+    map_columns(r, r.Wy.trans, c'N', r.n_y, n_a, <const floating *>r.Wy.data, r.Wy.ld, a, n_a,
+                0, <floating *>f.y, r.n_y, <const floating *>r.by)
+    if r.lengths != NULL:
+        zero_past_the_ends(<floating *>f.y, r.n_y, r)
 
 
 cdef void past_the_ends(const Recurrence *r, const Forward *f, floating *null) noexcept nogil:
@@ -398,29 +412,22 @@ cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null)
             for t in range(t1 - 1, t0 - 1, -1):
                 backward_step(r, bk, &r.Wa, t, da_block + (t - t0) * n_a, ldd)
             t1 = t0
-    if r.lengths != NULL:
-        if r.reverse:
-            fold_past_the_ends(flow, bk, r)  # the da past an example's end reaches a0
-        # the steps past an example's end have no gradient of their own (the RNN's dz
-        # holds the da gathered there)
-        zero_past_the_ends(dz, rows, r)
-        if dh != NULL:
-            zero_past_the_ends(dh, n_a, r)
+    if r.lengths != NULL and r.reverse:
+        fold_past_the_ends(flow, bk, r)  # the da past an example's end reaches a0
+    # with lengths, the products below read only the columns of the steps run: those
+    # past an example's end have no gradient of their own
     if r.kind == GRU_AFTER:
         # dX (n_x×m·T) = Wx[:2n_a].T (n_x×2n_a) · dZ[:2n_a] + Wx[2n_a:].T (n_x×n_a) · dH:
         # the candidate's rows of dZ are the recurrent side's
         map_columns(r, r.Wx.flip, c'N', r.n_x, n2, <const floating *>r.Wx.data, r.Wx.ld, dz,
-                    rows, 0, <floating *>bk.dx, r.n_x)
-        if r.lengths != NULL:
-            # the second product's ranges may hold columns the first left unwritten
-            zero_past_the_ends(<floating *>bk.dx, r.n_x, r)
+                    rows, 0, <floating *>bk.dx, r.n_x, NULL)
         map_columns(r, r.Wx.flip, c'N', r.n_x, n_a,
                     <const floating *>r.Wx.data + row_offset(r.Wx, n2), r.Wx.ld, dh, n_a, 1,
-                    <floating *>bk.dx, r.n_x)
+                    <floating *>bk.dx, r.n_x, NULL)
     else:
         # dX (n_x×m·T) = Wx.T (n_x×rows) · dZ (rows×m·T)
         map_columns(r, r.Wx.flip, c'N', r.n_x, rows, <const floating *>r.Wx.data, r.Wx.ld, dz,
-                    rows, 0, <floating *>bk.dx, r.n_x)
+                    rows, 0, <floating *>bk.dx, r.n_x, NULL)
     if r.lengths != NULL:
         zero_past_the_ends(<floating *>bk.dx, r.n_x, r)
     if r.kind == GRU or r.kind == GRU_AFTER:
@@ -438,60 +445,70 @@ cdef void running_weight_gradients(const Recurrence *r, const Backward *bk,
                                    const floating *dz) noexcept nogil:
     """The RNN's and the LSTM's weight gradients with lengths, over the steps the
     examples run (``weight_gradients`` does it for whole sequences)."""
-    cdef blas_int n_a = r.n_a, rows = r.rows, T = r.T, L
-    cdef Py_ssize_t j
-    cdef floating *dWa = <floating *>bk.dWa
+    cdef blas_int n_a = r.n_a, rows = r.rows, S = <blas_int>r.steps
+    cdef Py_ssize_t j, L, s = 0
+    cdef floating *d = <floating *>r.work
+    cdef floating *p = d + rows * <Py_ssize_t>S
+    cdef const floating *a = <const floating *>bk.a
+    dz = gathered(r, rows, dz, rows, d)
     # dWx.T (n_x×rows) = X (n_x×m·T) · dZ.T (m·T×rows)
-    reduce_columns(r, r.x.trans, c'T', r.n_x, rows, <const floating *>r.x.data, r.x.ld, dz,
-                   rows, <floating *>bk.dWx, bk.ld_wx, True)
+    reduce_columns(r, r.x.trans, r.n_x, rows, <const floating *>r.x.data, r.x.ld, dz, rows,
+                   <floating *>bk.dWx, bk.ld_wx, p)
     running_row_sums(r, dz, rows, <floating *>bk.db)
     if bk.a_prev != NULL:
         # dWa.T (n_a×rows) = A_prev (n_a×m·T) · dZ.T (m·T×rows)
-        reduce_columns(r, c'N', c'T', n_a, rows, <const floating *>bk.a_prev, n_a, dz, rows,
-                       dWa, bk.ld_wa, False)
+        reduce_columns(r, c'N', n_a, rows, <const floating *>bk.a_prev, n_a, dz, rows,
+                       <floating *>bk.dWa, bk.ld_wa, p)
         return
-    # dWa.T (n_a×rows) = a0 (n_a×m) · dz_0.T (m×rows), dz_0's columns rows·T apart, then
-    # += A[:, step t-1] · dZ[:, step t].T over each example's steps 1..L_j-1
-    gemm(r.a0.trans, c'T', n_a, rows, r.m, 1, <const floating *>r.a0.data, r.a0.ld, dz,
-         rows * T, 0, dWa, bk.ld_wa)
+    # P (n_a×S) = the state before each step run: a0, then a of the step before
     for j in range(r.m):
-        L = <blas_int>r.lengths[j]
-        gemm(c'N', c'T', n_a, rows, L - 1, 1, <const floating *>bk.a + j * T * n_a, n_a,
-             dz + (j * T + 1) * rows, rows, 1, dWa, bk.ld_wa)
+        L = r.lengths[j]
+        memcpy(p + s * n_a, <const floating *>r.a0.data + j * <Py_ssize_t>r.a0.ld,
+               n_a * sizeof(floating))
+        memcpy(p + (s + 1) * n_a, a + j * r.T * <Py_ssize_t>n_a, (L - 1) * n_a * sizeof(floating))
+        s += L
+    # dWa.T (n_a×rows) = P (n_a×S) · dZ.T (S×rows)
+    gemm(c'N', c'T', n_a, rows, S, 1, p, n_a, dz, rows, 0, <floating *>bk.dWa, bk.ld_wa)
 
 
 cdef inline void gru_weight_gradients(const Recurrence *r, const Backward *bk,
-                                      floating *dz) noexcept nogil:
+                                      const floating *dz) noexcept nogil:
     """The GRU's weight gradients, bk.a_prev given. The lecture's: every row of dZ is the
     gradient of a gate's pre-activation, whose recurrent weight multiplies a_{t-1}, but
     the candidate's, which multiplies r*a_{t-1} (aux). Reset after: every row of dZ
     multiplies a_{t-1}, and dH is the candidate's input side."""
-    cdef blas_int n_a = r.n_a, mT = r.m * r.T, rows = r.rows, n2 = 2 * r.n_a
+    cdef blas_int n_a = r.n_a, rows = r.rows, n2 = 2 * r.n_a
+    cdef Py_ssize_t S = r.steps
     cdef const floating *p = <const floating *>bk.a_prev
     cdef const floating *dh = <const floating *>bk.dh
     cdef floating *dWx = <floating *>bk.dWx
     cdef floating *dWa = <floating *>bk.dWa
     cdef floating *db = <floating *>bk.db
+    cdef floating *work = <floating *>r.work
     cdef Py_ssize_t i
+    dz = gathered(r, rows, dz, rows, work)
     if r.kind == GRU:
+        work = work + rows * S
         # dWx.T (n_x×rows) = X (n_x×m·T) · dZ.T (m·T×rows)
-        reduce_columns(r, r.x.trans, c'T', r.n_x, rows, <const floating *>r.x.data, r.x.ld, dz,
-                       rows, dWx, bk.ld_wx, True)
+        reduce_columns(r, r.x.trans, r.n_x, rows, <const floating *>r.x.data, r.x.ld, dz, rows,
+                       dWx, bk.ld_wx, work)
         # dWa[:2n_a].T (n_a×2n_a) = P (n_a×m·T) · dZ[:2n_a].T (m·T×2n_a)
-        reduce_columns(r, c'N', c'T', n_a, n2, p, n_a, dz, rows, dWa, bk.ld_wa, False)
+        reduce_columns(r, c'N', n_a, n2, p, n_a, dz, rows, dWa, bk.ld_wa, work)
         # dWa[2n_a:].T (n_a×n_a) = (R*P) (n_a×m·T) · dZ[2n_a:].T (m·T×n_a)
-        reduce_columns(r, c'N', c'T', n_a, n_a, <const floating *>bk.aux, n_a, dz + n2, rows,
-                       dWa + n2 * <Py_ssize_t>bk.ld_wa, bk.ld_wa, False)
+        reduce_columns(r, c'N', n_a, n_a, <const floating *>bk.aux, n_a, dz + n2, rows,
+                       dWa + n2 * <Py_ssize_t>bk.ld_wa, bk.ld_wa, work)
         running_row_sums(r, dz, rows, db)
         return
+    dh = gathered(r, n_a, dh, n_a, work + rows * S)
+    work = work + (rows + n_a) * S
     # dWx[:2n_a].T (n_x×2n_a) = X (n_x×m·T) · dZ[:2n_a].T (m·T×2n_a)
-    reduce_columns(r, r.x.trans, c'T', r.n_x, n2, <const floating *>r.x.data, r.x.ld, dz, rows,
-                   dWx, bk.ld_wx, True)
+    reduce_columns(r, r.x.trans, r.n_x, n2, <const floating *>r.x.data, r.x.ld, dz, rows,
+                   dWx, bk.ld_wx, work)
     # dWcx.T (n_x×n_a) = X (n_x×m·T) · dH.T (m·T×n_a)
-    reduce_columns(r, r.x.trans, c'T', r.n_x, n_a, <const floating *>r.x.data, r.x.ld, dh, n_a,
-                   dWx + n2 * <Py_ssize_t>bk.ld_wx, bk.ld_wx, True)
+    reduce_columns(r, r.x.trans, r.n_x, n_a, <const floating *>r.x.data, r.x.ld, dh, n_a,
+                   dWx + n2 * <Py_ssize_t>bk.ld_wx, bk.ld_wx, work)
     # dWa.T (n_a×rows) = P (n_a×m·T) · dZ.T (m·T×rows)
-    reduce_columns(r, c'N', c'T', n_a, rows, p, n_a, dz, rows, dWa, bk.ld_wa, False)
+    reduce_columns(r, c'N', n_a, rows, p, n_a, dz, rows, dWa, bk.ld_wa, work)
     # the sums of dZ's rows are dbu, dbr and dbca; those of dH, dbcx
     running_row_sums(r, dz, rows, db)
     for i in range(n_a):
@@ -706,7 +723,7 @@ def forward_kernel(int kind, x, a0, c0, W, b, bca, Wy, by, gates, aux, a, c, y,
         raise ValueError(f"a {a.shape} and y {y.shape} must have m, T >= 1")
     cdef Recurrence r
     describe_packed(&r, kind, typenum, x, a0, W, n_a, m, T)
-    kept = set_lengths(&r, lengths, reverse)
+    kept = set_lengths(&r, lengths, reverse, typenum, n_y)
     r.n_y = n_y
     r.b = vector(b, typenum, r.rows, "b")
     r.bca = vector(bca, typenum, n_a, "bca") if kind == GRU_AFTER else NULL
@@ -757,9 +774,12 @@ cdef object new_states_before(const Recurrence *r, int typenum, const void *s, c
     return p
 
 
-cdef object set_lengths(Recurrence *r, object lengths, bint reverse):
+cdef object set_lengths(Recurrence *r, object lengths, bint reverse, int typenum,
+                        Py_ssize_t n_y):
     """r's lengths (None, or each example's steps, a non-increasing 1-D intp array of m
-    values in 1..T) and direction; returns what r then points into, to keep alive."""
+    values in 1..T), direction and, with lengths, the work space of the products over
+    the steps run (``gather_columns``) for an output layer of n_y rows; returns what r
+    then points into, to keep alive."""
     r.reverse = reverse
     if (lengths is not None or reverse) and r.a0.trans != c'N':
         raise ValueError("a0 must be Fortran-ordered with lengths or reverse")
@@ -771,17 +791,21 @@ cdef object set_lengths(Recurrence *r, object lengths, bint reverse):
             and cnp.PyArray_DIM(<cnp.ndarray>lengths, 0) == r.m):
         raise ValueError(f"lengths must be a contiguous 1-D intp array of {r.m} values")
     cdef const Py_ssize_t *L = <const Py_ssize_t *>cnp.PyArray_DATA(<cnp.ndarray>lengths)
-    cdef Py_ssize_t j, t
+    cdef Py_ssize_t j, t, steps = 0
     for j in range(r.m):
         if L[j] < 1 or L[j] > r.T or (j and L[j] > L[j - 1]):
             raise ValueError(f"lengths must be non-increasing, in 1..{r.T}")
+        steps += L[j]
     active = np.zeros(r.T, np.intp)
     cdef Py_ssize_t *count = <Py_ssize_t *>cnp.PyArray_DATA(<cnp.ndarray>active)
     for j in range(r.m):
         for t in range(L[j]):
             count[t] += 1
-    r.lengths, r.active = L, count
-    return active
+    # the most any pass gathers at once: dZ, dH and one more operand, or the two
+    # operands of a product
+    work = new_matrix(typenum, steps, r.rows + r.n_a + max(r.n_x, r.n_a, n_y), 1)
+    r.lengths, r.active, r.steps, r.work = L, count, steps, cnp.PyArray_DATA(work)
+    return active, work
 
 
 cdef void gru_aux(const Recurrence *r, const floating *gates, const floating *p,
@@ -798,7 +822,7 @@ cdef void gru_aux(const Recurrence *r, const floating *gates, const floating *p,
     # aux (n_a×m·T) = Wca (n_a×n_a) · P (n_a×m·T), Wca = Wa[2n_a:], then + bca
     map_columns(r, r.Wa.trans, c'N', n_a, n_a,
                 <const floating *>r.Wa.data + row_offset(r.Wa, 2 * n_a), r.Wa.ld, p, n_a, 0,
-                aux, n_a)
+                aux, n_a, NULL)
     cdef Py_ssize_t j, steps
     for j in range(r.m):
         steps = r.T if r.lengths == NULL else r.lengths[j]
@@ -880,7 +904,7 @@ def backward_kernel(int kind, da, gates, aux, a, c, c0, c_prev, a0, a_prev, x, W
     cdef Backward bk
     cdef Operand o
     describe_packed(&r, kind, typenum, x, a0, W, n_a, m, T)
-    kept = set_lengths(&r, lengths, reverse)
+    kept = set_lengths(&r, lengths, reverse, typenum, 0)
     cdef Py_ssize_t rows = r.rows, n_x = r.n_x
     memset(&bk, 0, sizeof(Backward))
     bk.da, bk.ds[0], bk.ds[1], bk.ds[2] = pda, ds[0], ds[1], ds[2]
