@@ -144,6 +144,54 @@ def test_the_backward_declines_other_inputs(cell):
                                        given["a0"], given["c0"], given["parameters"]) is None, case
 
 
+SORTED = np.array([7, 7, 5, 2, 1])  # SHAPE's m examples, non-increasing, in 1..T_x
+
+
+@CELLS
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_sorted_lengths_take_the_common_case_and_agree_with_the_general_path(cell, reverse):
+    x, a0, p, da = _problem(cell)
+    lengths = SORTED.copy()
+    fast = _engine.common_forward(cell.spec.common, x, a0, None, p, False, lengths, reverse)
+    assert fast is not None
+    assert fast[-1] is not lengths and np.array_equal(fast[-1], lengths)  # a copy
+    forward = _course(cell, crnn, "forward")
+    # lengths as a list: validated and run in Python
+    *general, caches = forward(x, a0, p, **cell.options, lengths=lengths.tolist(), reverse=reverse)
+    # a, y (and the LSTM's c) of the Buffers fields (a, y, gates, aux, c, c0, lengths)
+    for name, got, want in zip(cell.outputs, (fast[0], fast[1], fast[4]), general):
+        np.testing.assert_array_equal(got, want, err_msg=name)
+    *_, caches = forward(x, a0, p, **cell.options, lengths=lengths, reverse=reverse)
+    first = caches[0][-1 if reverse else 0]
+    a_prev, c_prev = _state_before(cell, first)
+    grads = _engine.common_backward(cell.spec.common, da, caches[0].buffers, a_prev, c_prev, p,
+                                    caches.lengths, reverse)
+    assert grads is not None
+    # the same caches as a plain list: stacked and run in Python
+    plain = crnn._caches.SequenceCaches(list(caches[0]), caches[1], caches.lengths, reverse)
+    want = _course(cell, crnn, "backward")(da, plain)
+    dx, da0, dc0, named = grads
+    for key, got in {"dx": dx, "da0": da0, **named, **({"dc0": dc0} if dc0 is not None else {})}.items():
+        assert_close(got, want[key], np.float64, key)
+
+
+@CELLS
+@pytest.mark.parametrize("case", ["unsorted", "a list", "int32", "too few", "0", "above T_x",
+                                  "strided"])
+def test_the_recognisers_decline_other_lengths(cell, case):
+    x, a0, p, da = _problem(cell)
+    lengths = {
+        "unsorted": np.array([1, 7, 5, 2, 1]), "a list": SORTED.tolist(),
+        "int32": SORTED.astype(np.int32), "too few": SORTED[:-1], "0": np.array([7, 7, 5, 2, 0]),
+        "above T_x": np.array([8, 7, 5, 2, 1]), "strided": np.repeat(SORTED, 2)[::2],
+    }[case]
+    assert _engine.common_forward(cell.spec.common, x, a0, None, p, False, lengths) is None
+    *_, caches = _course(cell, crnn, "forward")(x, a0, p, **cell.options, lengths=SORTED)
+    a_prev, c_prev = _state_before(cell, caches[0][0])
+    assert _engine.common_backward(cell.spec.common, da, caches[0].buffers, a_prev, c_prev, p,
+                                   lengths) is None
+
+
 def _step_args(cell, dtype, seed=4):
     """xt, a_prev, c_prev (the LSTM's, else None), da_next and dc_next (likewise)."""
     x, a0, p, da = _problem(cell, dtype)

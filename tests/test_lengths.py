@@ -65,12 +65,22 @@ def _assert_each_alone(cell, x, a0, p, da, lengths, reverse, dtype):
         assert_close(grads[key], value, dtype, key)
 
 
+#: the lengths as given: in no order (the engine runs the batch sorted), sorted as an
+#: intp array (the case crnn._engine recognises in C), sorted as a list (checked in Python)
+GIVEN = {
+    "unsorted": LENGTHS,
+    "sorted array": np.sort(LENGTHS)[::-1].copy(),
+    "sorted list": sorted(LENGTHS.tolist(), reverse=True),
+}
+
+
 @CELLS
 @DIRECTIONS
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_each_example_equals_running_it_alone(cell, reverse, dtype):
+@pytest.mark.parametrize("given", list(GIVEN))
+def test_each_example_equals_running_it_alone(cell, reverse, dtype, given):
     x, a0, p, da = cell.problem(*SHAPE, dtype=dtype, seed=3)
-    _assert_each_alone(cell, x, a0, p, da, LENGTHS, reverse, dtype)
+    _assert_each_alone(cell, x, a0, p, da, GIVEN[given], reverse, dtype)
 
 
 @CELLS
@@ -212,14 +222,15 @@ def test_da_must_cover_every_step_of_such_caches(cell):
 
 @CELLS
 @DIRECTIONS
-def test_large_products_split_between_examples(cell, reverse):
-    """Products large enough that the engine runs them example by example (not over the
-    padding between them) give the same results as running each example alone."""
-    # the padding after the first example costs n_a·n_x·13 multiply-adds in the input
-    # product alone, more than a call (_engine's CALL_COST), and is most of the columns
+@pytest.mark.parametrize("lengths", [[16, 3, 10, 1], [16, 10, 3, 1]], ids=["unsorted", "sorted"])
+def test_products_over_the_steps_run_of_wide_inputs(cell, reverse, lengths):
+    """The whole-sequence products gather the steps run side by side, from inputs and
+    gradients wider than the state (n_x > n_a, most columns padding), in either order."""
     n_x, n_a, n_y, m, T = 700, 32, 3, 4, 16
     x, a0, p, da = cell.problem(n_x, n_a, n_y, m, T, seed=13)
-    _assert_each_alone(cell, x, a0, p, da, np.array([16, 3, 10, 1]), reverse, np.float64)
+    for i, L in enumerate(lengths):
+        x[:, i, L:] = np.nan  # the padding of x is never read
+    _assert_each_alone(cell, x, a0, p, da, np.array(lengths), reverse, np.float64)
 
 
 @CELLS

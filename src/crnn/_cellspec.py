@@ -307,8 +307,10 @@ class CellSpec:
         anything else validated here first. lengths (m steps, each in 1..T) and reverse
         as for the course modules' sequence forwards; without output, the cell alone (no
         output layer in parameters, and y has no rows)."""
-        if lengths is None and not reverse and output:
-            fast = _engine.common_forward(self.common, x, a0, c0, parameters, one_step)
+        if output and (reverse is False or reverse is True) and (
+                lengths is None or type(lengths) is np.ndarray):
+            fast = _engine.common_forward(self.common, x, a0, c0, parameters, one_step,
+                                          lengths, reverse)
             if fast is not None:
                 return _buffers(fast)
         if reverse not in (False, True):
@@ -563,16 +565,18 @@ class CellSpec:
         lengths, reverse = None, False
         if type(caches) is SequenceCaches:
             lengths, reverse = caches.lengths, caches.reverse
-        elif type(caches) is tuple and len(caches) == 2:
-            if type(caches[0]) is ForwardCaches:  # a rebuilt tuple: the list keeps the marks
-                lengths, reverse = caches[0].lengths, caches[0].reverse
+        elif type(caches) is tuple and len(caches) == 2 and type(caches[0]) is ForwardCaches:
+            # a rebuilt tuple: the list keeps the marks
+            lengths, reverse = caches[0].lengths, caches[0].reverse
+        if isinstance(caches, tuple) and len(caches) == 2:
             buffers = forward_buffers(caches[0])
-            if buffers is not None and caches[0] and lengths is None and not reverse:
-                # crnn's own caches: the common case first
-                first = caches[0][0]
+            if buffers is not None and caches[0] and caches[0].sorted is None:
+                # crnn's own caches: the common case first, from the cache before the
+                # first step run
+                first = caches[0][-1 if reverse else 0]
                 c0 = None if self.cache_at[3] < 0 else first[self.cache_at[3]]
                 fast = _engine.common_backward(self.common, da, buffers, first[self.cache_at[1]],
-                                               c0, first[-1])
+                                               c0, first[-1], lengths, reverse)
                 if fast is not None:
                     return fast
         da, cell_caches, x = backward_inputs(da, caches, f"{self.name}_forward")

@@ -1006,11 +1006,32 @@ cdef object packed_bias(dict p, tuple keys, int typenum, Py_ssize_t n):
     return out
 
 
-def common_forward(tuple spec, x, a0, c0, parameters, bint one_step):
-    """(a, y, gates, aux, c, c0, None) of a forward pass for the course's arguments in
+cdef bint common_lengths(object lengths, Py_ssize_t m, Py_ssize_t T):
+    """Whether lengths is None or in the form ``set_lengths`` takes: a contiguous 1-D intp
+    ndarray of m non-increasing values in 1..T."""
+    if lengths is None:
+        return True
+    if not (cnp.PyArray_CheckExact(lengths)
+            and cnp.PyArray_TYPE(<cnp.ndarray>lengths) == cnp.NPY_INTP
+            and cnp.PyArray_NDIM(<cnp.ndarray>lengths) == 1
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>lengths)
+            and cnp.PyArray_ISALIGNED(<cnp.ndarray>lengths)
+            and cnp.PyArray_DIM(<cnp.ndarray>lengths, 0) == m):
+        return False
+    cdef const Py_ssize_t *L = <const Py_ssize_t *>cnp.PyArray_DATA(<cnp.ndarray>lengths)
+    cdef Py_ssize_t j
+    for j in range(m):
+        if L[j] < 1 or L[j] > T or (j and L[j] > L[j - 1]):
+            return False
+    return True
+
+
+def common_forward(tuple spec, x, a0, c0, parameters, bint one_step,
+                   lengths=None, bint reverse=False):
+    """(a, y, gates, aux, c, c0, lengths) of a forward pass for the course's arguments in
     their common form, else None: the state and output of every step, then the cell's
     own buffers (gates None for the RNN; aux the GRU's; c and the c0 it started from, the
-    LSTM's), as ``forward_kernel`` fills them, and no lengths.
+    LSTM's), as ``forward_kernel`` fills them, and a copy of the lengths it ran with.
 
     spec -- the cell's keys as ``crnn._cellspec.CellSpec.common`` lists them: the
             engine's kind, the gates' weights, input weights (None where a gate's weight
@@ -1020,7 +1041,8 @@ def common_forward(tuple spec, x, a0, c0, parameters, bint one_step):
     The common form: parameters a dict; x (n_x, m, T), or (n_x, m) with one_step, a0
     (n_a, m), the weights, the biases (n, 1), the output layer and c0 (the LSTM's, or
     None for zeros) plain (see ``_arrays.plain``) ndarrays of one dtype, float64 or
-    float32, of the cell's shapes; every size at least 1 and within ``blas_int``.
+    float32, of the cell's shapes; every size at least 1 and within ``blas_int``;
+    lengths None or sorted (``common_lengths``), and reverse as for ``forward_kernel``.
     """
     cdef int typenum = plain_float_input(x, parameters, 2 if one_step else 3)
     if typenum < 0:
@@ -1035,18 +1057,21 @@ def common_forward(tuple spec, x, a0, c0, parameters, bint one_step):
     if not (a0.shape[1] == m and Wy.shape[1] == n_a and plain_matrix(by, typenum, n_y, 1)
             and (c0 is None or (kind == LSTM and plain_matrix(c0, typenum, n_a, m)))
             and min(n_x, n_a, n_y, m, T) >= 1 and fits_blas(max(n_x, n_y, rows, n_a + n_x))
-            and fits_blas(m * T) and fits_blas(rows * T)):
+            and fits_blas(m * T) and fits_blas(rows * T) and common_lengths(lengths, m, T)):
         return None
     b = packed_bias(p, spec[3], typenum, n_a)
     bca = None if spec[4] is None else packed_bias(p, (spec[4],), typenum, n_a)
     if b is None or (spec[4] is not None and bca is None):
         return None
     cdef Recurrence r
-    a0 = state_operand(kind, a0)
+    a0 = fortran_ordered(a0) if lengths is not None or reverse else state_operand(kind, a0)
     describe(&r, kind, typenum, c_sequence(x, m, T), a0, n_x, n_a, m, T)
     weights = common_weights(&r, typenum, p, spec)
     if weights is None:
         return None
+    if lengths is not None:
+        lengths = lengths.copy()
+    kept = set_lengths(&r, lengths, reverse, typenum, n_y)
     if kind == LSTM:
         c0 = zeros_fortran(typenum, n_a, m) if c0 is None else fortran_ordered(c0)
     r.n_y = n_y
@@ -1059,7 +1084,7 @@ def common_forward(tuple spec, x, a0, c0, parameters, bint one_step):
     aux = new_sequence_of(typenum, n_a, m, T) if kind == GRU or kind == GRU_AFTER else None
     c = new_sequence_of(typenum, n_a, m, T) if kind == LSTM else None
     forward_into(&r, typenum, a, y, gates, aux, c, c0)
-    return a, y, gates, aux, c, c0, None
+    return a, y, gates, aux, c, c0, lengths
 
 
 def gradients(tuple spec, dW, db, dbca):
@@ -1132,7 +1157,8 @@ cdef bint same_recurrent_weights(object kept, object Wca, object bca, int typenu
                        n_a * itemsize) == 0)
 
 
-def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters):
+def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters, lengths=None,
+                    bint reverse=False):
     """(dx, da0, dc0, grads) of a backward pass over crnn's own forward buffers for
     arguments in the common form, else None (see ``common_gradients``).
 
@@ -1140,7 +1166,9 @@ def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters):
     buffers -- (a, gates, aux, c, x, kept): crnn's forward buffers
                (``_caches.ForwardCaches``), the x the caches hold, and the reset-after
                GRU's Wca and bca as the forward pass read them (else None)
-    a0, c0 -- the first cache's a_prev and (the LSTM's, else None) c_prev
+    a0, c0 -- the state and (the LSTM's, else None) cell state before the first step
+              run: the first cache's a_prev and c_prev, the last cache's in reverse
+    lengths, reverse -- of the forward pass; lengths as ``common_lengths`` takes them
 
     The common form: parameters a dict whose weights are plain (see ``_arrays.plain``)
     ndarrays of the cell's shapes; da and x plain, of a's dtype, da of a's shape; a0 and
@@ -1159,7 +1187,7 @@ def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters):
     if not (da.shape == a.shape and x.shape[1] == m and x.shape[2] == T
             and contiguous_matrix(a0, typenum, n_a, m) and min(n_x, n_a, m, T) >= 1
             and fits_blas(max(n_x, rows, n_a + n_x)) and fits_blas(m * T)
-            and fits_blas(rows * T)):
+            and fits_blas(rows * T) and common_lengths(lengths, m, T)):
         return None
     if rows != n_a and not (in_layout(gates, typenum) and gates.shape == (rows, m, T)):
         return None
@@ -1179,11 +1207,12 @@ def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters):
             aux = None  # Wca·a_prev + bca, computed anew with the weights of the dict
     cdef Recurrence r
     cdef Backward bk
-    a0 = state_operand(kind, a0)
+    a0 = fortran_ordered(a0) if lengths is not None or reverse else state_operand(kind, a0)
     describe(&r, kind, typenum, c_sequence(x, m, T), a0, n_x, n_a, m, T)
     weights = common_weights(&r, typenum, <dict>parameters, spec)
     if weights is None:
         return None
+    kept_lengths = set_lengths(&r, lengths, reverse, typenum, 0)
     memset(&bk, 0, sizeof(Backward))
     # C-ordered da (n_a, m, T): element strides m·T, T, 1
     bk.da, bk.ds[0], bk.ds[1], bk.ds[2] = cnp.PyArray_DATA(<cnp.ndarray>da), m * T, T, 1
