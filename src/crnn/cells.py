@@ -42,7 +42,7 @@ class _Cell:
         """The key of the output layer's weight in the parameters dict."""
         return self.spec.output_weight
 
-    #: the torch.nn class of the same cell, built as (n_x, n_a, **torch_kwargs)
+    #: the torch.nn class of the same cell, built as ``(n_x, n_a, **torch_kwargs)``
     torch_layer = ""
 
     @property

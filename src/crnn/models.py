@@ -321,9 +321,9 @@ class _SequenceModel:
                    past them are not trained on, and their labels are not read
 
         Returns:
-        self, with parameters_ (the course's dict), n_features_in_, classes_, n_classes_,
-        loss_curve_ (mean training loss of each epoch), validation_loss_curve_ (with
-        early_stopping), best_epoch_ and n_epochs_
+        self, with ``parameters_`` (the course's dict), ``n_features_in_``, ``classes_``,
+        ``n_classes_``, ``loss_curve_`` (mean training loss of each epoch),
+        ``validation_loss_curve_`` (with early_stopping), ``best_epoch_`` and ``n_epochs_``
         """
         self._check_params()
         x, lengths = self._x(x, lengths)
@@ -460,7 +460,7 @@ class _SequenceModel:
         return list(proba.T)
 
     def predict(self, x, lengths=None):
-        """Class labels (of classes_): (m, T_x) for the tagger, (m,) for the classifier;
+        """Class labels (of ``classes_``): (m, T_x) for the tagger, (m,) for the classifier;
         for a list x, a list: (T_i,) arrays for the tagger, labels for the classifier."""
         proba = self.predict_proba(x, lengths)
         if isinstance(proba, list):

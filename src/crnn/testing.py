@@ -107,7 +107,7 @@ def random_gru_problem(n_x, n_a, n_y, m, T_x, dtype=np.float64, seed=0, reset_af
 
 
 def max_rel_error(actual, desired):
-    """max |actual - desired| / max(1, max |desired|): the error relative to the scale."""
+    """``max |actual - desired| / max(1, max |desired|)``: the error relative to the scale."""
     desired = np.asarray(desired, dtype=np.float64)
     actual = np.asarray(actual, dtype=np.float64)
     if desired.size == 0:
@@ -119,7 +119,7 @@ def max_rel_error(actual, desired):
 def assert_close(actual, desired, dtype, name="array"):
     """Assert actual matches desired within the tolerance of dtype.
 
-    Each entry must satisfy |actual - desired| <= rtol * (|desired| + max(1, max|desired|)),
+    Each entry must satisfy ``|actual - desired| <= rtol * (|desired| + max(1, max|desired|))``,
     an elementwise relative tolerance with an absolute floor scaled by the array's
     magnitude, so entries near zero of a large gradient do not fail on rounding alone.
     Shapes must agree exactly.
