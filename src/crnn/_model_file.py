@@ -8,6 +8,7 @@ bounded: the metadata by ``METADATA_MAX_BYTES``, the arrays by what their checke
 declare and by the caller's ``max_bytes``. So a small file cannot make crnn decompress
 or allocate much more than the model it claims to hold.
 """
+
 import json
 import math
 import os
@@ -82,12 +83,15 @@ def read(file, check_metadata, max_bytes):
             if not isinstance(metadata, dict):
                 raise ModelFileError(f"{name}: its metadata is not a JSON object")
             expected = check_metadata(metadata)
-            listed = sorted(k[:-4] for k in members if k != METADATA + ".npy")
+            listed = sorted(k.removesuffix(".npy") for k in members if k != METADATA + ".npy")
             if listed != sorted(expected):
                 raise ModelFileError(
-                    f"{name} holds the arrays {listed}, but its metadata asks for {sorted(expected)}"
+                    f"{name} holds the arrays {listed}, "
+                    f"but its metadata asks for {sorted(expected)}"
                 )
-            total = sum(math.prod(shape) * np.dtype(dtype).itemsize for shape, dtype in expected.values())
+            total = sum(
+                math.prod(shape) * np.dtype(dtype).itemsize for shape, dtype in expected.values()
+            )
             if total > max_bytes:
                 raise ModelFileError(
                     f"{name} declares arrays of {total} bytes, past max_bytes = {max_bytes}; "
@@ -101,8 +105,15 @@ def read(file, check_metadata, max_bytes):
         raise
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
-            NotImplementedError, RuntimeError) as exc:  # zipfile's and zlib's own errors
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:  # zipfile's and zlib's own errors
         raise ModelFileError(f"{name} is not a crnn model file or is damaged: {exc!r}") from None
     return metadata, arrays
 

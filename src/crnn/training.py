@@ -5,6 +5,7 @@ step from one matmul, the loss and its gradient from ``crnn.losses``, the output
 gradients from two matmuls, and the rest from the cell's sequence backward (one kernel
 call). No Python code loops over time.
 """
+
 import numpy as np
 
 from crnn._cellspec import check_lengths
@@ -21,8 +22,17 @@ __all__ = ["LOSSES", "loss_and_grads", "rnn_loss_and_grads"]
 LOSSES = {"softmax": softmax_cross_entropy, "sigmoid": sigmoid_binary_cross_entropy}
 
 
-def loss_and_grads(x, y, a0, parameters, loss="softmax", reduction="sum",
-                   output="sequence", cell="rnn", lengths=None):
+def loss_and_grads(
+    x,
+    y,
+    a0,
+    parameters,
+    loss="softmax",
+    reduction="sum",
+    output="sequence",
+    cell="rnn",
+    lengths=None,
+):
     """Forward pass, loss and full backward pass of a recurrent network with an output layer.
 
     Arguments:
@@ -69,8 +79,13 @@ def loss_and_grads(x, y, a0, parameters, loss="softmax", reduction="sum",
         value, dlogits = loss_fn(logits, y, reduction)
     else:
         y = as_array("y", y)
-        value, d_valid = loss_fn(logits[:, valid], y[valid] if y.ndim == 2 else y[:, valid],
-                                 reduction)
+        m, T = logits.shape[1:]
+        if y.ndim not in (2, 3) or y.shape[-2:] != (m, T):
+            raise ValueError(f"y must have shape (m, T_x) = {(m, T)} or (n_y, m, T_x) = "
+                             f"{logits.shape} with lengths, got {y.shape}")
+        value, d_valid = loss_fn(
+            logits[:, valid], y[valid] if y.ndim == 2 else y[:, valid], reduction
+        )
         dlogits = np.zeros_like(logits)
         dlogits[:, valid] = d_valid
     head = output_layer_backward(dlogits, h, parameters, cell.output_weight)
