@@ -24,25 +24,6 @@ def saved(tmp_path_factory):
     return model, path
 
 
-def members(path):
-    """The arrays and the metadata dict of a model file, read with numpy."""
-    with np.load(path, allow_pickle=False) as f:
-        arrays = {k: f[k] for k in f.files}
-    return arrays, json.loads(str(arrays.pop("__crnn_metadata__")[()]))
-
-
-def rewrite(path, dst, change_metadata=None, change_arrays=None):
-    arrays, meta = members(path)
-    if change_metadata:
-        change_metadata(meta)
-    if change_arrays:
-        change_arrays(arrays)
-    arrays["__crnn_metadata__"] = np.array(json.dumps(meta))
-    with open(dst, "wb") as out:
-        np.savez(out, **arrays)
-    return dst
-
-
 def test_save_and_load_through_file_objects(saved):
     model, _ = saved
     buffer = io.BytesIO()
@@ -84,9 +65,10 @@ def _set_param(key, value):
     (_set("best_epoch_", 0), "best_epoch_"),
     (lambda meta: meta.pop("loss_curve_"), "loss_curve_"),
 ])
-def test_tampered_metadata_is_refused_naming_the_field(saved, tmp_path, change, field):
+def test_tampered_metadata_is_refused_naming_the_field(saved, tmp_path, change, field,
+                                                       rewrite_model_file):
     _, path = saved
-    bad = rewrite(path, tmp_path / "bad.npz", change)
+    bad = rewrite_model_file(path, tmp_path / "bad.npz", change)
     with pytest.raises(ModelFileError, match=f"bad.npz.*{field}"):
         crnn.load_model(bad)
 
@@ -99,9 +81,10 @@ def test_tampered_metadata_is_refused_naming_the_field(saved, tmp_path, change, 
     (lambda a: a.__setitem__("extra", np.zeros(2)), "'extra'"),
     (lambda a: a.__setitem__("Wax", np.full_like(a["Wax"], np.inf)), "'Wax' holds non-finite"),
 ])
-def test_arrays_that_do_not_fit_the_metadata_are_refused(saved, tmp_path, change, what):
+def test_arrays_that_do_not_fit_the_metadata_are_refused(saved, tmp_path, change, what,
+                                                         rewrite_model_file):
     _, path = saved
-    bad = rewrite(path, tmp_path / "bad.npz", change_arrays=change)
+    bad = rewrite_model_file(path, tmp_path / "bad.npz", change_arrays=change)
     with pytest.raises(ModelFileError, match=what):
         crnn.load_model(bad)
 
@@ -111,10 +94,12 @@ def _peak_rss_mib():
     return peak / 1024 if sys.platform != "darwin" else peak / 2**20
 
 
+@pytest.mark.slow  # it writes 512 MiB of zeros through zlib
 @pytest.mark.skipif(sys.platform == "win32", reason="resource is POSIX")
-def test_a_compressed_bomb_is_refused_before_it_is_decompressed(saved, tmp_path):
+def test_a_compressed_bomb_is_refused_before_it_is_decompressed(saved, tmp_path,
+                                                                model_file_members):
     _, path = saved
-    arrays, meta = members(path)
+    arrays, meta = model_file_members(path)
     bomb = tmp_path / "bomb.npz"
     # "Wax" declares 512 MiB of zeros, which deflate to about 0.5 MB
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
@@ -137,9 +122,10 @@ def test_a_compressed_bomb_is_refused_before_it_is_decompressed(saved, tmp_path)
     assert _peak_rss_mib() - before < 64
 
 
-def test_a_consistent_but_huge_model_is_refused_past_max_bytes(saved, tmp_path):
+def test_a_consistent_but_huge_model_is_refused_past_max_bytes(saved, tmp_path,
+                                                               rewrite_model_file):
     _, path = saved
-    big = rewrite(path, tmp_path / "big.npz",
+    big = rewrite_model_file(path, tmp_path / "big.npz",
                   lambda meta: meta["params"].__setitem__("n_a", 40000))
     with pytest.raises(ModelFileError, match="past max_bytes = 1000"):
         crnn.load_model(big, max_bytes=1000)
@@ -147,9 +133,10 @@ def test_a_consistent_but_huge_model_is_refused_past_max_bytes(saved, tmp_path):
         crnn.load_model(big)  # 1 GiB by default: a 40000-unit RNN takes 12.8 GB
 
 
-def test_a_foreign_version_is_refused_before_any_array_is_read(saved, tmp_path, monkeypatch):
+def test_a_foreign_version_is_refused_before_any_array_is_read(saved, tmp_path, monkeypatch,
+                                                               rewrite_model_file):
     _, path = saved
-    old = rewrite(path, tmp_path / "old.npz", _set("crnn_version", "0.0.1"))
+    old = rewrite_model_file(path, tmp_path / "old.npz", _set("crnn_version", "0.0.1"))
     read, real = [], crnn._model_file._member
     monkeypatch.setattr(crnn._model_file, "_member",
                         lambda zf, info, *a: read.append(info.filename) or real(zf, info, *a))
@@ -158,9 +145,9 @@ def test_a_foreign_version_is_refused_before_any_array_is_read(saved, tmp_path, 
     assert read == ["__crnn_metadata__.npy"]
 
 
-def test_a_huge_metadata_entry_is_refused(saved, tmp_path):
+def test_a_huge_metadata_entry_is_refused(saved, tmp_path, model_file_members):
     _, path = saved
-    arrays, meta = members(path)
+    arrays, meta = model_file_members(path)
     meta["padding"] = "x" * (2 << 20)
     arrays["__crnn_metadata__"] = np.array(json.dumps(meta))
     with open(tmp_path / "fat.npz", "wb") as out:
@@ -182,3 +169,33 @@ def test_the_loaded_model_is_of_the_class_asked_for(saved):
     with pytest.raises(ModelFileError, match="holds a SequenceTagger, not a SequenceClassifier"):
         SequenceClassifier.load(path)
     assert isinstance(SequenceTagger.load(path), SequenceTagger)
+
+
+def test_save_replaces_the_file_whole_or_not_at_all(tmp_path, monkeypatch):
+    import crnn._model_file as model_file
+
+    rng = np.random.default_rng(0)
+    model = crnn.SequenceTagger(n_a=3, epochs=1, verbose=False)
+    model.fit(rng.standard_normal((2, 4, 3)), rng.integers(0, 2, (4, 3)))
+    path = tmp_path / "model.npz"
+    model.save(path)
+    before = path.read_bytes()
+    assert (path.stat().st_mode & 0o777) == 0o666 & ~_umask()
+
+    def fails(f, **members):
+        f.write(b"half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model_file.np, "savez", fails)
+    with pytest.raises(KeyboardInterrupt):
+        model.save(path)
+    assert path.read_bytes() == before  # the old file, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]  # no temporary left
+
+
+def _umask():
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -9,9 +9,11 @@ declare and by the caller's ``max_bytes``. So a small file cannot make crnn deco
 or allocate much more than the model it claims to hold.
 """
 
+import contextlib
 import json
 import math
 import os
+import secrets
 import zipfile
 
 import numpy as np
@@ -44,14 +46,48 @@ def describe(file):
 
 
 def write(file, metadata, arrays):
-    """Write arrays and metadata (JSON-able) to file, a path or a binary file object."""
+    """Write arrays and metadata (JSON-able) to file, a path or a binary file object.
+
+    A path is written atomically: to a temporary file in the same folder, flushed to disk,
+    then renamed over the path, so that the path holds the old file or the whole new one,
+    never a part, whatever stops the writing.
+    """
     members = {**arrays, METADATA: np.array(json.dumps(metadata, default=_json_default))}
     if hasattr(file, "write"):
         np.savez(file, **members)
-    else:
+        return
+    path = os.fspath(file)
+    folder = os.path.dirname(os.path.abspath(path))
+    # created as open() creates a file, with the permissions the umask leaves
+    temporary = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(temporary, flags, 0o666)
+    try:
         # np.savez would add ".npz" to a path: write exactly where the caller said
-        with open(file, "wb") as f:
+        with os.fdopen(fd, "wb") as f:
             np.savez(f, **members)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+    _sync_folder(folder)
+
+
+def _sync_folder(folder):
+    """Flush a rename in folder to disk, where the system allows it (not on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def read(file, check_metadata, max_bytes):
