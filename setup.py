@@ -7,6 +7,7 @@ Environment:
   CRNN_DEBUG=1   turn Cython's bounds, wraparound and initialisation checks back on and
                  compile with -O0 -g (for the debug run of the test suite).
 """
+
 import os
 import sys
 

@@ -16,9 +16,11 @@ Prints the median time of each and the medians of the per-round ratios.
 
     python benchmarks/batch_split.py [--cell rnn] [--sizes small,medium,large]
 """
+
 import argparse
 import time
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -33,10 +35,15 @@ def contenders(cell, size, dtype, parts, pool):
     x, a0, parameters, da = CELLS[cell].problem(*SIZES[size], dtype=dtype)
     whole = forward_backward(x, a0, parameters, da)
     cuts = np.linspace(0, a0.shape[1], parts + 1).astype(int)
-    shares = [forward_backward(np.ascontiguousarray(x[:, lo:hi]),
-                               np.ascontiguousarray(a0[:, lo:hi]), parameters,
-                               np.ascontiguousarray(da[:, lo:hi]))
-              for lo, hi in zip(cuts[:-1], cuts[1:])]
+    shares = [
+        forward_backward(
+            np.ascontiguousarray(x[:, lo:hi]),
+            np.ascontiguousarray(a0[:, lo:hi]),
+            parameters,
+            np.ascontiguousarray(da[:, lo:hi]),
+        )
+        for lo, hi in pairwise(cuts)
+    ]
 
     def split():
         for future in [pool.submit(share) for share in shares]:
@@ -70,15 +77,18 @@ def compare(cell, size, dtype, rounds, controller, parts):
             time.sleep(SETTLE_SECONDS)
             split()
             times["split"].append(timed(split, calls))
-        wake @ wake  # noqa: B018 -- numpy's product, with its BLAS threads, wakes them
+        wake @ wake  # numpy's product, with its BLAS threads, wakes them
         with controller.limit(limits=1, user_api="blas"):
             times["spinning"].append(timed(split, 1))
     pool.shutdown()
     blas = np.array(times["blas"])
-    print(f"{cell:5}{size:8}{np.dtype(dtype).name:8} blas {np.median(blas):9.3f} ms  split "
-          f"{np.median(times['split']):9.3f} ms ({np.median(blas / times['split']):4.2f}x)  "
-          f"split, BLAS spinning {np.median(times['spinning']):9.3f} ms "
-          f"({np.median(blas / times['spinning']):4.2f}x)", flush=True)
+    print(
+        f"{cell:5}{size:8}{np.dtype(dtype).name:8} blas {np.median(blas):9.3f} ms  split "
+        f"{np.median(times['split']):9.3f} ms ({np.median(blas / times['split']):4.2f}x)  "
+        f"split, BLAS spinning {np.median(times['spinning']):9.3f} ms "
+        f"({np.median(blas / times['spinning']):4.2f}x)",
+        flush=True,
+    )
 
 
 def main():
@@ -88,10 +98,11 @@ def main():
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     controller = ThreadpoolController()
-    parts = max(info["num_threads"] for info in controller.info()
-                if info["user_api"] == "blas")
-    print(f"BLAS threads: {parts}; 'split' runs {parts} threads of its own over "
-          f"{parts} parts of the batch, BLAS at 1 thread; ratios blas/split, per round")
+    parts = max(info["num_threads"] for info in controller.info() if info["user_api"] == "blas")
+    print(
+        f"BLAS threads: {parts}; 'split' runs {parts} threads of its own over "
+        f"{parts} parts of the batch, BLAS at 1 thread; ratios blas/split, per round"
+    )
     for size in args.sizes.split(","):
         for dtype in (np.float64, np.float32):
             compare(args.cell, size, dtype, args.rounds, controller, parts)

@@ -4,6 +4,7 @@ older build of crnn (put its source tree first on PYTHONPATH): before/after numb
 
     python benchmarks/compare_builds.py THREADS tiny,small,medium,large
 """
+
 import math
 import sys
 import time

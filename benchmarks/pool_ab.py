@@ -7,6 +7,7 @@ and the page faults per call of each (Unix).
 
     python benchmarks/pool_ab.py [--cell rnn] [--sizes small,medium,large] [--threads 2]
 """
+
 import argparse
 import time
 
@@ -59,9 +60,12 @@ def compare(cell, size, dtype, rounds, limit):
         faults[key] = faults_per_call(run)
     crnn.set_memory_pool_limit(limit)
     ratio = np.median([off / on for on, off in zip(times["on"], times["off"])])
-    print(f"{cell:5}{size:8}{np.dtype(dtype).name:8} on {np.median(times['on']):9.3f} ms "
-          f" off {np.median(times['off']):9.3f} ms  off/on {ratio:5.2f}x  page faults "
-          f"per call on {faults['on']:.0f}, off {faults['off']:.0f}", flush=True)
+    print(
+        f"{cell:5}{size:8}{np.dtype(dtype).name:8} on {np.median(times['on']):9.3f} ms "
+        f" off {np.median(times['off']):9.3f} ms  off/on {ratio:5.2f}x  page faults "
+        f"per call on {faults['on']:.0f}, off {faults['off']:.0f}",
+        flush=True,
+    )
 
 
 def main():

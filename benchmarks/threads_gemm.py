@@ -11,6 +11,7 @@ GFLOP/s, median over rounds, in one process.
 
     python benchmarks/threads_gemm.py [--dtype float64] [--shape 256,64,256]
 """
+
 import argparse
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -42,8 +43,7 @@ def main():
         _gemmtime.repeat_gemm("N", "N", a, b, c, args.calls)
 
     def split():
-        list(pool.map(lambda h: _gemmtime.repeat_gemm("N", "N", h[0], b, h[1], args.calls),
-                      halves))
+        list(pool.map(lambda h: _gemmtime.repeat_gemm("N", "N", h[0], b, h[1], args.calls), halves))
 
     def timed(run):
         start = time.perf_counter()
@@ -58,8 +58,10 @@ def main():
             rates["split, blas worker spinning"].append(timed(split))
             time.sleep(1.0)
             rates["split, blas worker asleep"].append(timed(split))
-    print(f"C ({M}x{N}) = A ({M}x{K}) . B ({K}x{N}), {args.dtype}, GFLOP/s, median of "
-          f"{args.rounds} rounds of {args.calls} calls")
+    print(
+        f"C ({M}x{N}) = A ({M}x{K}) . B ({K}x{N}), {args.dtype}, GFLOP/s, median of "
+        f"{args.rounds} rounds of {args.calls} calls"
+    )
     for name, values in rates.items():
         print(f"  {name:30} {np.median(values):7.1f}")
 

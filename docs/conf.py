@@ -7,6 +7,7 @@ Build it, from the repository's root, with::
 
 The API pages import the installed crnn (its compiled extensions included).
 """
+
 import os
 import sys
 

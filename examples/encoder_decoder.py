@@ -14,6 +14,7 @@ The task: read T_x = 6 digits and answer with the last T_y = 3 of them, reversed
 
 Run: python examples/encoder_decoder.py
 """
+
 import numpy as np
 
 import crnn
@@ -79,4 +80,5 @@ def train(steps=600, n_a=32, batch=64, seed=0):
 if __name__ == "__main__":
     encoder, decoder = train()
     x, y = make_data(1000, seed=12345)
-    print(f"sequence accuracy on new data: {np.mean(np.all(predict(x, encoder, decoder) == y, axis=1)):.3f}")
+    accuracy = np.mean(np.all(predict(x, encoder, decoder) == y, axis=1))
+    print(f"sequence accuracy on new data: {accuracy:.3f}")

@@ -6,6 +6,7 @@ dist.all.last, one name per line, most frequent first. This keeps the most frequ
 N_FIRST first names of each sex (interleaved, duplicates dropped) and N_LAST surnames,
 in title case. Run it again with ``pip install names==0.3.0`` to check the shipped files.
 """
+
 import os
 import sys
 

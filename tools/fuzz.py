@@ -22,6 +22,7 @@ running past --timeout seconds. The bytes of the input being run are kept in
 --last (default fuzz-last-input.bin), so that a crash or a hang can be replayed with
 --replay; a finding is printed with its traceback and exits with status 1.
 """
+
 import argparse
 import faulthandler
 import io
@@ -85,8 +86,11 @@ def mutated_array(b, arr):
         return arr
     what = b.int(0, 11)
     if what == 0:
-        return arr.astype(b.pick([np.float32, np.float64, np.int64, np.int8, bool,
-                                  np.complex128, np.float16, object]))
+        return arr.astype(
+            b.pick(
+                [np.float32, np.float64, np.int64, np.int8, bool, np.complex128, np.float16, object]
+            )
+        )
     if what == 1:
         return np.asfortranarray(arr)
     if what == 2 and arr.ndim:
@@ -119,8 +123,9 @@ def mutated_array(b, arr):
 
 def mutated_parameters(b, parameters):
     """The parameters dict mutated: a key dropped, added or given a bad value; or not a dict."""
-    p = {key: mutated_array(b, value) if b.chance(15) else value
-         for key, value in parameters.items()}
+    p = {
+        key: mutated_array(b, value) if b.chance(15) else value for key, value in parameters.items()
+    }
     if b.chance(10) and p:
         key = b.pick(sorted(p))
         p.pop(key)
@@ -147,7 +152,9 @@ def lengths_of(b, m, T):
     if what == 3:
         return [b.int(-1, T + 1) for _ in range(b.int(0, m + 1))]
     if what == 4:
-        return np.array([b.int(1, max(T, 1)) for _ in range(m)], dtype=b.pick([np.float64, np.int32, np.uint8]))
+        return np.array(
+            [b.int(1, max(T, 1)) for _ in range(m)], dtype=b.pick([np.float64, np.int32, np.uint8])
+        )
     return b.pick([None, 3, "3", 2.5, [[1]], np.array(1)])
 
 
@@ -156,8 +163,15 @@ def fuzz_course(b):
     cell = b.pick(variants())
     n_x, n_a, n_y, m, T = sizes(b)
     dtype = b.pick([np.float64, np.float32])
-    x, a0, p, da = cell.problem(max(n_x, 1), max(n_a, 1), max(n_y, 1), max(m, 1), max(T, 1),
-                                dtype=dtype, seed=b.int(0, 1000))
+    x, a0, p, da = cell.problem(
+        max(n_x, 1),
+        max(n_a, 1),
+        max(n_y, 1),
+        max(m, 1),
+        max(T, 1),
+        dtype=dtype,
+        seed=b.int(0, 1000),
+    )
     forward = getattr(crnn, f"{cell.name}_forward")
     backward = getattr(crnn, f"{cell.name}_backward")
     reverse = b.pick([False, True]) if b.chance(95) else b.pick(["yes", None, 1])
@@ -169,7 +183,7 @@ def fuzz_course(b):
         caches = None
     if caches is not None:
         if b.chance(20):
-            caches = (list(caches[0])[:b.int(0, len(caches[0]))], caches[1])
+            caches = (list(caches[0])[: b.int(0, len(caches[0]))], caches[1])
         try:
             backward(mutated_array(b, da), caches)
         except ALLOWED:
@@ -200,23 +214,34 @@ def fuzz_step(b):
         y = rng.integers(0, n_y + (1 if b.chance(5) else 0), shape)
     else:
         y = rng.integers(0, 2, (n_y, *shape)).astype(float)
-    crnn.loss_and_grads(mutated_array(b, x), mutated_array(b, y), mutated_array(b, a0),
-                        mutated_parameters(b, p), loss, b.pick(["sum", "mean"]), output,
-                        cell if b.chance(90) else b.pick(["cnn", 3, None]),
-                        lengths_of(b, m, T))
+    crnn.loss_and_grads(
+        mutated_array(b, x),
+        mutated_array(b, y),
+        mutated_array(b, a0),
+        mutated_parameters(b, p),
+        loss,
+        b.pick(["sum", "mean"]),
+        output,
+        cell if b.chance(90) else b.pick(["cnn", 3, None]),
+        lengths_of(b, m, T),
+    )
 
 
 def _model(b):
     kind = b.pick([crnn.SequenceTagger, crnn.SequenceClassifier])
-    kwargs = dict(
-        cell=b.pick(["rnn", "lstm", "gru"]) if b.chance(95) else "tcn",
-        n_a=b.int(1, 4) if b.chance(95) else b.pick([0, -1, 2.5]),
-        epochs=b.int(1, 2), batch_size=b.int(1, 5) if b.chance(95) else 0,
-        num_layers=b.int(1, 2), bidirectional=b.chance(30),
-        dropout=b.pick([0.0, 0.5]) if b.chance(95) else 1.5,
-        dtype=b.pick(["float64", "float32"]), verbose=False, seed=b.int(0, 100),
-        optimizer=b.pick(["adam", "sgd", "momentum", "adagrad"]),
-    )
+    kwargs = {
+        "cell": b.pick(["rnn", "lstm", "gru"]) if b.chance(95) else "tcn",
+        "n_a": b.int(1, 4) if b.chance(95) else b.pick([0, -1, 2.5]),
+        "epochs": b.int(1, 2),
+        "batch_size": b.int(1, 5) if b.chance(95) else 0,
+        "num_layers": b.int(1, 2),
+        "bidirectional": b.chance(30),
+        "dropout": b.pick([0.0, 0.5]) if b.chance(95) else 1.5,
+        "dtype": b.pick(["float64", "float32"]),
+        "verbose": False,
+        "seed": b.int(0, 100),
+        "optimizer": b.pick(["adam", "sgd", "momentum", "adagrad"]),
+    }
     if kind is crnn.SequenceClassifier:
         kwargs["pooling"] = b.pick(["last", "mean"])
     return kind, kind(**kwargs)
@@ -286,13 +311,20 @@ def fuzz_conll(b):
     """parse_conll on arbitrary text, bytes decoded as UTF-8 with replacement."""
     text = bytes(b.byte() for _ in range(b.int(0, 600))).decode("utf-8", "replace")
     if b.chance(50):  # mostly token-tag lines, so that the parser goes deep
-        text = "\n".join(f"{w} {t}" if b.chance(80) else w
-                         for w, t in zip(text.split(), ["O", "B-PER", "I-PER", "X"] * 200))
+        text = "\n".join(
+            f"{w} {t}" if b.chance(80) else w
+            for w, t in zip(text.split(), ["O", "B-PER", "I-PER", "X"] * 200)
+        )
     list(parse_conll(io.StringIO(text).readlines(), "<fuzz>"))
 
 
-TARGETS = {"course": fuzz_course, "step": fuzz_step, "models": fuzz_models,
-           "load": fuzz_load, "conll": fuzz_conll}
+TARGETS = {
+    "course": fuzz_course,
+    "step": fuzz_step,
+    "models": fuzz_models,
+    "load": fuzz_load,
+    "conll": fuzz_conll,
+}
 
 
 def run_one(target, data):
@@ -328,7 +360,9 @@ def fuzz(target, seconds=None, runs=None, seed=0, timeout=60, last="fuzz-last-in
     count = returned = 0
     try:
         for data in inputs(seed, target):
-            if (runs is not None and count >= runs) or (stop is not None and time.monotonic() > stop):
+            if (runs is not None and count >= runs) or (
+                stop is not None and time.monotonic() > stop
+            ):
                 break
             os.ftruncate(fd, 0)
             os.pwrite(fd, data, 0)
@@ -346,8 +380,12 @@ def fuzz_atheris(target, seconds, timeout):
     import atheris
 
     atheris.instrument_all()
-    argv = [sys.argv[0], f"-max_total_time={seconds}", f"-timeout={timeout}",
-            f"-max_len={INPUT_BYTES}"]
+    argv = [
+        sys.argv[0],
+        f"-max_total_time={seconds}",
+        f"-timeout={timeout}",
+        f"-max_len={INPUT_BYTES}",
+    ]
     atheris.Setup(argv, lambda data: run_one(target, data))
     atheris.Fuzz()
 
@@ -361,8 +399,11 @@ def main(argv=None):
     parser.add_argument("--timeout", type=int, default=60, help="seconds one input may run")
     parser.add_argument("--atheris", action="store_true", help="coverage-guided, with atheris")
     parser.add_argument("--replay", metavar="FILE", help="run the input saved in FILE")
-    parser.add_argument("--last", default="fuzz-last-input.bin",
-                        help="where the input being run is kept (default %(default)s)")
+    parser.add_argument(
+        "--last",
+        default="fuzz-last-input.bin",
+        help="where the input being run is kept (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     faulthandler.enable(sys.__stderr__)  # a crash prints the Python stack
     targets = list(TARGETS) if args.target == "all" else [args.target]
@@ -381,15 +422,21 @@ def main(argv=None):
             continue
         start = time.monotonic()
         try:
-            count, returned = fuzz(target, args.seconds, args.runs, args.seed, args.timeout,
-                                   args.last)
+            count, returned = fuzz(
+                target, args.seconds, args.runs, args.seed, args.timeout, args.last
+            )
         except Exception:
             traceback.print_exc()
-            print(f"{target}: finding; its input is in {args.last} "
-                  f"(python tools/fuzz.py {target} --replay {args.last})", file=sys.stderr)
+            print(
+                f"{target}: finding; its input is in {args.last} "
+                f"(python tools/fuzz.py {target} --replay {args.last})",
+                file=sys.stderr,
+            )
             return 1
-        print(f"{target}: {count} inputs in {time.monotonic() - start:.1f} s ({returned} "
-              f"returned, {count - returned} refused), no finding")
+        print(
+            f"{target}: {count} inputs in {time.monotonic() - start:.1f} s ({returned} "
+            f"returned, {count - returned} refused), no finding"
+        )
     return 0
 
 

@@ -3,6 +3,7 @@ checked against PyTorch in CI without torch.
 
     python tools/make_gru_fixtures.py        # needs torch
 """
+
 import pathlib
 import sys
 

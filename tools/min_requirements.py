@@ -7,6 +7,7 @@ The floors are the ``>=`` bounds of ``[project] dependencies`` in pyproject.toml
 oldest-dependencies CI job tests exactly what the metadata promises. A dependency without
 a ``>=`` floor is an error: it would make that promise untestable.
 """
+
 import re
 import sys
 import tomllib

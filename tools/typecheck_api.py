@@ -6,6 +6,7 @@ the check when a type is lost (an untyped module gives ``Any``); each ``type: ig
 below marks a misuse that the stubs must reject, and an ignore that no error needs fails
 the check too.
 """
+
 from typing import Any, assert_type
 
 import numpy as np
@@ -20,8 +21,10 @@ rng = np.random.default_rng(0)
 x = rng.standard_normal((3, 10, 4))
 a0 = rng.standard_normal((5, 10))
 parameters = {
-    "Waa": rng.standard_normal((5, 5)), "Wax": rng.standard_normal((5, 3)),
-    "Wya": rng.standard_normal((2, 5)), "ba": rng.standard_normal((5, 1)),
+    "Waa": rng.standard_normal((5, 5)),
+    "Wax": rng.standard_normal((5, 3)),
+    "Wya": rng.standard_normal((2, 5)),
+    "ba": rng.standard_normal((5, 1)),
     "by": rng.standard_normal((2, 1)),
 }
 
@@ -38,7 +41,8 @@ assert_type(crnn.rnn_cell_backward(np.ones_like(a_next), cache)["dWaa"], Array)
 lstm_parameters = {
     **{f"W{gate}": rng.standard_normal((5, 8)) for gate in "fico"},
     **{f"b{gate}": rng.standard_normal((5, 1)) for gate in "fico"},
-    "Wy": rng.standard_normal((2, 5)), "by": rng.standard_normal((2, 1)),
+    "Wy": rng.standard_normal((2, 5)),
+    "by": rng.standard_normal((2, 1)),
 }
 a, y, c, lstm_caches = crnn.lstm_forward(x, a0, lstm_parameters, c0=a0)
 assert_type(c, Array)
@@ -50,7 +54,8 @@ assert_type(crnn.lstm_cell_backward(np.ones_like(a_next), c_next, lstm_cache)["d
 gru_parameters = {
     **{f"W{gate}": rng.standard_normal((5, 8)) for gate in "urc"},
     **{f"b{gate}": rng.standard_normal((5, 1)) for gate in "urc"},
-    "Wy": rng.standard_normal((2, 5)), "by": rng.standard_normal((2, 1)),
+    "Wy": rng.standard_normal((2, 5)),
+    "by": rng.standard_normal((2, 1)),
 }
 a, y_pred, gru_caches = crnn.gru_forward(x, a0, gru_parameters, reset_after=False)
 assert_type(crnn.gru_backward(np.ones_like(a), gru_caches), dict[str, Array])
@@ -67,7 +72,7 @@ def misuse() -> None:
     crnn.rnn_forward(x, a0)  # type: ignore[call-arg]
     crnn.gru_forward(x, a0, gru_parameters, True)  # type: ignore[call-arg]
     crnn.rnn_backward(np.ones_like(a), "caches")  # type: ignore[arg-type]
-    crnn.rnn_cell_forward(x, a0, parameters).shape  # type: ignore[attr-defined]
+    _ = crnn.rnn_cell_forward(x, a0, parameters).shape  # type: ignore[attr-defined]
     # the compiled kernels take arrays of one floating dtype
     i = np.zeros(1, np.int64)
     _engine.forward_kernel(0, i, i, None, i, i, None, i, i, None, None, i, None, i)  # type: ignore[type-var]

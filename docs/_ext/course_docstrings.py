@@ -19,6 +19,7 @@ description. A block that is not all such entries (``Returns:`` followed by a se
 becomes the field's text as it is. Nothing else changes, and the source files are not
 touched. numpydoc then finds no section of its own and keeps the text as it is.
 """
+
 import inspect
 import re
 
@@ -62,7 +63,7 @@ def course_to_fields(lines):
             out.append(line)
             i += 1
             continue
-        block = lines[i + 1:end]
+        block = lines[i + 1 : end]
         if out and out[-1].strip():
             out.append("")
         out += [f":{field}:", ""]

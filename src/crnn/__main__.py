@@ -9,7 +9,8 @@
     python -m crnn bench        time forward + backward of the RNN and the LSTM against the
                                 numpy course code, PyTorch (if installed) and this
                                 machine's GEMM-bound floor
-"""
+"""  # fmt: skip  # ruff would dedent the table, which is --help's epilog
+
 import argparse
 import sys
 
@@ -46,9 +47,12 @@ def _names(choices):
 def main(argv=None):
     from crnn.bench import CELLS, DTYPES, SIZES
 
-    parser = argparse.ArgumentParser(prog="python -m crnn", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n", 2)[2])
+    parser = argparse.ArgumentParser(
+        prog="python -m crnn",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n", 2)[2],
+    )
     sub = parser.add_subparsers(dest="command")
     check = sub.add_parser("check", help="compare crnn with crnn.reference and time both")
     check.add_argument("--repeats", type=int, default=5, help="timed repeats per size (default 5)")
@@ -57,16 +61,22 @@ def main(argv=None):
         "bench", help="time crnn against the numpy course code, PyTorch and the GEMM floor"
     )
     bench.add_argument(
-        "--sizes", type=_names(SIZES), default=list(SIZES),
+        "--sizes",
+        type=_names(SIZES),
+        default=list(SIZES),
         help=f"comma-separated, from {', '.join(SIZES)} (default all); "
         + "; ".join(f"{k} = (n_x, n_a, n_y, m, T_x) {v}" for k, v in SIZES.items()),
     )
     bench.add_argument(
-        "--dtype", type=_names(DTYPES), default=list(DTYPES),
+        "--dtype",
+        type=_names(DTYPES),
+        default=list(DTYPES),
         help="float64, float32 or both comma-separated (default both)",
     )
     bench.add_argument(
-        "--threads", type=_positive, default=None,
+        "--threads",
+        type=_positive,
+        default=None,
         help="limit BLAS and PyTorch threads to this many (threadpoolctl); default unchanged",
     )
     bench.add_argument("--repeats", type=_positive, default=5, help="timed rounds (default 5)")
@@ -74,24 +84,58 @@ def main(argv=None):
     bench.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     bench.add_argument("--seed", type=int, default=0, help="seed of the random data (default 0)")
     bench.add_argument(
-        "--cell", type=_names(CELLS), default=list(CELLS),
+        "--cell",
+        type=_names(CELLS),
+        default=list(CELLS),
         help="the recurrent cells, comma-separated: rnn, lstm, gru (default all, in that order)",
     )
     demo = sub.add_parser("demo", help="train a name tagger (or, with 'names', a name generator)")
-    demo.add_argument("task", nargs="?", choices=("tagger", "names"), default="tagger",
-                      help="'tagger' (default): tag person names; 'names': sample new first names")
-    demo.add_argument("--cell", default="rnn", help="the recurrent cell: rnn, lstm or gru (default rnn)")
+    demo.add_argument(
+        "task",
+        nargs="?",
+        choices=("tagger", "names"),
+        default="tagger",
+        help="'tagger' (default): tag person names; 'names': sample new first names",
+    )
+    demo.add_argument(
+        "--cell", default="rnn", help="the recurrent cell: rnn, lstm or gru (default rnn)"
+    )
     demo.add_argument("--epochs", type=_positive, default=10, help="training epochs (default 10)")
-    demo.add_argument("--n-a", type=_positive, help="hidden units (default 48; names: 50, the course's)")
-    demo.add_argument("--seed", type=int, default=0, help="seeds the data, weights and shuffling; names: the first sample's seed (default 0)")
-    demo.add_argument("--save", metavar="PATH", help="save the fitted tagger to PATH (its encoding to PATH.json)")
-    demo.add_argument("--plot", metavar="PATH", help="write a PNG of the training and validation loss (needs matplotlib)")
-    demo.add_argument("--data", metavar="PATH", help="tag a CoNLL file's sentences instead of crnn's data set")
-    demo.add_argument("--iterations", type=_positive, default=20000,
-                      help="names: training steps, one name each (default 20000)")
-    demo.add_argument("--temperature", type=_positive_float, default=1.0,
-                      help="names: sampling temperature, below 1 more typical, above 1 more varied (default 1)")
-    demo.add_argument("--samples", type=_positive, default=10, help="names: how many names to sample (default 10)")
+    demo.add_argument(
+        "--n-a", type=_positive, help="hidden units (default 48; names: 50, the course's)"
+    )
+    demo.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds the data, weights and shuffling; names: the first sample's seed (default 0)",
+    )
+    demo.add_argument(
+        "--save", metavar="PATH", help="save the fitted tagger to PATH (its encoding to PATH.json)"
+    )
+    demo.add_argument(
+        "--plot",
+        metavar="PATH",
+        help="write a PNG of the training and validation loss (needs matplotlib)",
+    )
+    demo.add_argument(
+        "--data", metavar="PATH", help="tag a CoNLL file's sentences instead of crnn's data set"
+    )
+    demo.add_argument(
+        "--iterations",
+        type=_positive,
+        default=20000,
+        help="names: training steps, one name each (default 20000)",
+    )
+    demo.add_argument(
+        "--temperature",
+        type=_positive_float,
+        default=1.0,
+        help="names: sampling temperature, below 1 more typical, above 1 more varied (default 1)",
+    )
+    demo.add_argument(
+        "--samples", type=_positive, default=10, help="names: how many names to sample (default 10)"
+    )
     args = parser.parse_args(argv)
     if args.command == "check":
         from crnn._check import run_check
@@ -101,23 +145,38 @@ def main(argv=None):
         from crnn.bench import main as run_bench
 
         return run_bench(
-            args.sizes, args.dtype, args.repeats, args.threads, args.json,
-            torch=not args.no_torch, seed=args.seed, cells=args.cell,
+            args.sizes,
+            args.dtype,
+            args.repeats,
+            args.threads,
+            args.json,
+            torch=not args.no_torch,
+            seed=args.seed,
+            cells=args.cell,
         )
     if args.command is None:
         args = parser.parse_args(["demo"])
     if args.task == "names":
         from crnn.charlm import run_names_demo
 
-        return run_names_demo(args.iterations, args.n_a or 50, args.temperature, args.samples, args.seed)
+        return run_names_demo(
+            args.iterations, args.n_a or 50, args.temperature, args.samples, args.seed
+        )
     from crnn.cells import CELLS
     from crnn.demo import run_demo
 
     if args.cell not in CELLS:
         parser.error(f"--cell must be one of {sorted(CELLS)}, got {args.cell!r}")
     try:
-        run_demo(cell=args.cell, epochs=args.epochs, n_a=args.n_a or 48, seed=args.seed, save=args.save,
-                 plot=args.plot, data=args.data)
+        run_demo(
+            cell=args.cell,
+            epochs=args.epochs,
+            n_a=args.n_a or 48,
+            seed=args.seed,
+            save=args.save,
+            plot=args.plot,
+            data=args.data,
+        )
     except (OSError, ValueError) as exc:
         print(f"python -m crnn demo: {exc}", file=sys.stderr)
         return 1

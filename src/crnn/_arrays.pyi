@@ -4,6 +4,7 @@ Its checks of the kernels' arrays are C functions that crnn._engine cimports
 (src/crnn/_arrays.pxd); its Python functions make the kernels' large arrays (in the
 memory of crnn's pool, csrc/crnn_memory.h) and manage that pool.
 """
+
 from typing import TypeAlias, TypeVar
 
 import numpy as np

@@ -5,11 +5,19 @@ A sequence's caches are ``(list of cell caches, x)``. The helpers here check the
 (a wrong one gets a clear exception, never a segfault), stack foreign caches for the
 kernels, and let a backward pass reuse the buffers of crnn's own forward pass.
 """
+
 import operator
 
 import numpy as np
 
-from crnn._validate import BLAS_INT_MAX, as_array, check_blas_sizes, compute_dtype, expect_ndim, mismatch
+from crnn._validate import (
+    BLAS_INT_MAX,
+    as_array,
+    check_blas_sizes,
+    compute_dtype,
+    expect_ndim,
+    mismatch,
+)
 
 
 class ForwardCaches(list):

@@ -18,6 +18,7 @@ From that one description a spec
 The course modules (``crnn.rnn``, ``crnn.lstm``, ``crnn.gru``) keep what is the course's
 own: signatures, cache tuples and gradient dicts.
 """
+
 from typing import NamedTuple
 
 import numpy as np
@@ -129,7 +130,11 @@ class Sequence(NamedTuple):
 def _blas_matrix(arr, dtype):
     """arr itself if BLAS reads it in place (aligned, of dtype, C- or Fortran-ordered),
     else a C-ordered copy."""
-    if arr.dtype == dtype and arr.flags.aligned and (arr.flags.c_contiguous or arr.flags.f_contiguous):
+    if (
+        arr.dtype == dtype
+        and arr.flags.aligned
+        and (arr.flags.c_contiguous or arr.flags.f_contiguous)
+    ):
         return arr
     return np.require(arr, dtype, ("C", "A"))
 
@@ -143,8 +148,9 @@ def check_lengths(lengths, m, T):
     if arr.dtype.kind not in "iu":
         raise TypeError(f"lengths must hold integers, got dtype {arr.dtype}")
     if arr.shape != (m,):
-        raise ValueError(f"lengths must be 1-D with one length per example, m = {m}, got "
-                         f"shape {arr.shape}")
+        raise ValueError(
+            f"lengths must be 1-D with one length per example, m = {m}, got shape {arr.shape}"
+        )
     if m and (arr.min() < 1 or arr.max() > T):
         bad = arr[(arr < 1) | (arr > T)]
         raise ValueError(f"lengths must be in 1..T_x = 1..{T}, got {bad[:5].tolist()}")
@@ -188,8 +194,9 @@ class CellSpec:
     recurrent_bias -- the key of the reset-after GRU's candidate recurrent bias, or None
     """
 
-    def __init__(self, name, kind, gates, output_weight, cache, gate_fields=(),
-                 recurrent_bias=None):
+    def __init__(
+        self, name, kind, gates, output_weight, cache, gate_fields=(), recurrent_bias=None
+    ):
         self.name = name
         self.kind = kind
         self.gates = tuple(gates)
@@ -199,20 +206,32 @@ class CellSpec:
         self.recurrent_bias = recurrent_bias
         self._kind = _engine.KINDS[kind]
         #: the keys as _engine.common_forward reads them
-        self.common = (self._kind, tuple(g.weight for g in self.gates),
-                       tuple(g.input for g in self.gates), tuple(g.bias for g in self.gates),
-                       recurrent_bias, output_weight,
-                       tuple(("d" + g.weight, "d" + g.bias, g.input and "d" + g.input)
-                             for g in self.gates),
-                       recurrent_bias and "d" + recurrent_bias)
+        self.common = (
+            self._kind,
+            tuple(g.weight for g in self.gates),
+            tuple(g.input for g in self.gates),
+            tuple(g.bias for g in self.gates),
+            recurrent_bias,
+            output_weight,
+            tuple(("d" + g.weight, "d" + g.bias, g.input and "d" + g.input) for g in self.gates),
+            recurrent_bias and "d" + recurrent_bias,
+        )
         self._rows = "n_a" if len(self.gates) == 1 else f"{len(self.gates)}*n_a"
         fields = cache.fields
-        where = {name: (fields.index(name) if name in fields else -1)
-                 for name in ("a_next", "a_prev", "c_next", "c_prev", "xt")}
+        where = {
+            name: (fields.index(name) if name in fields else -1)
+            for name in ("a_next", "a_prev", "c_next", "c_prev", "xt")
+        }
         #: where the cell cache holds its arrays, as _engine.common_step_backward reads them
-        self.cache_at = (where["a_next"], where["a_prev"], where["c_next"], where["c_prev"],
-                        tuple(fields.index(f) for f in self.gate_fields), where["xt"],
-                        len(fields))
+        self.cache_at = (
+            where["a_next"],
+            where["a_prev"],
+            where["c_next"],
+            where["c_prev"],
+            tuple(fields.index(f) for f in self.gate_fields),
+            where["xt"],
+            len(fields),
+        )
 
     def __repr__(self):
         return f"CellSpec({self.name!r}, {self.kind!r})"
@@ -241,8 +260,10 @@ class CellSpec:
                 shapes[gate.input] = ((n_a, n_x), [("input", 0, n_x)])
                 shapes[gate.weight] = ((n_a, n_a), [("recurrent", 0, n_a)])
             else:
-                shapes[gate.weight] = ((n_a, n_a + n_x),
-                                       [("recurrent", 0, n_a), ("input", n_a, n_a + n_x)])
+                shapes[gate.weight] = (
+                    (n_a, n_a + n_x),
+                    [("recurrent", 0, n_a), ("input", n_a, n_a + n_x)],
+                )
             shapes[gate.bias] = bias_shape
         if self.recurrent_bias:
             shapes[self.recurrent_bias] = bias_shape
@@ -261,14 +282,18 @@ class CellSpec:
             if gate.input is None:
                 parts = [(gate.weight, "(n_a, n_a + n_x)", (n_a, n_a + n_x))]
             else:
-                parts = [(gate.weight, "(n_a, n_a)", (n_a, n_a)),
-                         (gate.input, "(n_a, n_x)", (n_a, n_x))]
+                parts = [
+                    (gate.weight, "(n_a, n_a)", (n_a, n_a)),
+                    (gate.input, "(n_a, n_x)", (n_a, n_x)),
+                ]
             arrays = []
             for key, form, shape in parts:
                 W = weight(parameters, key, form)
                 if W.shape != shape:
-                    raise ValueError(f'parameters["{key}"] must have shape {form} = {shape} '
-                                     f"for {context}, got {W.shape}")
+                    raise ValueError(
+                        f'parameters["{key}"] must have shape {form} = {shape} '
+                        f"for {context}, got {W.shape}"
+                    )
                 arrays.append(W)
             out.append((arrays[0], arrays[1] if gate.input else None))
         return out
@@ -280,7 +305,7 @@ class CellSpec:
         cols = weights[0][0].shape[1] + (0 if weights[0][1] is None else weights[0][1].shape[1])
         W = np.empty((len(weights) * n_a, cols), dtype)
         for k, (Wk, Wx) in enumerate(weights):
-            rows = W[k * n_a:(k + 1) * n_a]
+            rows = W[k * n_a : (k + 1) * n_a]
             if Wx is None:
                 rows[...] = Wk
             else:
@@ -295,22 +320,29 @@ class CellSpec:
 
     def zero_gradients(self, n_x, n_a, dtype):
         """The gradient dict's "d" + key entries, all zeros."""
-        return {"d" + key: np.zeros(shape, dtype)
-                for key, (shape, _) in self.parameter_shapes(n_x, n_a).items()}
+        return {
+            "d" + key: np.zeros(shape, dtype)
+            for key, (shape, _) in self.parameter_shapes(n_x, n_a).items()
+        }
 
     # --- forward ------------------------------------------------------------------------
 
-    def forward(self, x, a0, parameters, c0=None, one_step=False, lengths=None,
-                reverse=False, output=True):
+    def forward(
+        self, x, a0, parameters, c0=None, one_step=False, lengths=None, reverse=False, output=True
+    ):
         """The Buffers of a forward pass over x (n_x, m, T), or (n_x, m) with one_step,
         from a0 (and the LSTM's c0, None for zeros): the common form recognised in C,
         anything else validated here first. lengths (m steps, each in 1..T) and reverse
         as for the course modules' sequence forwards; without output, the cell alone (no
         output layer in parameters, and y has no rows)."""
-        if output and (reverse is False or reverse is True) and (
-                lengths is None or type(lengths) is np.ndarray):
-            fast = _engine.common_forward(self.common, x, a0, c0, parameters, one_step,
-                                          lengths, reverse)
+        if (
+            output
+            and (reverse is False or reverse is True)
+            and (lengths is None or type(lengths) is np.ndarray)
+        ):
+            fast = _engine.common_forward(
+                self.common, x, a0, c0, parameters, one_step, lengths, reverse
+            )
             if fast is not None:
                 return _buffers(fast)
         if reverse not in (False, True):
@@ -343,28 +375,50 @@ class CellSpec:
             raise mismatch(names.a, a0, names.x, x, "the batch sizes m disagree")
         if c0 is not None and c0.shape != a0.shape:
             raise mismatch(names.c, c0, names.a, a0, f"{names.c} must have the shape of {names.a}")
-        weights = self.weights(parameters, n_a, n_x,
-                               f"{names.a} of shape {a0.shape} and {names.x} of shape {x.shape}")
+        weights = self.weights(
+            parameters, n_a, n_x, f"{names.a} of shape {a0.shape} and {names.x} of shape {x.shape}"
+        )
         if Wy.shape[1] != n_a:
-            raise mismatch(f'parameters["{self.output_weight}"]', Wy, names.a, a0,
-                           f"{self.output_weight} must be (n_y, n_a)")
+            raise mismatch(
+                f'parameters["{self.output_weight}"]',
+                Wy,
+                names.a,
+                a0,
+                f"{self.output_weight} must be (n_y, n_a)",
+            )
         if n_y == 0 and output:
-            raise ValueError(f'n_y must be at least 1, got parameters["{self.output_weight}"] '
-                             f"of shape {Wy.shape}")
+            raise ValueError(
+                f'n_y must be at least 1, got parameters["{self.output_weight}"] '
+                f"of shape {Wy.shape}"
+            )
         biases, bca = self.biases(parameters, n_a)
         by = bias(parameters, "by", n_y) if output else np.zeros(0, Wy.dtype)
         self.check_sizes(names, x, a0, Wy, n_x, n_a, n_y, m, T)
         given = [arr for arr in (c0, bca) if arr is not None]
-        dtype = compute_dtype(x, a0, *given, *(w for pair in weights for w in pair if w is not None),
-                              *biases, Wy, by)
+        dtype = compute_dtype(
+            x, a0, *given, *(w for pair in weights for w in pair if w is not None), *biases, Wy, by
+        )
         return Form(
-            n_x, n_a, n_y, m, T, dtype, np.require(x, dtype, ("C", "A")).reshape(n_x, m * T),
+            n_x,
+            n_a,
+            n_y,
+            m,
+            T,
+            dtype,
+            np.require(x, dtype, ("C", "A")).reshape(n_x, m * T),
             np.require(a0, dtype, ("F", "A")),
-            None if self.kind != "lstm" else (np.zeros((n_a, m), dtype, order="F") if c0 is None
-                                              else np.require(c0, dtype, ("F", "A"))),
-            self.pack(weights, dtype), np.concatenate(biases, dtype=dtype),
+            None
+            if self.kind != "lstm"
+            else (
+                np.zeros((n_a, m), dtype, order="F")
+                if c0 is None
+                else np.require(c0, dtype, ("F", "A"))
+            ),
+            self.pack(weights, dtype),
+            np.concatenate(biases, dtype=dtype),
             None if bca is None else np.require(bca, dtype, ("C", "A")),
-            _blas_matrix(Wy, dtype), np.require(by, dtype, ("C", "A")),
+            _blas_matrix(Wy, dtype),
+            np.require(by, dtype, ("C", "A")),
         )
 
     def check_sizes(self, names, x, a0, Wy, n_x, n_a, n_y, m, T):
@@ -393,8 +447,12 @@ class CellSpec:
                 c0=None if form.c0 is None else np.asfortranarray(form.c0[:, order]),
             )
             out = self.run_forward(form_sorted, lengths[order], reverse)
-            return Buffers(*(_permuted(arr, order, inverse=True) for arr in out[:5]), form.c0,
-                           lengths, (order, out, form_sorted))
+            return Buffers(
+                *(_permuted(arr, order, inverse=True) for arr in out[:5]),
+                form.c0,
+                lengths,
+                (order, out, form_sorted),
+            )
         n_a, n_y, m, T, dtype = form.n_a, form.n_y, form.m, form.T, form.dtype
         seq = _arrays.new_sequence
         a, y = seq(n_a, m, T, dtype), seq(n_y, m, T, dtype)
@@ -402,9 +460,24 @@ class CellSpec:
         aux = seq(n_a, m, T, dtype) if self.kind.startswith("gru") else None
         c = seq(n_a, m, T, dtype) if self.kind == "lstm" else None
         if m and T:
-            _engine.forward_kernel(self._kind, form.x, form.a0, form.c0, form.W, form.b,
-                                   form.bca, form.Wy, form.by, gates, aux, a, c, y, lengths,
-                                   reverse)
+            _engine.forward_kernel(
+                self._kind,
+                form.x,
+                form.a0,
+                form.c0,
+                form.W,
+                form.b,
+                form.bca,
+                form.Wy,
+                form.by,
+                gates,
+                aux,
+                a,
+                c,
+                y,
+                lengths,
+                reverse,
+            )
         return Buffers(a, y, gates, aux, c, form.c0, lengths)
 
     # --- backward -----------------------------------------------------------------------
@@ -415,14 +488,16 @@ class CellSpec:
         if not self.recurrent_bias:
             return None
         Wca = self.gates[-1].weight
-        return np.concatenate((np.ravel(parameters[Wca]), np.ravel(parameters[self.recurrent_bias])),
-                              dtype=dtype)
+        return np.concatenate(
+            (np.ravel(parameters[Wca]), np.ravel(parameters[self.recurrent_bias])), dtype=dtype
+        )
 
     def _kept_aux(self, aux, kept, parameters):
         """The forward's aux, or None (the engine then computes it) for the reset-after
         GRU whose Wca or bca has changed since the forward pass read them (kept)."""
         if self.recurrent_bias and not np.array_equal(
-                kept, self.recurrent_weights(parameters, kept.dtype)):
+            kept, self.recurrent_weights(parameters, kept.dtype)
+        ):
             return None
         return aux
 
@@ -449,11 +524,11 @@ class CellSpec:
             a, gates, aux, c, x = (None if arr is None else arr[:, :, :T] for arr in buffers)
             aux = self._kept_aux(aux, kept, parameters)
             a0 = cache.initial_state(first, where, a_prev_at, n_a, m)
-            c0 = (None if c_prev_at is None
-                  else cache.initial_state(first, where, c_prev_at, n_a, m))
+            c0 = None if c_prev_at is None else cache.initial_state(first, where, c_prev_at, n_a, m)
             return Sequence(a, a0, None, gates, aux, c, c0, None, x)
-        steps = [cache.arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da")
-                 for t in range(T)]
+        steps = [
+            cache.arrays(cell_caches[t], f"caches[0][{t}]", n_a, m, n_x, "da") for t in range(T)
+        ]
         dtype = compute_dtype(*[arr for step in steps for arr in step])
 
         def stacked(field):
@@ -479,8 +554,9 @@ class CellSpec:
             c, c_prev, c0 = stacked("c_next"), before("c_prev", "c_next"), start[c_prev_at]
         return Sequence(a, start[a_prev_at], a_prev, gates, None, c, c0, c_prev, stacked("xt"))
 
-    def backward(self, da, seq, W, bca=None, dc_last=None, lengths=None, reverse=False,
-                 presorted=None):
+    def backward(
+        self, da, seq, W, bca=None, dc_last=None, lengths=None, reverse=False, presorted=None
+    ):
         """Run the engine backward over a Sequence with the packed weight W (and the
         reset-after GRU's recurrent bias bca, 1-D), from da
         (n_a, m, T; n_a, m, T >= 1) and the last cell state's gradient dc_last (the
@@ -499,10 +575,15 @@ class CellSpec:
             if presorted is None:
                 seq = Sequence(*(_permuted(arr, order) for arr in seq))
             dc_last = _permuted(dc_last, order)
-            dx, da0, dc0, grads = self.backward(_permuted(da, order), seq, W, bca, dc_last,
-                                                lengths[order], reverse)
-            return (_permuted(dx, order, inverse=True), _permuted(da0, order, inverse=True),
-                    _permuted(dc0, order, inverse=True), grads)
+            dx, da0, dc0, grads = self.backward(
+                _permuted(da, order), seq, W, bca, dc_last, lengths[order], reverse
+            )
+            return (
+                _permuted(dx, order, inverse=True),
+                _permuted(da0, order, inverse=True),
+                _permuted(dc0, order, inverse=True),
+                grads,
+            )
         n_a, m, T = da.shape
         n_x = seq.x.shape[0]
         arrays = [arr for arr in (da, *seq, W, bca, dc_last) if arr is not None]
@@ -521,15 +602,33 @@ class CellSpec:
         dbca = np.empty((n_a, 1), dtype) if self.recurrent_bias else None
         dc0 = None
         if self.kind == "lstm":
-            dc0 = (np.zeros((n_a, m), dtype, order="F") if dc_last is None
-                   else np.array(dc_last, dtype, order="F"))
+            dc0 = (
+                np.zeros((n_a, m), dtype, order="F")
+                if dc_last is None
+                else np.array(dc_last, dtype, order="F")
+            )
         _engine.backward_kernel(
-            self._kind, da, in_layout(seq.gates), in_layout(seq.aux), in_layout(seq.a),
-            in_layout(seq.c), fortran(seq.c0), in_layout(seq.c_prev), fortran(seq.a0),
-            in_layout(seq.a_prev), np.require(seq.x, dtype, ("C", "A")).reshape(n_x, m * T),
-            np.require(W, dtype, ("C", "A")), None if bca is None else np.require(bca, dtype, "C"),
-            dx, da0, dc0, dW, db.reshape(-1),
-            None if dbca is None else dbca.reshape(-1), lengths, reverse,
+            self._kind,
+            da,
+            in_layout(seq.gates),
+            in_layout(seq.aux),
+            in_layout(seq.a),
+            in_layout(seq.c),
+            fortran(seq.c0),
+            in_layout(seq.c_prev),
+            fortran(seq.a0),
+            in_layout(seq.a_prev),
+            np.require(seq.x, dtype, ("C", "A")).reshape(n_x, m * T),
+            np.require(W, dtype, ("C", "A")),
+            None if bca is None else np.require(bca, dtype, "C"),
+            dx,
+            da0,
+            dc0,
+            dW,
+            db.reshape(-1),
+            None if dbca is None else dbca.reshape(-1),
+            lengths,
+            reverse,
         )
         return dx, da0, dc0, _engine.gradients(self.common, dW, db, dbca)
 
@@ -545,13 +644,17 @@ class CellSpec:
         """The gradients of a backward pass in which nothing runs (n_a, m or T empty):
         dx, da0, dc0 (the LSTM's, else None) and the parameters', all zeros."""
         dc0 = np.zeros((n_a, m), dtype) if self.kind == "lstm" else None
-        return (np.zeros((n_x, m, T), dtype), np.zeros((n_a, m), dtype), dc0,
-                self.zero_gradients(n_x, n_a, dtype))
+        return (
+            np.zeros((n_x, m, T), dtype),
+            np.zeros((n_a, m), dtype),
+            dc0,
+            self.zero_gradients(n_x, n_a, dtype),
+        )
 
     def _prepare(self, da_name, da, xt_name, xt, parameters, T):
         """The dtype of the gradients, the checked weights of the cached parameters and
         the recurrent bias (the reset-after GRU's, else None), after the size checks."""
-        n_a, m, n_x = da.shape[0], da.shape[1], xt.shape[0]
+        n_a, n_x = da.shape[0], xt.shape[0]
         weights = self.weights(parameters, n_a, n_x, "the caches")
         self.check_backward_sizes(da_name, da, xt_name, xt, n_a, n_x, T)
         bca = bias(parameters, self.recurrent_bias, n_a) if self.recurrent_bias else None
@@ -575,15 +678,25 @@ class CellSpec:
                 # first step run
                 first = caches[0][-1 if reverse else 0]
                 c0 = None if self.cache_at[3] < 0 else first[self.cache_at[3]]
-                fast = _engine.common_backward(self.common, da, buffers, first[self.cache_at[1]],
-                                               c0, first[-1], lengths, reverse)
+                fast = _engine.common_backward(
+                    self.common,
+                    da,
+                    buffers,
+                    first[self.cache_at[1]],
+                    c0,
+                    first[-1],
+                    lengths,
+                    reverse,
+                )
                 if fast is not None:
                     return fast
         da, cell_caches, x = backward_inputs(da, caches, f"{self.name}_forward")
         n_a, m, T = da.shape
         if (lengths is not None or reverse) and T != len(cell_caches):
-            raise ValueError(f"da has shape {da.shape}, but caches made with lengths or "
-                             f"reverse need da for all their {len(cell_caches)} steps")
+            raise ValueError(
+                f"da has shape {da.shape}, but caches made with lengths or "
+                f"reverse need da for all their {len(cell_caches)} steps"
+            )
         if lengths is not None:
             lengths = check_lengths(lengths, m, T)
         if not cell_caches:
@@ -591,8 +704,9 @@ class CellSpec:
             return self.zeros(n_x, n_a, m, T, dtype)
         xt0 = self.cache.first_step(cell_caches, da)
         parameters = cell_caches[0][-1]
-        dtype, weights, bca = self._prepare("da", da, f"caches[0][0][{self.cache.xt}] (xt)",
-                                            xt0, parameters, T)
+        dtype, weights, bca = self._prepare(
+            "da", da, f"caches[0][0][{self.cache.xt}] (xt)", xt0, parameters, T
+        )
         if 0 in da.shape:
             return self.zeros(xt0.shape[0], n_a, m, T, dtype)
         W = self.pack(weights, dtype)
@@ -627,8 +741,13 @@ class CellSpec:
             dc_next = as_array(dc_name, dc_next)
             expect_ndim(dc_name, dc_next, "(n_a, m)")
             if dc_next.shape != da_next.shape:
-                raise mismatch(dc_name, dc_next, "da_next", da_next,
-                               f"{dc_name} must have the shape of da_next")
+                raise mismatch(
+                    dc_name,
+                    dc_next,
+                    "da_next",
+                    da_next,
+                    f"{dc_name} must have the shape of da_next",
+                )
         xt_name = f"cache[{self.cache.xt}] (xt)"
         xt = self.cache.xt_of(cache, "cache")
         n_a, m = da_next.shape

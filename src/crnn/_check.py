@@ -1,5 +1,7 @@
 """The self-check behind ``python -m crnn check``."""
+
 import time
+from functools import partial
 from itertools import product
 
 import numpy as np
@@ -54,8 +56,8 @@ def run_check(repeats=5, seed=0, sizes=SIZES, out=print):
         tol = RTOL[np.dtype(dtype)]
         bad = [k for k, e in errors.items() if not e <= tol]
         failures += len(bad)
-        t_fast = _median_time(lambda: run(crnn, x, a0, parameters, da), repeats)
-        t_slow = _median_time(lambda: run(reference, x, a0, parameters, da), repeats)
+        t_fast = _median_time(partial(run, crnn, x, a0, parameters, da), repeats)
+        t_slow = _median_time(partial(run, reference, x, a0, parameters, da), repeats)
         out(
             f"\n{model} {name} (n_x, n_a, n_y, m, T_x) = {dims}, {np.dtype(dtype).name}: "
             f"{'OK' if not bad else 'FAILED: ' + ', '.join(bad)} (tolerance {tol:g})"

@@ -7,6 +7,7 @@ arrays they are given. The ``common_*`` functions take the course's arguments in
 common form (checked in C) and return the results, or None for anything else; ``spec``
 is a cell spec's ``common`` tuple (crnn._cellspec).
 """
+
 from typing import TypeAlias, TypeVar
 
 import numpy as np
@@ -24,36 +25,86 @@ KINDS: dict[str, int]
 DEBUG_BUILD: bool
 
 def forward_kernel(
-    kind: int, x: _A[_F], a0: _A[_F], c0: _A[_F] | None, W: _A[_F], b: _A[_F],
-    bca: _A[_F] | None, Wy: _A[_F], by: _A[_F], gates: _A[_F] | None, aux: _A[_F] | None,
-    a: _A[_F], c: _A[_F] | None, y: _A[_F], lengths: npt.NDArray[np.intp] | None = None,
+    kind: int,
+    x: _A[_F],
+    a0: _A[_F],
+    c0: _A[_F] | None,
+    W: _A[_F],
+    b: _A[_F],
+    bca: _A[_F] | None,
+    Wy: _A[_F],
+    by: _A[_F],
+    gates: _A[_F] | None,
+    aux: _A[_F] | None,
+    a: _A[_F],
+    c: _A[_F] | None,
+    y: _A[_F],
+    lengths: npt.NDArray[np.intp] | None = None,
     reverse: bool = False,
 ) -> None: ...
 def backward_kernel(
-    kind: int, da: _A[_F], gates: _A[_F] | None, aux: _A[_F] | None, a: _A[_F],
-    c: _A[_F] | None, c0: _A[_F] | None, c_prev: _A[_F] | None, a0: _A[_F],
-    a_prev: _A[_F] | None, x: _A[_F], W: _A[_F], bca: _A[_F] | None, dx: _A[_F],
-    da0: _A[_F], dc0: _A[_F] | None, dW: _A[_F], db: _A[_F], dbca: _A[_F] | None,
-    lengths: npt.NDArray[np.intp] | None = None, reverse: bool = False,
+    kind: int,
+    da: _A[_F],
+    gates: _A[_F] | None,
+    aux: _A[_F] | None,
+    a: _A[_F],
+    c: _A[_F] | None,
+    c0: _A[_F] | None,
+    c_prev: _A[_F] | None,
+    a0: _A[_F],
+    a_prev: _A[_F] | None,
+    x: _A[_F],
+    W: _A[_F],
+    bca: _A[_F] | None,
+    dx: _A[_F],
+    da0: _A[_F],
+    dc0: _A[_F] | None,
+    dW: _A[_F],
+    db: _A[_F],
+    dbca: _A[_F] | None,
+    lengths: npt.NDArray[np.intp] | None = None,
+    reverse: bool = False,
 ) -> None: ...
 
+# (a, y, gates, aux, c, c0, lengths): the lengths a copy of those the pass ran with
 _Buffers: TypeAlias = tuple[
-    _A[_F], _A[_F], _A[_F] | None, _A[_F] | None, _A[_F] | None, _A[_F] | None, None
+    _A[_F],
+    _A[_F],
+    _A[_F] | None,
+    _A[_F] | None,
+    _A[_F] | None,
+    _A[_F] | None,
+    npt.NDArray[np.intp] | None,
 ]
 
 def common_forward(
-    spec: tuple[object, ...], x: object, a0: object, c0: object, parameters: object, one_step: bool,
+    spec: tuple[object, ...],
+    x: object,
+    a0: object,
+    c0: object,
+    parameters: object,
+    one_step: bool,
+    lengths: object = None,
+    reverse: bool = False,
 ) -> _Buffers[np.float64] | _Buffers[np.float32] | None: ...
-_Gradients: TypeAlias = tuple[
-    _A[_F], _A[_F], _A[_F] | None, dict[str, _A[_F]]
-]
+
+_Gradients: TypeAlias = tuple[_A[_F], _A[_F], _A[_F] | None, dict[str, _A[_F]]]
 
 def common_backward(
-    spec: tuple[object, ...], da: object, buffers: tuple[object, ...], a0: object, c0: object,
+    spec: tuple[object, ...],
+    da: object,
+    buffers: tuple[object, ...],
+    a0: object,
+    c0: object,
     parameters: object,
+    lengths: object = None,
+    reverse: bool = False,
 ) -> _Gradients[np.float64] | _Gradients[np.float32] | None: ...
 def common_step_backward(
-    spec: tuple[object, ...], fields: tuple[object, ...], da_next: object, dc_next: object,
+    spec: tuple[object, ...],
+    fields: tuple[object, ...],
+    da_next: object,
+    dc_next: object,
     cache: object,
 ) -> _Gradients[np.float64] | _Gradients[np.float32] | None: ...
 def gradients(

@@ -218,7 +218,7 @@ cdef void forward_loop(const Recurrence *r, const Forward *f, floating *null) no
     example's length keep its state; with reverse, time runs from each example's last
     step down to step 0. null only selects the dtype.
     """
-    cdef blas_int n_a = r.n_a, m = r.m, T = r.T, rows = r.rows, mT = r.m * r.T
+    cdef blas_int n_a = r.n_a, T = r.T, rows = r.rows
     cdef blas_int ld = n_a * T, mt, mn
     cdef floating *a = <floating *>f.a
     cdef floating *c = <floating *>f.c
@@ -303,7 +303,8 @@ cdef void zero_past_the_ends(floating *y, Py_ssize_t n, const Recurrence *r) noe
             memset(y + t * n + j * n * r.T, 0, n * sizeof(floating))
 
 
-cdef void fold_past_the_ends(floating *flow, const Backward *bk, const Recurrence *r) noexcept nogil:
+cdef void fold_past_the_ends(floating *flow, const Backward *bk,
+                             const Recurrence *r) noexcept nogil:
     """flow[:, j] += da[:, j, t] summed over the steps t >= L_j of each example j: the
     gradient of the states they keep (da read with its element strides)."""
     cdef Py_ssize_t i, j, t
@@ -383,7 +384,7 @@ cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null)
     sequence. In reverse, bk.a_prev (and the LSTM's bk.c_prev) hold the
     states before every step. Needs n_a, m, T >= 1.
     """
-    cdef blas_int n_a = r.n_a, m = r.m, T = r.T, rows = r.rows, mT = r.m * r.T
+    cdef blas_int n_a = r.n_a, m = r.m, T = r.T, rows = r.rows
     cdef blas_int n2 = 2 * n_a
     cdef Py_ssize_t block = bk.block, ldd = n_a * bk.block
     cdef floating *dz = <floating *>bk.dz
@@ -723,7 +724,7 @@ def forward_kernel(int kind, x, a0, c0, W, b, bca, Wy, by, gates, aux, a, c, y,
         raise ValueError(f"a {a.shape} and y {y.shape} must have m, T >= 1")
     cdef Recurrence r
     describe_packed(&r, kind, typenum, x, a0, W, n_a, m, T)
-    kept = set_lengths(&r, lengths, reverse, typenum, n_y)
+    _kept = set_lengths(&r, lengths, reverse, typenum, n_y)
     r.n_y = n_y
     r.b = vector(b, typenum, r.rows, "b")
     r.bca = vector(bca, typenum, n_a, "bca") if kind == GRU_AFTER else NULL
@@ -904,7 +905,7 @@ def backward_kernel(int kind, da, gates, aux, a, c, c0, c_prev, a0, a_prev, x, W
     cdef Backward bk
     cdef Operand o
     describe_packed(&r, kind, typenum, x, a0, W, n_a, m, T)
-    kept = set_lengths(&r, lengths, reverse, typenum, 0)
+    _kept = set_lengths(&r, lengths, reverse, typenum, 0)
     cdef Py_ssize_t rows = r.rows, n_x = r.n_x
     memset(&bk, 0, sizeof(Backward))
     bk.da, bk.ds[0], bk.ds[1], bk.ds[2] = pda, ds[0], ds[1], ds[2]
@@ -1071,7 +1072,7 @@ def common_forward(tuple spec, x, a0, c0, parameters, bint one_step,
         return None
     if lengths is not None:
         lengths = lengths.copy()
-    kept = set_lengths(&r, lengths, reverse, typenum, n_y)
+    _kept = set_lengths(&r, lengths, reverse, typenum, n_y)
     if kind == LSTM:
         c0 = zeros_fortran(typenum, n_a, m) if c0 is None else fortran_ordered(c0)
     r.n_y = n_y
@@ -1091,7 +1092,7 @@ def gradients(tuple spec, dW, db, dbca):
     """The parameters' gradients by name ("dWax", "dWf", ...), in the order of the
     cell's keys, as views of the packed dW (G·n_a, n_a+n_x), db (G·n_a, 1) and dbca
     ((n_a, 1), the reset-after GRU's, else None)."""
-    cdef tuple joint = spec[1], inputs = spec[2], names = spec[6]
+    cdef tuple joint = spec[1], names = spec[6]
     cdef Py_ssize_t k, n_a = db.shape[0] // len(joint)
     cdef dict grads = {}
     for k in range(len(joint)):
@@ -1212,7 +1213,7 @@ def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters, lengths=N
     weights = common_weights(&r, typenum, <dict>parameters, spec)
     if weights is None:
         return None
-    kept_lengths = set_lengths(&r, lengths, reverse, typenum, 0)
+    _kept_lengths = set_lengths(&r, lengths, reverse, typenum, 0)
     memset(&bk, 0, sizeof(Backward))
     # C-ordered da (n_a, m, T): element strides m·T, T, 1
     bk.da, bk.ds[0], bk.ds[1], bk.ds[2] = cnp.PyArray_DATA(<cnp.ndarray>da), m * T, T, 1
@@ -1258,10 +1259,10 @@ def common_step_backward(tuple spec, tuple fields, da_next, dc_next, cache):
               fields (a tuple, in row-block order; empty for the RNN) and xt; and its length
 
     The common form: cache a tuple of the cell's length whose last item is a dict of
-    plain weights of the cell's shapes (and, reset after, its recurrent bias); its arrays, da_next and (the LSTM's) dc_next
-    ndarrays of one dtype, float64 or float32, of agreeing shapes with any whole-element
-    strides (those BLAS or the loop cannot read are copied, one step's worth); every size
-    at least 1 and within ``blas_int``.
+    plain weights of the cell's shapes (and, reset after, its recurrent bias); its arrays,
+    da_next and (the LSTM's) dc_next ndarrays of one dtype, float64 or float32, of
+    agreeing shapes with any whole-element strides (those BLAS or the loop cannot read
+    are copied, one step's worth); every size at least 1 and within ``blas_int``.
     """
     cdef int kind = spec[0]
     cdef Py_ssize_t length = fields[6]

@@ -37,9 +37,9 @@ def repeat_gemm(str trans_a, str trans_b, floating[::1, :] a, floating[::1, :] b
             f"(sizes from 1 to {_BLAS_INT_MAX})"
         )
     cdef char ta = ord(trans_a[0]), tb = ord(trans_b[0])
-    cdef int64_t i
+    cdef int64_t _i
     with nogil:
-        for i in range(count):
+        for _i in range(count):
             gemm(ta, tb, <blas_int>M, <blas_int>N, <blas_int>K, 1, &a[0, 0],
                  <blas_int>a.shape[0], &b[0, 0], <blas_int>b.shape[0], 0, &c[0, 0],
                  <blas_int>M)

@@ -4,6 +4,7 @@ Everything a kernel is promised is established here, with the GIL held and befor
 allocation: real dtypes, the expected dimensions, sizes that agree and that fit BLAS's
 32-bit integers. Each failure names the argument and what was expected and received.
 """
+
 from collections.abc import Mapping
 
 import numpy as np

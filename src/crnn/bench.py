@@ -7,6 +7,7 @@ with a given upstream gradient ``da``. The contenders run round by
 round in one process, in a rotating order, so that every round gives a ratio measured
 under the same load; the table shows medians over the rounds.
 """
+
 import math
 import os
 import platform
@@ -39,6 +40,7 @@ _CHECKED = (
     "(a, y and every gradient) are checked against the numpy course code once, untimed."
 )
 
+
 class Cell(NamedTuple):
     """What the benchmark needs to know of one recurrent cell."""
 
@@ -50,20 +52,32 @@ class Cell(NamedTuple):
 CELLS = {
     "rnn": Cell(
         spec=RNNCell(),
-        gemm_names=("Wax·X", "Waa·a_prev per step", "Wya·A", "Waa.T·dz per step",
-                    "dX = Wax.T·dZ", "dWax = dZ·X.T", "dWaa = dZ·A_prev.T"),
+        gemm_names=(
+            "Wax·X",
+            "Waa·a_prev per step",
+            "Wya·A",
+            "Waa.T·dz per step",
+            "dX = Wax.T·dZ",
+            "dWax = dZ·X.T",
+            "dWaa = dZ·A_prev.T",
+        ),
         work="one timed call = forward over all T_x steps (hidden states a, softmax predictions "
         "y) then backward of the hidden path with the same upstream gradient da (dx, da0, "
         "dWax, dWaa, dba; the output layer is not differentiated, as in the course). "
         "PyTorch: nn.RNN(tanh) with weight_ih=Wax, weight_hh=Waa, bias_ih=ba (bias_hh zero "
-        "and frozen), Linear(Wya, by, frozen) + softmax per step, out.backward(da); "
-        + _CHECKED,
+        "and frozen), Linear(Wya, by, frozen) + softmax per step, out.backward(da); " + _CHECKED,
     ),
     "lstm": Cell(
         spec=LSTMCell(),
-        gemm_names=("W[:, n_a:]·X", "W[:, :n_a]·a_prev per step", "Wy·A",
-                    "W[:, :n_a].T·dg per step", "dX = W[:, n_a:].T·dG",
-                    "dW[:, n_a:] = dG·X.T", "dW[:, :n_a] = dG·A_prev.T"),
+        gemm_names=(
+            "W[:, n_a:]·X",
+            "W[:, :n_a]·a_prev per step",
+            "Wy·A",
+            "W[:, :n_a].T·dg per step",
+            "dX = W[:, n_a:].T·dG",
+            "dW[:, n_a:] = dG·X.T",
+            "dW[:, :n_a] = dG·A_prev.T",
+        ),
         work="one timed call = lstm_forward over all T_x steps from c0 = 0 (hidden states a, "
         "cell states c, softmax predictions y) then lstm_backward with the same upstream "
         "gradient da (dx, da0, dc0, dWf, dWi, dWc, dWo, dbf, dbi, dbc, dbo; the output "
@@ -75,9 +89,15 @@ CELLS = {
     ),
     "gru": Cell(
         spec=GRUCell(reset_after=True),
-        gemm_names=("W[:, n_a:]·X", "W[:, :n_a]·a_prev per step", "Wy·A",
-                    "W[:, :n_a].T·dg per step", "dX = W[:, n_a:].T·dG",
-                    "dW[:, n_a:] = dG·X.T", "dW[:, :n_a] = dG·A_prev.T"),
+        gemm_names=(
+            "W[:, n_a:]·X",
+            "W[:, :n_a]·a_prev per step",
+            "Wy·A",
+            "W[:, :n_a].T·dg per step",
+            "dX = W[:, n_a:].T·dG",
+            "dW[:, n_a:] = dG·X.T",
+            "dW[:, :n_a] = dG·A_prev.T",
+        ),
         work="one timed call = gru_forward(reset_after=True) over all T_x steps (hidden "
         "states a, softmax predictions y) then gru_backward with the same upstream gradient "
         "da (dx, da0, dWu, dbu, dWr, dbr, dWcx, dWca, dbcx, dbca; the output layer is not "
@@ -124,8 +144,9 @@ def _torch_step(torch, cell):
         def tensor(arr):
             return torch.from_numpy(np.ascontiguousarray(arr))
 
-        layer = getattr(torch.nn, cell.spec.torch_layer)(n_x, n_a, bias=True, dtype=tdtype,
-                                                         **cell.spec.torch_kwargs)
+        layer = getattr(torch.nn, cell.spec.torch_layer)(
+            n_x, n_a, bias=True, dtype=tdtype, **cell.spec.torch_kwargs
+        )
         out_layer = torch.nn.Linear(n_a, n_y, dtype=tdtype)
         w_ih, w_hh, b_ih, b_hh = cell.spec.to_torch(parameters, n_a)
         with torch.no_grad():
@@ -166,10 +187,14 @@ def _torch_step(torch, cell):
                 "dx": xs.grad.numpy().transpose(2, 1, 0),
                 **{k: leaves[k].grad.numpy()[0].T for k in leaves if k != "dx"},
                 **cell.spec.from_torch_grads(
-                    *(None if w.grad is None else w.grad.numpy() for w in weights), n_a),
+                    *(None if w.grad is None else w.grad.numpy() for w in weights), n_a
+                ),
             }
-            return (out.detach().numpy().transpose(2, 1, 0), y.detach().numpy().transpose(2, 1, 0),
-                    grads)
+            return (
+                out.detach().numpy().transpose(2, 1, 0),
+                y.detach().numpy().transpose(2, 1, 0),
+                grads,
+            )
 
         run.course_form = course_form
         return run
@@ -258,8 +283,16 @@ def gemm_floor(n_x, n_a, n_y, m, T, dtype, seed=0, tries=3, cell="rnn"):
         flops = 2.0 * M * N * K
         total += seconds * calls
         rows.append(
-            {"gemm": what, "trans": ta + tb, "M": M, "N": N, "K": K, "calls": calls,
-             "gflops_per_s": flops / seconds / 1e9, "ms": seconds * calls * 1e3}
+            {
+                "gemm": what,
+                "trans": ta + tb,
+                "M": M,
+                "N": N,
+                "K": K,
+                "calls": calls,
+                "gflops_per_s": flops / seconds / 1e9,
+                "ms": seconds * calls * 1e3,
+            }
         )
     return total, rows
 
@@ -375,16 +408,16 @@ def _lengths_case(cell, x, a0, parameters, da, repeats, progress, label, seed):
     def make(given):
         def run():
             backward(da, forward(x, a0, parameters, **course.options, lengths=given)[-1])
+
         return run
 
-    runs = {"full": make(None), "sorted": make(np.sort(lengths)[::-1]),
-            "unsorted": make(lengths)}
+    runs = {"full": make(None), "sorted": make(np.sort(lengths)[::-1]), "unsorted": make(lengths)}
     counts = {key: _calls_per_round(run) for key, run in runs.items()}
     times = {key: [] for key in runs}
     keys = list(runs)
     for r in range(repeats):
         progress(f"{label}: lengths round {r + 1}/{repeats}")
-        for key in keys[r % 3:] + keys[:r % 3]:
+        for key in keys[r % 3 :] + keys[: r % 3]:
             time.sleep(SETTLE_SECONDS)
             runs[key]()
             start = time.perf_counter()
@@ -395,8 +428,10 @@ def _lengths_case(cell, x, a0, parameters, da, repeats, progress, label, seed):
         "lengths": lengths.tolist(),
         "fill": float(lengths.sum() / (m * T)),
         **{f"{key}_ms": float(np.median(t)) for key, t in times.items()},
-        **{f"{key}_ratio": float(np.median([t / f for t, f in zip(times[key], times["full"])]))
-           for key in ("sorted", "unsorted")},
+        **{
+            f"{key}_ratio": float(np.median([t / f for t, f in zip(times[key], times["full"])]))
+            for key in ("sorted", "unsorted")
+        },
         "times_ms": times,
     }
 
@@ -410,19 +445,30 @@ def _blas_info():
     info = []
     for lib in threadpool_info():
         path = lib.get("filepath", "")
-        owner = next(
-            (p for p in ("scipy", "numpy", "torch") if f"{os.sep}{p}" in path), "other"
-        )
+        owner = next((p for p in ("scipy", "numpy", "torch") if f"{os.sep}{p}" in path), "other")
         info.append(
-            {"owner": owner, "internal_api": lib.get("internal_api"),
-             "version": lib.get("version"), "architecture": lib.get("architecture"),
-             "num_threads": lib.get("num_threads"), "filepath": path}
+            {
+                "owner": owner,
+                "internal_api": lib.get("internal_api"),
+                "version": lib.get("version"),
+                "architecture": lib.get("architecture"),
+                "num_threads": lib.get("num_threads"),
+                "filepath": path,
+            }
         )
     return info
 
 
-def run_bench(sizes=("tiny", "small", "medium", "large"), dtypes=("float64", "float32"),
-              repeats=5, threads=None, torch=True, seed=0, progress=None, cells=tuple(CELLS)):
+def run_bench(
+    sizes=("tiny", "small", "medium", "large"),
+    dtypes=("float64", "float32"),
+    repeats=5,
+    threads=None,
+    torch=True,
+    seed=0,
+    progress=None,
+    cells=tuple(CELLS),
+):
     """Run the benchmark.
 
     Arguments:
@@ -439,8 +485,11 @@ def run_bench(sizes=("tiny", "small", "medium", "large"), dtypes=("float64", "fl
     report -- dict of the machine, the libraries and one result per cell, size and dtype
     """
     progress = progress or (lambda message: None)
-    unknown = ([c for c in cells if c not in CELLS] + [s for s in sizes if s not in SIZES]
-               + [d for d in dtypes if d not in DTYPES])
+    unknown = (
+        [c for c in cells if c not in CELLS]
+        + [s for s in sizes if s not in SIZES]
+        + [d for d in dtypes if d not in DTYPES]
+    )
     if unknown:
         raise ValueError(
             f"unknown cell, size or dtype {unknown}; cells are {list(CELLS)}, sizes "
@@ -451,8 +500,10 @@ def run_bench(sizes=("tiny", "small", "medium", "large"), dtypes=("float64", "fl
     torch_mod = _import_torch() if torch else None
     contenders = {}
     for cell in cells:
-        contenders[cell] = {"crnn": _course_step(crnn, CELLS[cell]),
-                            "reference": _course_step(reference, CELLS[cell])}
+        contenders[cell] = {
+            "crnn": _course_step(crnn, CELLS[cell]),
+            "reference": _course_step(reference, CELLS[cell]),
+        }
         if torch_mod is not None:
             contenders[cell]["torch"] = _torch_step(torch_mod, CELLS[cell])
     with ExitStack() as stack:
@@ -460,7 +511,9 @@ def run_bench(sizes=("tiny", "small", "medium", "large"), dtypes=("float64", "fl
             try:
                 from threadpoolctl import threadpool_limits
             except ImportError:
-                raise RuntimeError("--threads needs threadpoolctl (pip install threadpoolctl)")
+                raise RuntimeError(
+                    "--threads needs threadpoolctl (pip install threadpoolctl)"
+                ) from None
             stack.enter_context(threadpool_limits(limits=threads))
         stack.enter_context(_torch_threads(torch_mod, threads) if torch_mod else nullcontext())
         report = {
@@ -469,10 +522,15 @@ def run_bench(sizes=("tiny", "small", "medium", "large"), dtypes=("float64", "fl
             "numpy": np.__version__,
             "scipy": __import__("scipy").__version__,
             "torch": torch_mod.__version__ if torch_mod else None,
-            "machine": {"platform": platform.platform(), "cpu": cpu_model(),
-                        "cpu_count": os.cpu_count()},
-            "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS",
-                                                   "OMP_NUM_THREADS")},
+            "machine": {
+                "platform": platform.platform(),
+                "cpu": cpu_model(),
+                "cpu_count": os.cpu_count(),
+            },
+            "env": {
+                k: os.environ.get(k)
+                for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+            },
             "threads": threads,
             "torch_threads": torch_mod.get_num_threads() if torch_mod else None,
             "blas": _blas_info(),
@@ -521,7 +579,8 @@ def format_table(report):
     lines = [
         f"crnn {report['crnn_version']}, numpy {report['numpy']}, scipy {report['scipy']}, "
         f"PyTorch {report['torch'] or 'not installed'}; Python {report['python']}, "
-        f"{report['machine']['cpu_count']} CPUs: {report['machine'].get('cpu') or 'CPU model unknown'}"
+        f"{report['machine']['cpu_count']} CPUs: "
+        f"{report['machine'].get('cpu') or 'CPU model unknown'}"
     ]
     if report["blas"] is None:
         lines.append("BLAS: unknown (pip install threadpoolctl to show it)")
@@ -557,14 +616,19 @@ def format_table(report):
             for r in results
             for k, v in r["contenders"].items()
         )
-        lines.append(f"largest difference of the {cell.upper()} from the numpy course code: "
-                     f"{worst[0]:.1e} ({worst[1]})")
-        lines += ["", f"{cell.upper()} with variable lengths: crnn's forward + backward with "
-                  "lengths uniform in [T_x/4, T_x], given sorted (decreasing) and in no order, "
-                  "against the same call at full length (fill = sum of the lengths / m·T_x; "
-                  "ratios per round, median)",
-                  f"{'size':<7}{'dtype':<8}{'full':>10}{'sorted':>10}{'ratio':>8}"
-                  f"{'unsorted':>10}{'ratio':>8}{'fill':>7}"]
+        lines.append(
+            f"largest difference of the {cell.upper()} from the numpy course code: "
+            f"{worst[0]:.1e} ({worst[1]})"
+        )
+        lines += [
+            "",
+            f"{cell.upper()} with variable lengths: crnn's forward + backward with "
+            "lengths uniform in [T_x/4, T_x], given sorted (decreasing) and in no order, "
+            "against the same call at full length (fill = sum of the lengths / m·T_x; "
+            "ratios per round, median)",
+            f"{'size':<7}{'dtype':<8}{'full':>10}{'sorted':>10}{'ratio':>8}"
+            f"{'unsorted':>10}{'ratio':>8}{'fill':>7}",
+        ]
         lines += [_lengths_row(r) for r in results]
     return "\n".join(lines)
 
@@ -572,9 +636,11 @@ def format_table(report):
 def _lengths_row(res):
     """One size and dtype of the lengths table."""
     case = res["lengths"]
-    return (f"{res['size']:<7}{res['dtype']:<8}{case['full_ms']:>10.3f}{case['sorted_ms']:>10.3f}"
-            f"{case['sorted_ratio']:>8.2f}{case['unsorted_ms']:>10.3f}"
-            f"{case['unsorted_ratio']:>8.2f}{case['fill']:>7.2f}")
+    return (
+        f"{res['size']:<7}{res['dtype']:<8}{case['full_ms']:>10.3f}{case['sorted_ms']:>10.3f}"
+        f"{case['sorted_ratio']:>8.2f}{case['unsorted_ms']:>10.3f}"
+        f"{case['unsorted_ratio']:>8.2f}{case['fill']:>7.2f}"
+    )
 
 
 def _table_row(res):

@@ -13,10 +13,14 @@ check``, the benchmark and the tests read it. ``variants()`` lists every cell wi
 option, and each cell knows its random problem (``problem``) and how to run its course
 functions in crnn or crnn.reference (``course_pass``).
 """
+
+from types import ModuleType
+
 import numpy as np
 
 from crnn import gru, lstm, rnn, testing
 from crnn._caches import check_activation
+from crnn._cellspec import CellSpec
 from crnn.forms import pool_states, pool_states_backward
 from crnn.lstm import lstm_cell_forward
 
@@ -29,13 +33,13 @@ class _Cell:
     #: the prefix of its course functions in crnn and crnn.reference (rnn_forward, ...)
     name = ""
     #: the names of what its course forward returns before the caches
-    outputs = ("a", "y_pred")
+    outputs: tuple[str, ...] = ("a", "y_pred")
     #: whether its activations' derivatives are continuous (relu's is not: see _check)
     smooth = True
-    #: how the engine runs it (crnn._cellspec.CellSpec)
-    spec = None
+    #: how the engine runs it
+    spec: CellSpec | None = None
     #: the module of its course functions in crnn (crnn.rnn, ...)
-    module = None
+    module: ModuleType | None = None
 
     @property
     def output_weight(self):
@@ -71,8 +75,9 @@ class _Cell:
 
     def problem(self, n_x, n_a, n_y, m, T_x, dtype=np.float64, seed=0):
         """A random problem (x, a0, parameters, da) of this cell at a stable gain."""
-        return getattr(testing, f"random_{self.name}_problem")(n_x, n_a, n_y, m, T_x, dtype=dtype,
-                                                                seed=seed, **self._problem_options())
+        return getattr(testing, f"random_{self.name}_problem")(
+            n_x, n_a, n_y, m, T_x, dtype=dtype, seed=seed, **self._problem_options()
+        )
 
     def _problem_options(self):
         return {}
@@ -80,8 +85,9 @@ class _Cell:
     def forward(self, x, a0, parameters, lengths=None):
         """The states of every step, (n_a, m, T_x), and the course's caches; lengths as
         for the course's sequence functions."""
-        outputs = getattr(self.module, f"{self.name}_forward")(x, a0, parameters, **self.options,
-                                                               lengths=lengths)
+        outputs = getattr(self.module, f"{self.name}_forward")(
+            x, a0, parameters, **self.options, lengths=lengths
+        )
         return outputs[0], outputs[-1]
 
     def backward(self, da, caches):
@@ -106,21 +112,23 @@ class _Cell:
     def step(self, xt, state, parameters):
         """One step: the next state and the softmax output yt_pred (n_y, m)."""
         a_next, yt_pred, _ = getattr(self.module, f"{self.name}_cell_forward")(
-            xt, state, parameters, **self.options)
+            xt, state, parameters, **self.options
+        )
         return a_next, yt_pred
 
     def hidden_forward(self, x, a0, parameters, lengths=None, reverse=False):
         """The cell alone over x (its parameters without an output layer), as a layer of
         crnn.layers runs it: the states of every step and the course's caches, which
         the course's backward function takes."""
-        out = self.spec.forward(x, a0, parameters, lengths=lengths, reverse=reverse,
-                                output=False)
+        out = self.spec.forward(x, a0, parameters, lengths=lengths, reverse=reverse, output=False)
         return out.a, self._caches_of(out, x, a0, parameters, reverse)
 
     def course_pass(self, module, x, a0, parameters, da):
         """Forward then backward through module's course functions (crnn or
         crnn.reference): the outputs by name, and the gradient dict."""
-        *outputs, caches = getattr(module, f"{self.name}_forward")(x, a0, parameters, **self.options)
+        *outputs, caches = getattr(module, f"{self.name}_forward")(
+            x, a0, parameters, **self.options
+        )
         grads = getattr(module, f"{self.name}_backward")(da, caches)
         return dict(zip(self.outputs, outputs)), grads
 
@@ -180,6 +188,7 @@ class LSTMCell(_Cell):
     @staticmethod
     def _caches_of(out, x, a0, parameters, reverse):
         return lstm.caches_of(out, x, a0, parameters, reverse)
+
     #: PyTorch's gate order in nn.LSTM's stacked weights, as the course's gate names
     #: (PyTorch's i, f, g, o = the course's update, forget, candidate, output gates)
     TORCH_GATES = ("i", "f", "c", "o")
@@ -249,7 +258,9 @@ class GRUCell(_Cell):
         Wu, Wr = parameters["Wu"], parameters["Wr"]
         w_ih = np.concatenate((Wr[:, n_a:], -Wu[:, n_a:], parameters["Wcx"]))
         w_hh = np.concatenate((Wr[:, :n_a], -Wu[:, :n_a], parameters["Wca"]))
-        b_ih = np.concatenate((parameters["br"], -parameters["bu"], parameters["bcx"])).reshape(3 * n_a)
+        b_ih = np.concatenate((parameters["br"], -parameters["bu"], parameters["bcx"])).reshape(
+            3 * n_a
+        )
         b_hh = np.concatenate((np.zeros((2 * n_a, 1)), parameters["bca"])).reshape(3 * n_a)
         return w_ih, w_hh, b_ih, b_hh.astype(b_ih.dtype)
 
@@ -258,9 +269,14 @@ class GRUCell(_Cell):
         """nn.GRU's stacked weight gradients as crnn's dWu, dbu, ..., dbca."""
         r, z, n = slice(0, n_a), slice(n_a, 2 * n_a), slice(2 * n_a, 3 * n_a)
         return {
-            "dWu": -np.concatenate((d_hh[z], d_ih[z]), axis=1), "dbu": -d_b[z, None],
-            "dWr": np.concatenate((d_hh[r], d_ih[r]), axis=1), "dbr": d_b[r, None],
-            "dWcx": d_ih[n], "dWca": d_hh[n], "dbcx": d_b[n, None], "dbca": d_bhh[n, None],
+            "dWu": -np.concatenate((d_hh[z], d_ih[z]), axis=1),
+            "dbu": -d_b[z, None],
+            "dWr": np.concatenate((d_hh[r], d_ih[r]), axis=1),
+            "dbr": d_b[r, None],
+            "dWcx": d_ih[n],
+            "dWca": d_hh[n],
+            "dbcx": d_b[n, None],
+            "dbca": d_bhh[n, None],
         }
 
 

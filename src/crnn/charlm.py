@@ -9,14 +9,14 @@ are not the top-level ``crnn.rnn_forward`` and ``crnn.rnn_backward``. As in the 
 global random state (``np.random.seed``, ``np.random.randn``, ``np.random.choice``,
 ``np.random.shuffle``), so that the course's printed results reproduce.
 """
+
 import numpy as np
 
 from crnn import datasets
 from crnn.losses import softmax
 from crnn.optim import clip as _clip_in_place
 from crnn.output_layer import output_layer_backward
-from crnn.rnn import rnn_backward as _rnn_backward
-from crnn.rnn import rnn_cell_forward, rnn_forward as _rnn_forward
+from crnn.rnn import rnn_backward as _rnn_backward, rnn_cell_forward, rnn_forward as _rnn_forward
 
 __all__ = [
     "clip",
@@ -49,8 +49,13 @@ class _Cache(tuple):
 
 def _fused(parameters):
     """The course's character-model dict under the names crnn's RNN functions read (b -> ba)."""
-    return {"Wax": parameters["Wax"], "Waa": parameters["Waa"], "Wya": parameters["Wya"],
-            "ba": parameters["b"], "by": parameters["by"]}
+    return {
+        "Wax": parameters["Wax"],
+        "Waa": parameters["Waa"],
+        "Wya": parameters["Wya"],
+        "ba": parameters["b"],
+        "by": parameters["by"],
+    }
 
 
 def clip(gradients, maxValue):
@@ -196,8 +201,14 @@ def rnn_backward(X, Y, parameters, cache):
     dy[list(Y), 0, np.arange(T)] -= 1  # dz = ŷ - one_hot(Y): softmax and cross-entropy together
     head = output_layer_backward(dy, cache.a, _fused(parameters))
     body = _rnn_backward(head["da"], cache.rnn_caches)
-    gradients = {"dWax": body["dWax"], "dWaa": body["dWaa"], "dWya": head["dWya"],
-                 "db": body["dba"], "dby": head["dby"], "da_next": body["da0"]}
+    gradients = {
+        "dWax": body["dWax"],
+        "dWaa": body["dWaa"],
+        "dWya": head["dWya"],
+        "db": body["dba"],
+        "dby": head["dby"],
+        "da_next": body["da0"],
+    }
     return gradients, cache[1]
 
 
@@ -234,8 +245,16 @@ def optimize(X, Y, a_prev, parameters, learning_rate=0.01):
     return loss, gradients, a[len(X) - 1]
 
 
-def model(data_x, ix_to_char, char_to_ix, num_iterations=35000, n_a=50, dino_names=7,
-          vocab_size=27, verbose=False):
+def model(
+    data_x,
+    ix_to_char,
+    char_to_ix,
+    num_iterations=35000,
+    n_a=50,
+    dino_names=7,
+    vocab_size=27,
+    verbose=False,
+):
     """Train the character-level model on a list of names, printing samples as it goes.
 
     One name per iteration, in an order shuffled by np.random.seed(0); every 2000
@@ -265,11 +284,11 @@ def model(data_x, ix_to_char, char_to_ix, num_iterations=35000, n_a=50, dino_nam
     for j in range(num_iterations):
         idx = j % len(examples)
         single_example = examples[idx]
-        single_example_chars = [c for c in single_example]
+        single_example_chars = list(single_example)
         single_example_ix = [char_to_ix[c] for c in single_example_chars]
-        X = [None] + single_example_ix
+        X = [None, *single_example_ix]
         ix_newline = char_to_ix["\n"]
-        Y = X[1:] + [ix_newline]
+        Y = [*X[1:], ix_newline]
         curr_loss, gradients, a_prev = optimize(X, Y, a_prev, parameters, learning_rate=0.01)
         if verbose and j in [0, len(examples) - 1, len(examples)]:
             print("j = ", j, "idx = ", idx)
@@ -280,9 +299,9 @@ def model(data_x, ix_to_char, char_to_ix, num_iterations=35000, n_a=50, dino_nam
             print(" X = ", X, "\n", "Y =       ", Y, "\n")
         loss = smooth(loss, curr_loss)
         if j % 2000 == 0:
-            print("Iteration: %d, Loss: %f" % (j, loss) + "\n")
+            print(f"Iteration: {j}, Loss: {loss:f}" + "\n")
             seed = 0
-            for name in range(dino_names):
+            for _ in range(dino_names):
                 sampled_indices = sample(parameters, char_to_ix, seed)
                 last_dino_name = get_sample(sampled_indices, ix_to_char)
                 print(last_dino_name.replace("\n", ""))
@@ -309,9 +328,11 @@ def run_names_demo(iterations=20000, n_a=50, temperature=1.0, samples=10, seed=0
     data = [name.lower() for name in first]
     chars = sorted(set("".join(data)) | {"\n"})
     char_to_ix = {ch: i for i, ch in enumerate(chars)}
-    ix_to_char = {i: ch for i, ch in enumerate(chars)}
-    out(f"{len(data)} first names (US Census 1990), {len(chars)} characters; "
-        f"{iterations} iterations of the course's model with n_a = {n_a}")
+    ix_to_char = dict(enumerate(chars))
+    out(
+        f"{len(data)} first names (US Census 1990), {len(chars)} characters; "
+        f"{iterations} iterations of the course's model with n_a = {n_a}"
+    )
     parameters, _ = model(data, ix_to_char, char_to_ix, iterations, n_a, 7, len(chars))
     known = set(data)
     out(f"{samples} new names at temperature {temperature}:")

@@ -5,6 +5,7 @@ a name of type TYPE and ``I-TYPE`` on the tokens after it (an ``I-`` tag that fo
 ``O`` or another type starts a name, as in CoNLL-2003's IOB1 files). A sentence is a
 pair (tokens, tags) of equally long lists of strings.
 """
+
 import re
 from importlib import resources
 
@@ -100,7 +101,7 @@ def _utf8_lines(f, source):
         except UnicodeDecodeError as exc:
             raise ConllError(
                 f"{source}, line {number}: not valid UTF-8 (byte {exc.start} of the line is "
-                f"{raw[exc.start:exc.start + 1]!r})"
+                f"{raw[exc.start : exc.start + 1]!r})"
             ) from None
 
 
@@ -186,7 +187,7 @@ def name_sentences(n, first, last, seed=None, templates=None):
 def entities(tags):
     """The names in a tag sequence, as a set of (first token, end token, type)."""
     spans, start, kind = set(), None, None
-    for i, tag in enumerate(list(tags) + ["O"]):
+    for i, tag in enumerate([*tags, "O"]):
         prefix, _, this = tag.partition("-")
         if start is not None and (prefix != "I" or this != kind):
             spans.add((start, i, kind))

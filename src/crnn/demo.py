@@ -7,6 +7,7 @@ all capitals, digits, punctuation, first token, title). A name the model never s
 therefore only an unknown capitalised word: telling it from "Yesterday" or "London"
 takes the context the RNN carries.
 """
+
 import contextlib
 import json
 import time
@@ -28,8 +29,17 @@ EXAMPLES = (
     "On Monday Dr. Watson flew to London with Mary Morstan.",
     "In April, Ada Lovelace wrote to Charles Babbage from Paris.",
 )
-_SHAPES = ("<pad>", "unknown word", "capitalised", "all capitals", "all lower case", "has a digit",
-           "punctuation", "first token", "title")
+_SHAPES = (
+    "<pad>",
+    "unknown word",
+    "capitalised",
+    "all capitals",
+    "all lower case",
+    "has a digit",
+    "punctuation",
+    "first token",
+    "title",
+)
 
 
 def _shape(token, i, known):
@@ -105,8 +115,8 @@ class Encoder:
                 word = self.vocabulary_.get(token.lower())
                 if dropout and rng.random() < dropout:
                     word = None
-                x[:len(_SHAPES), j, i] = _shape(token, i, word is not None)
-                x[len(_SHAPES):, j, i] = 0.0 if word is None else self.embedding_[word]
+                x[: len(_SHAPES), j, i] = _shape(token, i, word is not None)
+                x[len(_SHAPES) :, j, i] = 0.0 if word is None else self.embedding_[word]
                 y[j, i] = index.get(labels[i], 0)
         return x, y, lengths
 
@@ -115,9 +125,15 @@ class Encoder:
         return [[self.tags_[k] for k in row[:n]] for row, n in zip(y, lengths)]
 
     def to_json(self):
-        return json.dumps({"min_count": self.min_count, "vocabulary": list(self.vocabulary_),
-                           "embedding": self.embedding_.tolist(), "tags": self.tags_,
-                           "shapes": list(_SHAPES)})
+        return json.dumps(
+            {
+                "min_count": self.min_count,
+                "vocabulary": list(self.vocabulary_),
+                "embedding": self.embedding_.tolist(),
+                "tags": self.tags_,
+                "shapes": list(_SHAPES),
+            }
+        )
 
 
 def capitalised_baseline(sentences):
@@ -142,8 +158,12 @@ def builtin_data(seed, n_train=2000, n_test=400):
     cut_f, cut_l = len(first) // 5, len(last) // 5
     seen = set(first[cut_f:]) | set(last[cut_l:])  # "James" is a first name and a surname
     train = datasets.name_sentences(n_train, first[cut_f:], last[cut_l:], rng)
-    test = datasets.name_sentences(n_test, [n for n in first[:cut_f] if n not in seen],
-                                   [n for n in last[:cut_l] if n not in seen], rng)
+    test = datasets.name_sentences(
+        n_test,
+        [n for n in first[:cut_f] if n not in seen],
+        [n for n in last[:cut_l] if n not in seen],
+        rng,
+    )
     return train, test
 
 
@@ -153,7 +173,7 @@ def conll_data(path, seed, test_fraction=0.2):
     if len(sentences) < 2:
         raise ValueError(f"{path} holds {len(sentences)} sentences; the demo needs at least 2")
     order = np.random.default_rng(seed).permutation(len(sentences))
-    n_test = max(1, int(round(test_fraction * len(sentences))))
+    n_test = max(1, round(test_fraction * len(sentences)))
     return [sentences[i] for i in order[n_test:]], [sentences[i] for i in order[:n_test]]
 
 
@@ -190,12 +210,15 @@ def time_epoch(model, x, y, lengths, repeats=3):
     order = np.argsort(-lengths, kind="stable")
     batches = []
     for lo in range(0, x.shape[1], b):
-        idx = order[lo:lo + b]
+        idx = order[lo : lo + b]
         T = int(lengths[idx].max())
         # C-ordered, as fit's minibatches are (x[:, idx] makes a C-ordered copy)
         batches.append((np.ascontiguousarray(x[:, idx, :T]), y[idx, :T], lengths[idx]))
-    steps = [lambda xb, yb, a0, lb: loss_and_grads(xb, yb, a0, p, "softmax", "mean", "sequence",
-                                                   cell, lb)]
+    steps = [
+        lambda xb, yb, a0, lb: loss_and_grads(
+            xb, yb, a0, p, "softmax", "mean", "sequence", cell, lb
+        )
+    ]
     if hasattr(reference, f"{cell}_backward"):
         steps.append(lambda xb, yb, a0, lb: _reference_loss_and_grads(xb, yb, a0, p, cell))
     times = []
@@ -239,8 +262,11 @@ def _plot(plt, model, path):
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean cross-entropy per token")
     ax.set_yscale("log")
-    ax.set_title(f"SequenceTagger({model.cell!r}, n_a={model.n_a}): validation = "
-                 f"{model.validation_fraction:.0%} of the training sentences", fontsize=9)
+    ax.set_title(
+        f"SequenceTagger({model.cell!r}, n_a={model.n_a}): validation = "
+        f"{model.validation_fraction:.0%} of the training sentences",
+        fontsize=9,
+    )
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -257,8 +283,20 @@ def _one_blas_thread():
     return threadpool_limits(1, user_api="blas")
 
 
-def run_demo(cell="rnn", epochs=10, n_a=48, seed=0, save=None, plot=None, data=None,
-             n_train=2000, n_test=400, dropout=0.2, verbose=True, out=print):
+def run_demo(
+    cell="rnn",
+    epochs=10,
+    n_a=48,
+    seed=0,
+    save=None,
+    plot=None,
+    data=None,
+    n_train=2000,
+    n_test=400,
+    dropout=0.2,
+    verbose=True,
+    out=print,
+):
     """Train, score and time a name tagger; print a report.
 
     Arguments:
@@ -276,26 +314,39 @@ def run_demo(cell="rnn", epochs=10, n_a=48, seed=0, save=None, plot=None, data=N
               sentences, "epoch_seconds" and "reference_epoch_seconds"
     """
     with _one_blas_thread():
-        return _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropout,
-                         verbose, out)
+        return _run_demo(
+            cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropout, verbose, out
+        )
 
 
 def _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropout, verbose, out):
     plt = None if plot is None else _pyplot()
     if data is None:
         train, test = builtin_data(seed, n_train, n_test)
-        out(f"crnn's name data: {len(train)} training sentences, {len(test)} held-out sentences "
-            f"whose names never occur in training")
+        out(
+            f"crnn's name data: {len(train)} training sentences, {len(test)} held-out sentences "
+            f"whose names never occur in training"
+        )
     else:
         train, test = conll_data(data, seed)
         out(f"{data}: {len(train)} training sentences, {len(test)} held-out sentences")
     encoder = Encoder().fit(train)
     x, y, train_lengths = encoder.transform(train, dropout, seed)
-    out(f"inputs: {encoder.n_x} features per token ({len(_SHAPES)} shape features + a "
-        f"{encoder.dim}-vector for each of {len(encoder.vocabulary_)} words), tags {encoder.tags_}")
-    model = SequenceTagger(cell=cell, n_a=n_a, epochs=epochs, seed=seed, learning_rate=0.01,
-                           batch_size=32, early_stopping=True, n_iter_no_change=epochs,
-                           verbose=verbose)
+    out(
+        f"inputs: {encoder.n_x} features per token ({len(_SHAPES)} shape features + a "
+        f"{encoder.dim}-vector for each of {len(encoder.vocabulary_)} words), tags {encoder.tags_}"
+    )
+    model = SequenceTagger(
+        cell=cell,
+        n_a=n_a,
+        epochs=epochs,
+        seed=seed,
+        learning_rate=0.01,
+        batch_size=32,
+        early_stopping=True,
+        n_iter_no_change=epochs,
+        verbose=verbose,
+    )
     start = time.perf_counter()
     model.fit(x, y, lengths=train_lengths)  # each sentence for its own length
     fit_seconds = time.perf_counter() - start
@@ -304,11 +355,15 @@ def _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropou
     truth = [tags for _, tags in test]
     predicted = encoder.tags(model.predict(x_test, lengths=lengths), lengths)
     tokens = sum(lengths)
-    accuracy = sum(t == p for ts, ps in zip(truth, predicted) for t, p in zip(ts, ps)) / max(tokens, 1)
+    accuracy = sum(t == p for ts, ps in zip(truth, predicted) for t, p in zip(ts, ps)) / max(
+        tokens, 1
+    )
     precision, recall, f1 = datasets.entity_scores(truth, predicted)
     baseline_f1 = datasets.entity_scores(truth, capitalised_baseline(test))[2]
-    out(f"held-out: token accuracy {accuracy:.3f}, names: precision {precision:.3f}, "
-        f"recall {recall:.3f}, F1 {f1:.3f} (tagging every capitalised word: F1 {baseline_f1:.3f})")
+    out(
+        f"held-out: token accuracy {accuracy:.3f}, names: precision {precision:.3f}, "
+        f"recall {recall:.3f}, F1 {f1:.3f} (tagging every capitalised word: F1 {baseline_f1:.3f})"
+    )
 
     for text in EXAMPLES:
         words = datasets.tokenize(text)
@@ -316,15 +371,21 @@ def _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropou
         out("  " + mark(words, encoder.tags(model.predict(xs), n)[0]))
 
     crnn_epoch, ref_epoch = time_epoch(model, x, y, train_lengths)
-    out(f"training: {model.n_epochs_} epochs in {fit_seconds:.2f} s "
-        f"({fit_seconds / model.n_epochs_:.3f} s per epoch with Adam and the validation loss)")
-    line = (f"loss and gradients of one epoch's {int(np.ceil(x.shape[1] / model.batch_size))} "
-            f"minibatches: crnn {crnn_epoch:.3f} s (each sentence for its own length)")
+    out(
+        f"training: {model.n_epochs_} epochs in {fit_seconds:.2f} s "
+        f"({fit_seconds / model.n_epochs_:.3f} s per epoch with Adam and the validation loss)"
+    )
+    line = (
+        f"loss and gradients of one epoch's {int(np.ceil(x.shape[1] / model.batch_size))} "
+        f"minibatches: crnn {crnn_epoch:.3f} s (each sentence for its own length)"
+    )
     if ref_epoch is None:
         line += f"; crnn.reference has no {cell} backward to compare with"
     else:
-        line += (f", crnn.reference {ref_epoch:.3f} s (padded to each batch's longest; crnn "
-                 f"takes {crnn_epoch / ref_epoch:.2f} of its time)")
+        line += (
+            f", crnn.reference {ref_epoch:.3f} s (padded to each batch's longest; crnn "
+            f"takes {crnn_epoch / ref_epoch:.2f} of its time)"
+        )
     out(line)
     if save is not None:
         model.save(save)
@@ -334,6 +395,12 @@ def _run_demo(cell, epochs, n_a, seed, save, plot, data, n_train, n_test, dropou
     if plot is not None:
         _plot(plt, model, plot)
         out(f"wrote the loss curves to {plot}")
-    return {"accuracy": accuracy, "precision": precision, "recall": recall, "f1": f1,
-            "baseline_f1": baseline_f1, "epoch_seconds": crnn_epoch,
-            "reference_epoch_seconds": ref_epoch}
+    return {
+        "accuracy": accuracy,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "baseline_f1": baseline_f1,
+        "epoch_seconds": crnn_epoch,
+        "reference_epoch_seconds": ref_epoch,
+    }

@@ -8,6 +8,7 @@
 - encoder-decoder with T_x != T_y: an encoder's last state starts a decoder; see
   ``examples/encoder_decoder.py``, built from the parts here and in ``crnn.training``.
 """
+
 import numpy as np
 
 from crnn._validate import as_array, expect_ndim

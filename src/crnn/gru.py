@@ -14,15 +14,33 @@ Both have the output layer ``Wy`` (n_y, n_a), ``by`` (n_y, 1). ``crnn.reference`
 the formulas in plain numpy. A cell cache is ``(a_next, a_prev, ut, rt, cct, xt,
 parameters)``; a sequence's caches are ``(list of cell caches, x)``.
 """
+
+from typing import Any, TypeAlias
+
 import numpy as np
+import numpy.typing as npt
 
 from crnn import _engine
 from crnn._caches import CellCache, ForwardCaches, first_cache, sequence_caches, states_before
 from crnn._cellspec import CellSpec, Gate
+from crnn._typing import Array, Parameters
 from crnn._validate import as_array, check_parameters
 
-__all__ = ["gru_cell_forward", "gru_forward", "gru_cell_backward", "gru_backward",
-           "parameter_shapes", "torch_gru_parameters"]
+__all__ = [
+    "gru_cell_forward",
+    "gru_forward",
+    "gru_cell_backward",
+    "gru_backward",
+    "parameter_shapes",
+    "torch_gru_parameters",
+]
+
+# (a_next, a_prev, ut, rt, cct, xt, parameters)
+_CellCache: TypeAlias = tuple[Array, Any, Array, Array, Array, Any, Parameters]
+# (list of the T_x cell caches, x)
+_Caches: TypeAlias = tuple[list[_CellCache], Any]
+# name -> (shape, blocks of (role, first column, last column))
+_Shapes: TypeAlias = dict[str, tuple[tuple[int, int], list[tuple[str, int, int]]]]
 
 #: The form of gru_cell_forward's cache.
 _CACHE = CellCache(("a_next", "a_prev", "ut", "rt", "cct", "xt", "parameters"), "gru_cell_forward")
@@ -32,14 +50,22 @@ _GATES = [Gate("Wu", "bu"), Gate("Wr", "br")]
 #: The cell as the engine runs it, by reset_after: update, reset and candidate gates over
 #: [a_prev; xt]; with reset_after the candidate's recurrent and input weights apart.
 SPECS = {
-    False: CellSpec("gru", "gru", [*_GATES, Gate("Wc", "bc")], "Wy", _CACHE,
-                    gate_fields=("ut", "rt", "cct")),
-    True: CellSpec("gru", "gru_after", [*_GATES, Gate("Wca", "bcx", "Wcx")], "Wy", _CACHE,
-                   gate_fields=("ut", "rt", "cct"), recurrent_bias="bca"),
+    False: CellSpec(
+        "gru", "gru", [*_GATES, Gate("Wc", "bc")], "Wy", _CACHE, gate_fields=("ut", "rt", "cct")
+    ),
+    True: CellSpec(
+        "gru",
+        "gru_after",
+        [*_GATES, Gate("Wca", "bcx", "Wcx")],
+        "Wy",
+        _CACHE,
+        gate_fields=("ut", "rt", "cct"),
+        recurrent_bias="bca",
+    ),
 }
 
 
-def parameter_shapes(n_x, n_a, reset_after=False):
+def parameter_shapes(n_x: int, n_a: int, reset_after: bool = False) -> _Shapes:
     """The GRU cell's parameters (output layer excluded), in the order of its gradients.
 
     Returns:
@@ -49,7 +75,12 @@ def parameter_shapes(n_x, n_a, reset_after=False):
     return SPECS[reset_after].parameter_shapes(n_x, n_a)
 
 
-def torch_gru_parameters(weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+def torch_gru_parameters(
+    weight_ih: npt.ArrayLike,
+    weight_hh: npt.ArrayLike,
+    bias_ih: npt.ArrayLike | None = None,
+    bias_hh: npt.ArrayLike | None = None,
+) -> dict[str, Array]:
     """The reset_after parameters of one layer and direction of PyTorch's nn.GRU.
 
     PyTorch stacks its gates as [reset; update; new] and computes
@@ -69,8 +100,10 @@ def torch_gru_parameters(weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     W_i, W_h = np.asarray(weight_ih), np.asarray(weight_hh)
     n_a = W_h.shape[1]
     if W_h.shape != (3 * n_a, n_a) or W_i.ndim != 2 or W_i.shape[0] != 3 * n_a:
-        raise ValueError(f"weight_hh must be (3n_a, n_a) and weight_ih (3n_a, n_x), got "
-                         f"{W_h.shape} and {W_i.shape}")
+        raise ValueError(
+            f"weight_hh must be (3n_a, n_a) and weight_ih (3n_a, n_x), got "
+            f"{W_h.shape} and {W_i.shape}"
+        )
     zeros = np.zeros(3 * n_a, W_h.dtype)
     b_i = zeros if bias_ih is None else np.asarray(bias_ih)
     b_h = zeros if bias_hh is None else np.asarray(bias_hh)
@@ -79,10 +112,14 @@ def torch_gru_parameters(weight_ih, weight_hh, bias_ih=None, bias_hh=None):
             raise ValueError(f"{name} must be ({3 * n_a},), got {b.shape}")
     r, z, n = slice(0, n_a), slice(n_a, 2 * n_a), slice(2 * n_a, 3 * n_a)
     return {
-        "Wu": -np.concatenate((W_h[z], W_i[z]), axis=1), "bu": -(b_i[z] + b_h[z])[:, None],
-        "Wr": np.concatenate((W_h[r], W_i[r]), axis=1), "br": (b_i[r] + b_h[r])[:, None],
-        "Wcx": W_i[n].copy(), "Wca": W_h[n].copy(),
-        "bcx": b_i[n][:, None].copy(), "bca": b_h[n][:, None].copy(),
+        "Wu": -np.concatenate((W_h[z], W_i[z]), axis=1),
+        "bu": -(b_i[z] + b_h[z])[:, None],
+        "Wr": np.concatenate((W_h[r], W_i[r]), axis=1),
+        "br": (b_i[r] + b_h[r])[:, None],
+        "Wcx": W_i[n].copy(),
+        "Wca": W_h[n].copy(),
+        "bcx": b_i[n][:, None].copy(),
+        "bca": b_h[n][:, None].copy(),
     }
 
 
@@ -96,12 +133,15 @@ def _step_caches(out, a0, xa, parameters, reverse):
     """The cell caches of every step: views into the buffers and the caller's x."""
     n_a = out.a.shape[0]
     states, gates, inputs = _engine.steps(out.a), _engine.steps(out.gates), _engine.steps(xa)
-    return [(a_t, a_prev, g[:n_a], g[n_a:2 * n_a], g[2 * n_a:], xt, parameters)
-            for a_t, a_prev, g, xt in zip(states, states_before(states, a0, reverse), gates,
-                                          inputs)]
+    return [
+        (a_t, a_prev, g[:n_a], g[n_a : 2 * n_a], g[2 * n_a :], xt, parameters)
+        for a_t, a_prev, g, xt in zip(states, states_before(states, a0, reverse), gates, inputs)
+    ]
 
 
-def gru_cell_forward(xt, a_prev, parameters, *, reset_after=False):
+def gru_cell_forward(
+    xt: npt.ArrayLike, a_prev: npt.ArrayLike, parameters: Parameters, *, reset_after: bool = False
+) -> tuple[Array, Array, _CellCache]:
     """One step of the GRU cell.
 
     Arguments:
@@ -123,11 +163,22 @@ def gru_cell_forward(xt, a_prev, parameters, *, reset_after=False):
     n_a = out.a.shape[0]
     g = out.gates[:, :, 0]
     a_next = out.a[:, :, 0]
-    return a_next, out.y[:, :, 0], (a_next, a_prev, g[:n_a], g[n_a:2 * n_a], g[2 * n_a:], xt,
-                                    parameters)
+    return (
+        a_next,
+        out.y[:, :, 0],
+        (a_next, a_prev, g[:n_a], g[n_a : 2 * n_a], g[2 * n_a :], xt, parameters),
+    )
 
 
-def gru_forward(x, a0, parameters, *, reset_after=False, lengths=None, reverse=False):
+def gru_forward(
+    x: npt.ArrayLike,
+    a0: npt.ArrayLike,
+    parameters: Parameters,
+    *,
+    reset_after: bool = False,
+    lengths: npt.ArrayLike | None = None,
+    reverse: bool = False,
+) -> tuple[Array, Array, _Caches]:
     """The GRU over a whole sequence, in one call into the engine.
 
     Arguments:
@@ -158,8 +209,13 @@ def caches_of(out, x, a0, parameters, reverse=False, reset_after=False):
     xa = as_array("x", x)
     caches = _step_caches(out, a0, xa, parameters, reverse)
     kept = SPECS[reset_after].recurrent_weights(parameters, out.a.dtype)
-    return sequence_caches(ForwardCaches(caches, out.a, out.gates, out.aux, None, xa, kept), x,
-                           out.lengths, reverse, out.sorted)
+    return sequence_caches(
+        ForwardCaches(caches, out.a, out.gates, out.aux, None, xa, kept),
+        x,
+        out.lengths,
+        reverse,
+        out.sorted,
+    )
 
 
 def _spec_of(parameters):
@@ -168,7 +224,7 @@ def _spec_of(parameters):
     return SPECS["Wca" in parameters]
 
 
-def gru_cell_backward(da_next, cache):
+def gru_cell_backward(da_next: npt.ArrayLike, cache: _CellCache) -> dict[str, Array]:
     """The backward pass of one GRU step; the convention is read from the cached
     parameters' keys ("Wca" present: reset_after).
 
@@ -186,7 +242,7 @@ def gru_cell_backward(da_next, cache):
     return {"dxt": dxt, "da_prev": da_prev, **grads}
 
 
-def gru_backward(da, caches):
+def gru_backward(da: npt.ArrayLike, caches: _Caches) -> dict[str, Array]:
     """The backward pass of the GRU over a whole sequence, in one call into the engine;
     the convention is read from the cached parameters' keys, as in gru_cell_backward.
 

@@ -13,15 +13,16 @@ The parameters are one dict per layer and direction, named ``"layer0"``,
 ``"layer0_reverse"``, ``"layer1"``, ..., each with the cell's own keys (no output
 layer), beside the output layer's ``"Wy"`` and ``"by"``; ``init_stack`` makes them.
 """
+
 import numpy as np
 
 from crnn._cellspec import check_lengths
+from crnn._validate import as_array, check_parameters, expect_ndim
 from crnn.cells import get_cell
 from crnn.forms import pool_states, pool_states_backward, running_steps
 from crnn.losses import softmax
 from crnn.optim import initialize_parameters
 from crnn.output_layer import output_layer_forward
-from crnn._validate import as_array, check_parameters, expect_ndim
 
 __all__ = ["init_stack", "layer_names", "stack_forward", "stack_backward", "Stack"]
 
@@ -37,13 +38,21 @@ def layer_names(num_layers, bidirectional=False):
 
 def check_stack(num_layers, bidirectional, merge, dropout):
     """ValueError naming the argument unless the stack's form is one crnn runs."""
-    if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
+    if (
+        isinstance(num_layers, bool)
+        or not isinstance(num_layers, (int, np.integer))
+        or num_layers < 1
+    ):
         raise ValueError(f"num_layers must be an int >= 1, got {num_layers!r}")
     if bidirectional not in (False, True):
         raise ValueError(f"bidirectional must be True or False, got {bidirectional!r}")
     if merge not in MERGES:
         raise ValueError(f'merge must be "concat" or "sum", got {merge!r}')
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.number)) or not 0 <= dropout < 1:
+    if (
+        isinstance(dropout, bool)
+        or not isinstance(dropout, (int, float, np.number))
+        or not 0 <= dropout < 1
+    ):
         raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
 
 
@@ -52,8 +61,20 @@ def _width(n_a, bidirectional, merge):
     return 2 * n_a if bidirectional and merge == "concat" else n_a
 
 
-def init_stack(n_x, n_a, n_y, *, cell="rnn", num_layers=1, bidirectional=False,
-               merge="concat", method="glorot", seed=None, dtype=np.float64, **options):
+def init_stack(
+    n_x,
+    n_a,
+    n_y,
+    *,
+    cell="rnn",
+    num_layers=1,
+    bidirectional=False,
+    merge="concat",
+    method="glorot",
+    seed=None,
+    dtype=np.float64,
+    **options,
+):
     """Initial parameters of a stack (see crnn.optim.initialize_parameters for method).
 
     Returns:
@@ -96,13 +117,13 @@ def _initial_states(a0, names, n_a, m, dtype):
     """The initial hidden state of every layer and direction, by name."""
     if a0 is None:
         zeros = np.zeros((n_a, m), dtype)
-        return {name: zeros for name in names}
+        return dict.fromkeys(names, zeros)
     if isinstance(a0, dict):
         missing = [name for name in names if name not in a0]
         if missing:
             raise KeyError(f"a0 has no initial state for {missing}")
         return a0
-    return {name: a0 for name in names}
+    return dict.fromkeys(names, a0)
 
 
 def _layer(name, run, *args, **kwargs):
@@ -115,8 +136,20 @@ def _layer(name, run, *args, **kwargs):
         raise type(exc)(f'in layer "{name}": {exc}') from None
 
 
-def stack_forward(x, a0, parameters, *, cell="rnn", num_layers=1, bidirectional=False,
-                  merge="concat", dropout=0.0, lengths=None, seed=None, **options):
+def stack_forward(
+    x,
+    a0,
+    parameters,
+    *,
+    cell="rnn",
+    num_layers=1,
+    bidirectional=False,
+    merge="concat",
+    dropout=0.0,
+    lengths=None,
+    seed=None,
+    **options,
+):
     """The stack over a whole sequence, each layer and direction in one call into the
     engine.
 
@@ -139,8 +172,9 @@ def stack_forward(x, a0, parameters, *, cell="rnn", num_layers=1, bidirectional=
               example's length
     caches -- (list of layer caches, x), marked with the stack's form (StackCaches)
     """
-    inp, layers, form = _stack_states(x, a0, parameters, cell, num_layers, bidirectional, merge,
-                                      dropout, lengths, seed, options)
+    inp, layers, form = _stack_states(
+        x, a0, parameters, cell, num_layers, bidirectional, merge, dropout, lengths, seed, options
+    )
     logits = output_layer_forward(inp, {"Wy": parameters["Wy"], "by": parameters["by"]}, "Wy")
     y = softmax(logits)
     if lengths is not None:
@@ -148,8 +182,9 @@ def stack_forward(x, a0, parameters, *, cell="rnn", num_layers=1, bidirectional=
     return inp, y, StackCaches(layers, x, form)
 
 
-def _stack_states(x, a0, parameters, cell, num_layers, bidirectional, merge, dropout, lengths,
-                  seed, options):
+def _stack_states(
+    x, a0, parameters, cell, num_layers, bidirectional, merge, dropout, lengths, seed, options
+):
     """The top layer's output, the layer caches and the stack's form (see stack_forward)."""
     check_stack(num_layers, bidirectional, merge, dropout)
     kind = get_cell(cell, **options)
@@ -161,13 +196,16 @@ def _stack_states(x, a0, parameters, cell, num_layers, bidirectional, merge, dro
     names = layer_names(num_layers, bidirectional)
     for key in (*names, "Wy", "by"):
         if key not in parameters:
-            raise KeyError(f"parameters has no {key!r} (a stack of {num_layers} "
-                           f"{'bidirectional ' if bidirectional else ''}layers has {names})")
+            raise KeyError(
+                f"parameters has no {key!r} (a stack of {num_layers} "
+                f"{'bidirectional ' if bidirectional else ''}layers has {names})"
+            )
     first = parameters[names[0]]
     check_parameters(first)
     n_a = np.shape(_layer(names[0], lambda: first[kind.spec.gates[0].weight]))[0]
-    states = _initial_states(a0, names, n_a, xa.shape[1],
-                             xa.dtype if xa.dtype.kind == "f" else np.float64)
+    states = _initial_states(
+        a0, names, n_a, xa.shape[1], xa.dtype if xa.dtype.kind == "f" else np.float64
+    )
     rng = np.random.default_rng(seed)
     layers, inp = [], xa
     for k in range(num_layers):
@@ -177,10 +215,20 @@ def _stack_states(x, a0, parameters, cell, num_layers, bidirectional, merge, dro
             mask = ((rng.random(inp.shape) >= dropout) / (1.0 - dropout)).astype(inp.dtype)
             inp = inp * mask
         runs = []
-        for name, reverse in zip(names[k * (1 + bidirectional):(k + 1) * (1 + bidirectional)],
-                                 (False, True)):
-            runs.append(_layer(name, kind.hidden_forward, inp, states[name], parameters[name],
-                               lengths=lengths, reverse=reverse))
+        for name, reverse in zip(
+            names[k * (1 + bidirectional) : (k + 1) * (1 + bidirectional)], (False, True)
+        ):
+            runs.append(
+                _layer(
+                    name,
+                    kind.hidden_forward,
+                    inp,
+                    states[name],
+                    parameters[name],
+                    lengths=lengths,
+                    reverse=reverse,
+                )
+            )
         if not bidirectional:
             out = runs[0][0]
         elif merge == "concat":
@@ -189,8 +237,14 @@ def _stack_states(x, a0, parameters, cell, num_layers, bidirectional, merge, dro
             out = runs[0][0] + runs[1][0]
         layers.append((runs[0][1], runs[1][1] if bidirectional else None, mask))
         inp = out
-    form = {"cell": cell, "options": options, "num_layers": num_layers,
-            "bidirectional": bidirectional, "merge": merge, "n_a": n_a}
+    form = {
+        "cell": cell,
+        "options": options,
+        "num_layers": num_layers,
+        "bidirectional": bidirectional,
+        "merge": merge,
+        "n_a": n_a,
+    }
     return inp, layers, form
 
 
@@ -218,8 +272,10 @@ def stack_backward(da, caches):
     width = 2 * n_a if bidirectional and form["merge"] == "concat" else n_a
     expect_ndim("da", d_out, "(n_out, m, T_x)")
     if d_out.shape[0] != width:
-        raise ValueError(f"da must have the top layer's {width} output features in its first "
-                         f"axis, got shape {d_out.shape}")
+        raise ValueError(
+            f"da must have the top layer's {width} output features in its first "
+            f"axis, got shape {d_out.shape}"
+        )
     grads = {}
     for k in reversed(range(form["num_layers"])):
         forward_caches, reverse_caches, mask = layers[k]
@@ -227,8 +283,10 @@ def stack_backward(da, caches):
             parts = [(names[k], d_out, forward_caches)]
         else:
             split = form["merge"] == "concat"
-            parts = [(names[2 * k], d_out[:n_a] if split else d_out, forward_caches),
-                     (names[2 * k + 1], d_out[n_a:] if split else d_out, reverse_caches)]
+            parts = [
+                (names[2 * k], d_out[:n_a] if split else d_out, forward_caches),
+                (names[2 * k + 1], d_out[n_a:] if split else d_out, reverse_caches),
+            ]
         d_in = None
         for name, d, layer_caches in parts:
             g = kind.backward(d, layer_caches)
@@ -253,8 +311,16 @@ class Stack:
 
     output_weight = "Wy"
 
-    def __init__(self, cell="rnn", num_layers=1, bidirectional=False, merge="concat",
-                 dropout=0.0, rng=None, **options):
+    def __init__(
+        self,
+        cell="rnn",
+        num_layers=1,
+        bidirectional=False,
+        merge="concat",
+        dropout=0.0,
+        rng=None,
+        **options,
+    ):
         check_stack(num_layers, bidirectional, merge, dropout)
         self.cell = get_cell(cell, **options)
         self.form = {"num_layers": num_layers, "bidirectional": bidirectional, "merge": merge}
@@ -284,18 +350,36 @@ class Stack:
 
     def initialize(self, n_x, n_a, n_y, method, rng, dtype):
         """New flat parameters (init_stack's)."""
-        nested = init_stack(n_x, n_a, n_y, cell=self.cell.name, method=method, seed=rng,
-                            dtype=dtype, **self.form, **self.cell.options)
-        flat = {f"{name}.{key}": value for name in self.names
-                for key, value in nested[name].items()}
+        nested = init_stack(
+            n_x,
+            n_a,
+            n_y,
+            cell=self.cell.name,
+            method=method,
+            seed=rng,
+            dtype=dtype,
+            **self.form,
+            **self.cell.options,
+        )
+        flat = {
+            f"{name}.{key}": value for name in self.names for key, value in nested[name].items()
+        }
         flat["Wy"], flat["by"] = nested["Wy"], nested["by"]
         return flat
 
     def forward(self, x, a0, parameters, lengths=None):
         """The top layer's output, of every step, and the caches of stack_backward."""
-        a, layers, form = _stack_states(x, a0, self.nested(parameters), self.cell.name,
-                                        **self.form, dropout=self.dropout, lengths=lengths,
-                                        seed=self.rng, options=self.cell.options)
+        a, layers, form = _stack_states(
+            x,
+            a0,
+            self.nested(parameters),
+            self.cell.name,
+            **self.form,
+            dropout=self.dropout,
+            lengths=lengths,
+            seed=self.rng,
+            options=self.cell.options,
+        )
         return a, StackCaches(layers, x, form)
 
     def pool(self, a, output, lengths=None):

@@ -6,6 +6,7 @@ probabilities, so that large logits cannot overflow or take the log of zero. As 
 seed's section 3.2 the loss is summed over the steps (and over the batch);
 ``reduction="mean"`` divides by the number of labelled positions (m·T_y) instead.
 """
+
 import numpy as np
 from scipy.special import expit
 

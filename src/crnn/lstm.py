@@ -9,12 +9,23 @@ reaches it as ``"dc0"``.
 Inside crnn the four gate weights are packed into one ``(4·n_a, n_a+n_x)`` matrix, in
 the order forget, update, candidate, output; the public dicts are unchanged.
 """
+
+from typing import Any, TypeAlias
+
+import numpy.typing as npt
+
 from crnn import _engine
 from crnn._caches import CellCache, ForwardCaches, sequence_caches, states_before
 from crnn._cellspec import CellSpec, Gate
+from crnn._typing import Array, Parameters
 from crnn._validate import as_array
 
 __all__ = ["lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward"]
+
+# (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)
+_CellCache: TypeAlias = tuple[Array, Array, Any, Any, Array, Array, Array, Array, Any, Parameters]
+# (list of the T_x cell caches, x)
+_Caches: TypeAlias = tuple[list[_CellCache], Any]
 
 #: The form of lstm_cell_forward's cache.
 _CACHE = CellCache(
@@ -24,8 +35,14 @@ _CACHE = CellCache(
 
 #: The cell as the engine runs it: forget, update, candidate and output gates over
 #: [a_prev; xt].
-SPEC = CellSpec("lstm", "lstm", [Gate(f"W{g}", f"b{g}") for g in "fico"], "Wy", _CACHE,
-                gate_fields=("ft", "it", "cct", "ot"))
+SPEC = CellSpec(
+    "lstm",
+    "lstm",
+    [Gate(f"W{g}", f"b{g}") for g in "fico"],
+    "Wy",
+    _CACHE,
+    gate_fields=("ft", "it", "cct", "ot"),
+)
 
 
 def _gate_views(gates, n_a):
@@ -37,7 +54,9 @@ def _gate_views(gates, n_a):
     return list(gates.reshape(4, n_a, m, T).transpose(3, 0, 1, 2).reshape(4 * T, n_a, m))
 
 
-def lstm_cell_forward(xt, a_prev, c_prev, parameters):
+def lstm_cell_forward(
+    xt: npt.ArrayLike, a_prev: npt.ArrayLike, c_prev: npt.ArrayLike, parameters: Parameters
+) -> tuple[Array, Array, Array, _CellCache]:
     """One step of the LSTM cell.
 
     Arguments:
@@ -58,12 +77,27 @@ def lstm_cell_forward(xt, a_prev, c_prev, parameters):
         as_array("c_prev", c_prev)  # the course's cell state is not optional
     out = SPEC.forward(xt, a_prev, parameters, c_prev, one_step=True)
     a_next, c_next = out.a[:, :, 0], out.c[:, :, 0]
-    cache = (a_next, c_next, a_prev, c_prev, *_gate_views(out.gates, out.a.shape[0]), xt,
-             parameters)
+    cache = (
+        a_next,
+        c_next,
+        a_prev,
+        c_prev,
+        *_gate_views(out.gates, out.a.shape[0]),
+        xt,
+        parameters,
+    )
     return a_next, c_next, out.y[:, :, 0], cache
 
 
-def lstm_forward(x, a0, parameters, *, c0=None, lengths=None, reverse=False):
+def lstm_forward(
+    x: npt.ArrayLike,
+    a0: npt.ArrayLike,
+    parameters: Parameters,
+    *,
+    c0: npt.ArrayLike | None = None,
+    lengths: npt.ArrayLike | None = None,
+    reverse: bool = False,
+) -> tuple[Array, Array, Array, _Caches]:
     """The LSTM over a whole sequence, in one call into the engine.
 
     Arguments:
@@ -100,15 +134,29 @@ def caches_of(out, x, a0, parameters, reverse=False, c0=None):
     states_prev = states_before(states, a0, reverse)
     cells_prev = states_before(cells, out.c0 if c0 is None else c0, reverse)
     caches = [
-        (states[t], cells[t], states_prev[t], cells_prev[t], *gate_views[4 * t : 4 * t + 4],
-         inputs[t], parameters)
+        (
+            states[t],
+            cells[t],
+            states_prev[t],
+            cells_prev[t],
+            *gate_views[4 * t : 4 * t + 4],
+            inputs[t],
+            parameters,
+        )
         for t in range(len(states))
     ]
-    return sequence_caches(ForwardCaches(caches, out.a, out.gates, None, out.c, xa, None), x,
-                           out.lengths, reverse, out.sorted)
+    return sequence_caches(
+        ForwardCaches(caches, out.a, out.gates, None, out.c, xa, None),
+        x,
+        out.lengths,
+        reverse,
+        out.sorted,
+    )
 
 
-def lstm_cell_backward(da_next, dc_next, cache):
+def lstm_cell_backward(
+    da_next: npt.ArrayLike, dc_next: npt.ArrayLike, cache: _CellCache
+) -> dict[str, Array]:
     """The backward pass of one LSTM step.
 
     Arguments:
@@ -126,7 +174,7 @@ def lstm_cell_backward(da_next, dc_next, cache):
     return {"dxt": dxt, "da_prev": da_prev, "dc_prev": dc_prev, **grads}
 
 
-def lstm_backward(da, caches):
+def lstm_backward(da: npt.ArrayLike, caches: _Caches) -> dict[str, Array]:
     """The backward pass of the LSTM over a whole sequence, in one call into the engine.
 
     Arguments:

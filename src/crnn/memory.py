@@ -20,11 +20,13 @@ Forking: crnn's pool is safe across ``fork()``, but OpenBLAS with more than one 
 can deadlock in a child forked while another thread is inside a BLAS call. With
 ``multiprocessing``, use the "spawn" or "forkserver" start method, or one BLAS thread.
 """
+
 import os
 
 from crnn import _arrays
 
 __all__ = ["memory_pool", "set_memory_pool_limit", "release_memory"]
+
 
 def memory_pool():
     """What crnn's memory pool keeps now.

@@ -5,6 +5,7 @@ in place from ``gradients["d" + name]``, the dict ``crnn.rnn_loss_and_grads`` re
 The update rules are the course's ("Improving Deep Neural Networks", week 2): momentum
 is an exponential average of the gradients, and Adam corrects both averages' bias.
 """
+
 import numpy as np
 
 from crnn._validate import as_array
@@ -169,11 +170,14 @@ def clip_by_global_norm(gradients, max_norm, keys=None):
     """
     if not max_norm > 0:
         raise ValueError(f"max_norm must be positive, got {max_norm!r}")
-    arrays = [as_array(f'gradients["{k}"]', gradients[k]) for k in (gradients if keys is None else keys)]
+    arrays = [
+        as_array(f'gradients["{k}"]', gradients[k]) for k in (gradients if keys is None else keys)
+    ]
     for k, g in zip(gradients if keys is None else keys, arrays):
         if g.dtype.kind != "f" or not g.flags.writeable:
             raise TypeError(
-                f'gradients["{k}"] must be a writable float array to be scaled in place, got {g.dtype}'
+                f'gradients["{k}"] must be a writable float array to be scaled in place, '
+                f"got {g.dtype}"
             )
     norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in arrays)))
     if norm > max_norm:
@@ -193,8 +197,9 @@ def _glorot(shape, rng):
     return rng.uniform(-limit, limit, shape)
 
 
-def initialize_parameters(n_x, n_a, n_y, cell="rnn", method="normal", seed=None,
-                          dtype=np.float64, scale=0.01, **options):
+def initialize_parameters(
+    n_x, n_a, n_y, cell="rnn", method="normal", seed=None, dtype=np.float64, scale=0.01, **options
+):
     """Initial parameters of a cell and its output layer.
 
     Arguments:

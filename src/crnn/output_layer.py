@@ -7,6 +7,7 @@ made in that same layout, so each product over all steps is a single BLAS call t
 numpy's matmul; nothing loops over time. For the LSTM the weight is called "Wy"
 (``weight="Wy"``).
 """
+
 import numpy as np
 
 from crnn._validate import as_array, bias, check_parameters, compute_dtype, weight

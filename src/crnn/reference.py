@@ -6,6 +6,7 @@ benchmarks use it as the baseline. It is the course's code, with the seed's bug 
 column, and the LSTM's two extensions, ``lstm_forward(..., c0=)`` and ``"dc0"``. It
 shares no code with the fast path, so a bug in one cannot hide in the other.
 """
+
 import numpy as np
 
 __all__ = [
@@ -99,7 +100,9 @@ def rnn_forward(x, a0, parameters, *, activation="tanh"):
     y_pred = np.zeros((n_y, m, T_x))
     a_next = a0
     for t in range(T_x):
-        a_next, yt_pred, cache = rnn_cell_forward(x[:, :, t], a_next, parameters, activation=activation)
+        a_next, yt_pred, cache = rnn_cell_forward(
+            x[:, :, t], a_next, parameters, activation=activation
+        )
         a[:, :, t] = a_next
         y_pred[:, :, t] = yt_pred
         caches.append(cache)
@@ -121,7 +124,7 @@ def rnn_cell_backward(da_next, cache):
     Wax = parameters["Wax"]
     Waa = parameters["Waa"]
     if getattr(cache, "activation", "tanh") == "relu":
-        dtanh = (a_next > 0) * da_next     # the gradient of the pre-activation
+        dtanh = (a_next > 0) * da_next  # the gradient of the pre-activation
     else:
         dtanh = (1 - a_next**2) * da_next
     return {
@@ -362,7 +365,9 @@ def gru_forward(x, a0, parameters, *, reset_after=False):
     caches = []
     a_next = a0
     for t in range(T_x):
-        a_next, yt, cache = gru_cell_forward(x[:, :, t], a_next, parameters, reset_after=reset_after)
+        a_next, yt, cache = gru_cell_forward(
+            x[:, :, t], a_next, parameters, reset_after=reset_after
+        )
         a[:, :, t] = a_next
         y_pred[:, :, t] = yt
         caches.append(cache)
@@ -384,7 +389,7 @@ def gru_cell_backward(da_next, cache):
     """
     a_next, a_prev, ut, rt, cct, xt, parameters = cache
     n_a = a_prev.shape[0]
-    dcct = da_next * ut * (1 - cct**2)           # the candidate's pre-activation
+    dcct = da_next * ut * (1 - cct**2)  # the candidate's pre-activation
     dut = da_next * (cct - a_prev) * ut * (1 - ut)
     da_prev = da_next * (1 - ut)
     grads = {}
@@ -394,12 +399,15 @@ def gru_cell_backward(da_next, cache):
         dhc = dcct * rt
         da_prev = da_prev + np.dot(parameters["Wca"].T, dhc)
         dxt = np.dot(parameters["Wcx"].T, dcct)
-        candidate = {"dWcx": np.dot(dcct, xt.T), "dWca": np.dot(dhc, a_prev.T),
-                     "dbcx": np.sum(dcct, axis=1, keepdims=True),
-                     "dbca": np.sum(dhc, axis=1, keepdims=True)}
+        candidate = {
+            "dWcx": np.dot(dcct, xt.T),
+            "dWca": np.dot(dhc, a_prev.T),
+            "dbcx": np.sum(dcct, axis=1, keepdims=True),
+            "dbca": np.sum(dhc, axis=1, keepdims=True),
+        }
     else:
         Wc = parameters["Wc"]
-        dgated = np.dot(Wc[:, :n_a].T, dcct)       # the gradient of rt*a_prev
+        dgated = np.dot(Wc[:, :n_a].T, dcct)  # the gradient of rt*a_prev
         drt = dgated * a_prev * rt * (1 - rt)
         da_prev = da_prev + dgated * rt
         dxt = np.dot(Wc[:, n_a:].T, dcct)

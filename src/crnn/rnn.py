@@ -3,6 +3,11 @@
 Same signatures, shapes, cache tuples and gradient dicts as the course's numpy code
 (see ``crnn.reference``); ``rnn_backward`` returns the real ``da0``.
 """
+
+from typing import Any, Literal, TypeAlias
+
+import numpy.typing as npt
+
 from crnn import _engine
 from crnn._caches import (
     CellCache,
@@ -15,20 +20,33 @@ from crnn._caches import (
     states_before,
 )
 from crnn._cellspec import CellSpec, Gate
+from crnn._typing import Array, Parameters
 from crnn._validate import as_array
 
 __all__ = ["rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward"]
+
+# (a_next, a_prev, xt, parameters)
+_CellCache: TypeAlias = tuple[Array, Any, Any, Parameters]
+# (list of the T_x cell caches, x)
+_Caches: TypeAlias = tuple[list[_CellCache], Any]
 
 #: The form of rnn_cell_forward's cache.
 _CACHE = CellCache(("a_next", "a_prev", "xt", "parameters"), "rnn_cell_forward")
 
 #: The cell as the engine runs it, by activation: one gate, Waa and Wax kept apart.
-SPECS = {activation: CellSpec("rnn", f"rnn_{activation}", [Gate("Waa", "ba", "Wax")], "Wya",
-                              _CACHE)
-         for activation in ("tanh", "relu")}
+SPECS = {
+    activation: CellSpec("rnn", f"rnn_{activation}", [Gate("Waa", "ba", "Wax")], "Wya", _CACHE)
+    for activation in ("tanh", "relu")
+}
 
 
-def rnn_cell_forward(xt, a_prev, parameters, *, activation="tanh"):
+def rnn_cell_forward(
+    xt: npt.ArrayLike,
+    a_prev: npt.ArrayLike,
+    parameters: Parameters,
+    *,
+    activation: Literal["tanh", "relu"] = "tanh",
+) -> tuple[Array, Array, _CellCache]:
     """One step of the RNN cell.
 
     Arguments:
@@ -51,7 +69,15 @@ def rnn_cell_forward(xt, a_prev, parameters, *, activation="tanh"):
     return a_next, out.y[:, :, 0], ReluCache(cache) if relu else cache
 
 
-def rnn_forward(x, a0, parameters, *, activation="tanh", lengths=None, reverse=False):
+def rnn_forward(
+    x: npt.ArrayLike,
+    a0: npt.ArrayLike,
+    parameters: Parameters,
+    *,
+    activation: Literal["tanh", "relu"] = "tanh",
+    lengths: npt.ArrayLike | None = None,
+    reverse: bool = False,
+) -> tuple[Array, Array, _Caches]:
     """The RNN over a whole sequence, in one call into the engine.
 
     Arguments:
@@ -82,12 +108,19 @@ def caches_of(out, x, a0, parameters, reverse=False, relu=False):
     xa = as_array("x", x)
     # a_prev of step t is the very view a_next of the step before, as in the course's loop
     states, inputs = _engine.steps(out.a), _engine.steps(xa)
-    caches = [(a_t, a_prev, xt, parameters)
-              for a_t, a_prev, xt in zip(states, states_before(states, a0, reverse), inputs)]
+    caches = [
+        (a_t, a_prev, xt, parameters)
+        for a_t, a_prev, xt in zip(states, states_before(states, a0, reverse), inputs)
+    ]
     if relu:
         caches = [ReluCache(cache) for cache in caches]
-    return sequence_caches(ForwardCaches(caches, out.a, None, None, None, xa, None), x,
-                           out.lengths, reverse, out.sorted)
+    return sequence_caches(
+        ForwardCaches(caches, out.a, None, None, None, xa, None),
+        x,
+        out.lengths,
+        reverse,
+        out.sorted,
+    )
 
 
 def _spec_of(cache, name):
@@ -95,7 +128,7 @@ def _spec_of(cache, name):
     return SPECS["relu" if cache_is_relu(cache, name) else "tanh"]
 
 
-def rnn_cell_backward(da_next, cache):
+def rnn_cell_backward(da_next: npt.ArrayLike, cache: _CellCache) -> dict[str, Array]:
     """The backward pass of one RNN step.
 
     Arguments:
@@ -111,7 +144,7 @@ def rnn_cell_backward(da_next, cache):
     return {"dxt": dxt, "da_prev": da_prev, **grads}
 
 
-def rnn_backward(da, caches):
+def rnn_backward(da: npt.ArrayLike, caches: _Caches) -> dict[str, Array]:
     """The backward pass of the RNN over a whole sequence, in one call into the engine.
 
     Arguments:

@@ -2,10 +2,17 @@
 
 Used by crnn's own tests, by ``python -m crnn check`` and by the benchmarks.
 """
+
 import numpy as np
 
-__all__ = ["RTOL", "random_rnn_problem", "random_lstm_problem", "random_gru_problem", "max_rel_error",
-           "assert_close"]
+__all__ = [
+    "RTOL",
+    "random_rnn_problem",
+    "random_lstm_problem",
+    "random_gru_problem",
+    "max_rel_error",
+    "assert_close",
+]
 
 #: Relative tolerance of a fast result against crnn.reference, per computing dtype.
 RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4}

@@ -81,8 +81,10 @@ def loss_and_grads(
         y = as_array("y", y)
         m, T = logits.shape[1:]
         if y.ndim not in (2, 3) or y.shape[-2:] != (m, T):
-            raise ValueError(f"y must have shape (m, T_x) = {(m, T)} or (n_y, m, T_x) = "
-                             f"{logits.shape} with lengths, got {y.shape}")
+            raise ValueError(
+                f"y must have shape (m, T_x) = {(m, T)} or (n_y, m, T_x) = "
+                f"{logits.shape} with lengths, got {y.shape}"
+            )
         value, d_valid = loss_fn(
             logits[:, valid], y[valid] if y.ndim == 2 else y[:, valid], reduction
         )
