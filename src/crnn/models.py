@@ -8,12 +8,22 @@ with ``crnn.training.loss_and_grads`` (softmax cross-entropy, mean over the labe
 steps), shuffle minibatches with a seeded ``numpy.random.Generator``, and are
 reproducible bit for bit: the same seed and data give the same model.
 """
+
 import inspect
+import json
+import os
+from itertools import pairwise
 
 import numpy as np
 
 from crnn import _model_file
 from crnn._cellspec import check_lengths
+from crnn._checkpoint import (
+    TrainingState,
+    fingerprint,
+    load as load_checkpoint,
+    save as save_checkpoint,
+)
 from crnn._model_file import ModelFileError
 from crnn._validate import BLAS_INT_MAX, as_array, expect_ndim
 from crnn.cells import get_cell, model_shapes
@@ -47,16 +57,19 @@ def _padded(xs):
         arr = as_array(f"x[{i}]", item)
         expect_ndim(f"x[{i}]", arr, "(n_x, T_i)")
         if arrays and arr.shape[0] != arrays[0].shape[0]:
-            raise ValueError(f"x[{i}] has n_x = {arr.shape[0]} features (shape {arr.shape}), "
-                             f"but x[0] has {arrays[0].shape[0]}: every sequence needs the same n_x")
+            raise ValueError(
+                f"x[{i}] has n_x = {arr.shape[0]} features (shape {arr.shape}), "
+                f"but x[0] has {arrays[0].shape[0]}: every sequence needs the same n_x"
+            )
         if arr.shape[1] < 1:
             raise ValueError(f"x[{i}] has no steps (shape {arr.shape})")
         arrays.append(arr)
     lengths = np.array([arr.shape[1] for arr in arrays], np.intp)
-    out = np.zeros((arrays[0].shape[0], len(arrays), lengths.max()),
-                   np.result_type(*arrays, np.float32))
+    out = np.zeros(
+        (arrays[0].shape[0], len(arrays), lengths.max()), np.result_type(*arrays, np.float32)
+    )
     for i, arr in enumerate(arrays):
-        out[:, i, :arr.shape[1]] = arr
+        out[:, i, : arr.shape[1]] = arr
     return out, lengths
 
 
@@ -64,13 +77,16 @@ def _padded_labels(ys, lengths, T):
     """The tagger's list of (T_i,) label arrays as one (m, T) array, each padded with its
     first label (never read); errors name the item."""
     if lengths is None or len(ys) != len(lengths):
-        raise ValueError(f"y is a list of {len(ys)} label arrays: it needs x as a list of as "
-                         "many sequences")
+        raise ValueError(
+            f"y is a list of {len(ys)} label arrays: it needs x as a list of as many sequences"
+        )
     arrays = [as_array(f"y[{i}]", item) for i, item in enumerate(ys)]
     out = np.zeros((len(ys), T), np.result_type(*arrays))  # as given: y's checks see it
     for i, (arr, L) in enumerate(zip(arrays, lengths)):
         if arr.shape != (L,):
-            raise ValueError(f"y[{i}] must have shape ({L},), the length of x[{i}], got {arr.shape}")
+            raise ValueError(
+                f"y[{i}] must have shape ({L},), the length of x[{i}], got {arr.shape}"
+            )
         out[i, :L], out[i, L:] = arr, arr[0]
     return out
 
@@ -97,11 +113,30 @@ def _progress(total, verbose):
 class _SequenceModel:
     """What the tagger and the classifier share; ``_output`` says what the head reads."""
 
-    def __init__(self, cell="rnn", n_a=32, optimizer="adam", learning_rate=0.01, epochs=20,
-                 batch_size=32, clip_norm=5.0, clip_value=None, init="glorot",
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-                 tol=1e-4, seed=0, verbose=True, dtype="float64", activation="tanh",
-                 reset_after=False, num_layers=1, bidirectional=False, dropout=0.0):
+    def __init__(
+        self,
+        cell="rnn",
+        n_a=32,
+        optimizer="adam",
+        learning_rate=0.01,
+        epochs=20,
+        batch_size=32,
+        clip_norm=5.0,
+        clip_value=None,
+        init="glorot",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        tol=1e-4,
+        seed=0,
+        verbose=True,
+        dtype="float64",
+        activation="tanh",
+        reset_after=False,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+    ):
         self.num_layers = num_layers
         self.bidirectional = bidirectional
         self.dropout = dropout
@@ -175,7 +210,10 @@ class _SequenceModel:
         expect_ndim("x", x, "(n_x, m, T_x)")
         n_x = getattr(self, "n_features_in_", None)
         if n_x is not None and x.shape[0] != n_x:
-            raise ValueError(f"x has n_x = {x.shape[0]} features (shape {x.shape}); the model was fitted with n_x = {n_x}")
+            raise ValueError(
+                f"x has n_x = {x.shape[0]} features (shape {x.shape}); "
+                f"the model was fitted with n_x = {n_x}"
+            )
         if lengths is not None:
             lengths = check_lengths(lengths, x.shape[1], x.shape[2])
         x = np.require(x, np.dtype(self.dtype), ("F", "A"))
@@ -205,7 +243,9 @@ class _SequenceModel:
         if y.ndim == len(shape) + 1 and y.shape[1:] == shape and y.shape[0] >= 1:
             t = check_targets("y", y, np.float64)
             if not np.all((t == 0) | (t == 1)) or not np.all(t.sum(axis=0) == 1):
-                raise ValueError("y given with n_y first must be one-hot: one 1 per column, zeros elsewhere")
+                raise ValueError(
+                    "y given with n_y first must be one-hot: one 1 per column, zeros elsewhere"
+                )
             return np.argmax(t, axis=0), y.shape[0]
         raise ValueError(
             f"y must be class indices of shape {form} = {shape} or one-hot of shape "
@@ -232,7 +272,9 @@ class _SequenceModel:
         classes = self.classes_
         if n_y is not None:
             if n_y != len(classes):
-                raise ValueError(f"y is one-hot with n_y = {n_y}; the model was fitted with n_y = {len(classes)}")
+                raise ValueError(
+                    f"y is one-hot with n_y = {n_y}; the model was fitted with n_y = {len(classes)}"
+                )
             return labels
         index = np.minimum(np.searchsorted(classes, labels), len(classes) - 1)
         unknown = classes[index] != labels
@@ -248,20 +290,29 @@ class _SequenceModel:
 
     def _check_fitted(self):
         if not hasattr(self, "parameters_"):
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit(x, y) first")
+            raise RuntimeError(
+                f"this {type(self).__name__} is not fitted yet: call fit(x, y) first"
+            )
 
     def _check_params(self):
         """Clear errors for constructor arguments fit cannot use (the others check their own)."""
         get_cell(self.cell)
         if self.reset_after and self.cell != "gru":
-            raise ValueError(f'reset_after=True is the GRU\'s convention: it needs cell="gru", got {self.cell!r}')
+            raise ValueError(
+                f'reset_after=True is the GRU\'s convention: it needs cell="gru", got {self.cell!r}'
+            )
         if self.activation != "tanh" and self.cell != "rnn":
-            raise ValueError(f'activation={self.activation!r} is the RNN\'s option: it needs cell="rnn", got {self.cell!r}')
+            raise ValueError(
+                f"activation={self.activation!r} is the RNN's option: "
+                f'it needs cell="rnn", got {self.cell!r}'
+            )
         check_stack(self.num_layers, self.bidirectional, "concat", self.dropout)
         self._cell()
         if self.num_layers == 1 and self.dropout:
-            raise ValueError(f"dropout={self.dropout!r} is between the layers of a stack: it needs "
-                             f"num_layers >= 2, got {self.num_layers!r}")
+            raise ValueError(
+                f"dropout={self.dropout!r} is between the layers of a stack: it needs "
+                f"num_layers >= 2, got {self.num_layers!r}"
+            )
         make_optimizer(self.optimizer, self.learning_rate)
         for name in ("n_a", "epochs", "batch_size", "n_iter_no_change"):
             value = getattr(self, name)
@@ -289,28 +340,41 @@ class _SequenceModel:
         dropout when given the rng of its masks (training)."""
         if self.num_layers == 1 and not self.bidirectional:
             return get_cell(self.cell, **self._cell_options())
-        return Stack(self.cell, self.num_layers, self.bidirectional, "concat",
-                     0.0 if rng is None else self.dropout, rng, **self._cell_options())
+        return Stack(
+            self.cell,
+            self.num_layers,
+            self.bidirectional,
+            "concat",
+            0.0 if rng is None else self.dropout,
+            rng,
+            **self._cell_options(),
+        )
 
     def _shapes(self, n_x, n_y):
         """The shapes of parameters_: {key: shape}."""
         cell = self._cell()
         if isinstance(cell, Stack):
             return cell.shapes(n_x, self.n_a, n_y)
-        return {key: shape for key, (shape, _) in
-                model_shapes(self.cell, n_x, self.n_a, n_y, **self._cell_options()).items()}
+        return {
+            key: shape
+            for key, (shape, _) in model_shapes(
+                self.cell, n_x, self.n_a, n_y, **self._cell_options()
+            ).items()
+        }
 
     def _batch_loss_and_grads(self, x, y, lengths, parameters, rng=None):
         a0 = np.zeros((self.n_a, x.shape[1]), x.dtype)
-        return loss_and_grads(x, y, a0, parameters, "softmax", "mean", self._head,
-                              self._cell(rng), lengths)
+        return loss_and_grads(
+            x, y, a0, parameters, "softmax", "mean", self._head, self._cell(rng), lengths
+        )
 
-    def fit(self, x, y, lengths=None):
+    def fit(self, x, y, lengths=None, *, checkpoint=None, resume=False):
         """Train on x (n_x, m, T_x) and its labels y; returns self.
 
         Labels given as integers are class names: the model's classes are the distinct
-        labels seen (``classes_``), and predict returns them. An interrupted fit (an
-        exception, Ctrl-C) leaves the model as it was before the call.
+        labels seen (``classes_``), and predict returns them. A fit that fails (an
+        exception) leaves the model as it was before the call; Ctrl-C (KeyboardInterrupt)
+        leaves it at its last complete epoch, if one was, and says which.
 
         Arguments:
         x -- inputs, of shape (n_x, m, T_x), finite; or a list of m arrays (n_x, T_i)
@@ -319,6 +383,11 @@ class _SequenceModel:
              tagger of a list x, a list of (T_i,) label arrays
         lengths -- None, or the m lengths of a padded x (see crnn.rnn_forward): the steps
                    past them are not trained on, and their labels are not read
+        checkpoint -- None, or a path: the state of the fit is saved there after every
+                      epoch (atomically: the file is always a whole checkpoint)
+        resume -- with checkpoint, continue from the state the file holds (if it exists;
+                  else start): the same data and estimator parameters (epochs may grow)
+                  give the same model, bit for bit, as a fit that was never stopped
 
         Returns:
         self, with ``parameters_`` (the course's dict), ``n_features_in_``, ``classes_``,
@@ -335,9 +404,11 @@ class _SequenceModel:
         val = None
         if self.early_stopping:
             if not 0 < self.validation_fraction < 1:
-                raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+                raise ValueError(
+                    f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
+                )
             order = rng.permutation(m)
-            n_val = int(round(self.validation_fraction * m))
+            n_val = round(self.validation_fraction * m)
             if not 0 < n_val < m:
                 raise ValueError(
                     f"early_stopping needs at least one validation and one training example: "
@@ -348,21 +419,54 @@ class _SequenceModel:
         l_train = None if lengths is None else lengths[order]
         cell = self._cell()
         if isinstance(cell, Stack):
-            parameters = cell.initialize(x.shape[0], self.n_a, len(classes), self.init, rng,
-                                         np.dtype(self.dtype))
+            parameters = cell.initialize(
+                x.shape[0], self.n_a, len(classes), self.init, rng, np.dtype(self.dtype)
+            )
         else:
             parameters = initialize_parameters(
-                x.shape[0], self.n_a, len(classes), self.cell, self.init, rng,
-                np.dtype(self.dtype), **self._cell_options()
+                x.shape[0],
+                self.n_a,
+                len(classes),
+                self.cell,
+                self.init,
+                rng,
+                np.dtype(self.dtype),
+                **self._cell_options(),
             )
         validation = None
         if val is not None:
             validation = (x[:, val], labels[val], None if lengths is None else lengths[val])
-        fitted = self._fit_loop(parameters, x_train, y_train, validation, rng, l_train)
-        # all of the fitted state at once, only now that fit has finished
+        resumed = None
+        if checkpoint is not None:
+            resumed = self._resume(checkpoint, resume, parameters, rng, x, labels, lengths)
+        elif resume:
+            raise ValueError("resume=True needs checkpoint=PATH, the file to resume from")
+        fitted, interrupted = self._fit_loop(
+            parameters, x_train, y_train, validation, rng, l_train, resumed
+        )
+        # all of the fitted state at once, only now that an epoch has finished
         fitted.update(n_features_in_=x.shape[0], n_classes_=len(classes), classes_=classes)
         vars(self).update(fitted)
+        if interrupted is not None:
+            raise KeyboardInterrupt(
+                f"fit was interrupted in epoch {interrupted}: the model holds the parameters "
+                f"of epoch {fitted['n_epochs_']}, its last complete one"
+            )
         return self
+
+    def _resume(self, path, resume, parameters, rng, x, labels, lengths):
+        """What _fit_loop takes to save the state of a fit at path after every epoch:
+        with resume and a file at path, the state it holds, restored into parameters,
+        rng and a new optimizer."""
+        # what shapes the epochs: not their count, nor the progress bar
+        params = {k: v for k, v in self.get_params().items() if k not in ("epochs", "verbose")}
+        params = json.loads(json.dumps(params, default=str))  # as the file holds them
+        data = fingerprint(x, labels, lengths)
+        optimizer = make_optimizer(self.optimizer, self.learning_rate)
+        state = TrainingState()
+        if resume and os.path.exists(path):
+            state = load_checkpoint(path, params, data, parameters, optimizer, rng)
+        return path, state, optimizer, params, data
 
     def _batches(self, m, lengths, rng):
         """The minibatches of an epoch, as index arrays: shuffled; with lengths, sequences
@@ -371,27 +475,39 @@ class _SequenceModel:
         batch = self.batch_size
         if lengths is None:
             perm = rng.permutation(m)
-            return [perm[lo:lo + batch] for lo in range(0, m, batch)]
+            return [perm[lo : lo + batch] for lo in range(0, m, batch)]
         order = np.lexsort((rng.random(m), -lengths))
-        batches = [order[lo:lo + batch] for lo in range(0, m, batch)]
+        batches = [order[lo : lo + batch] for lo in range(0, m, batch)]
         return [batches[k] for k in rng.permutation(len(batches))]
 
-    def _fit_loop(self, parameters, x, y, validation, rng, lengths=None):
-        """Train parameters in place; returns the fitted attributes, without setting any."""
-        optimizer = make_optimizer(self.optimizer, self.learning_rate)
+    def _fit_loop(self, parameters, x, y, validation, rng, lengths=None, checkpoint=None):
+        """Train parameters in place, from the epoch after state's; returns the fitted
+        attributes, without setting any, and None, or after Ctrl-C those of the last
+        complete epoch and the epoch interrupted (KeyboardInterrupt itself when none was).
+
+        checkpoint -- None, or (path, state, optimizer, what save_checkpoint takes else):
+                      the state resumed (a TrainingState), its optimizer, and the path
+                      the state is saved to after every epoch
+        """
+        if checkpoint is None:
+            state, optimizer = TrainingState(), make_optimizer(self.optimizer, self.learning_rate)
+        else:
+            path, state, optimizer, params, data = checkpoint
         keys = ["d" + k for k in parameters]
         m = x.shape[1]
-        batch = self.batch_size
-        bar = _progress(self.epochs * m, self.verbose)
-        loss_curve, validation_loss_curve = [], []
-        best, best_parameters, best_epoch, waited = np.inf, None, None, 0
-        epoch = 0
+        bar = _progress((self.epochs - state.epoch) * m, self.verbose)
+        done = None  # the fitted attributes of the last complete epoch
+        epoch = state.epoch
         try:
-            for epoch in range(1, self.epochs + 1):
+            while epoch < self.epochs and not (
+                validation is not None and state.waited >= self.n_iter_no_change
+            ):
+                epoch += 1
                 total = 0.0
                 for idx in self._batches(m, lengths, rng):
-                    loss, grads = self._batch_loss_and_grads(*_batch(x, y, lengths, idx),
-                                                             parameters, rng)
+                    loss, grads = self._batch_loss_and_grads(
+                        *_batch(x, y, lengths, idx), parameters, rng
+                    )
                     if not np.isfinite(loss):
                         raise FloatingPointError(
                             f"the training loss became {loss} in epoch {epoch}: lower "
@@ -406,30 +522,33 @@ class _SequenceModel:
                     if bar is not None:
                         bar.set_postfix(epoch=epoch, loss=f"{loss:.4f}", refresh=False)
                         bar.update(len(idx))
-                loss_curve.append(total / max(m, 1))
+                state.epoch = epoch
+                state.loss_curve.append(total / max(m, 1))
                 if validation is not None:
                     val_loss = self._batch_loss_and_grads(*validation, parameters)[0]
-                    validation_loss_curve.append(val_loss)
+                    state.validation_loss_curve.append(val_loss)
                     if bar is not None:
-                        bar.set_postfix(epoch=epoch, loss=f"{loss_curve[-1]:.4f}",
-                                        val_loss=f"{val_loss:.4f}")
-                    if val_loss < best - self.tol:
-                        best, waited, best_epoch = val_loss, 0, epoch
-                        best_parameters = {k: v.copy() for k, v in parameters.items()}
+                        bar.set_postfix(
+                            epoch=epoch,
+                            loss=f"{state.loss_curve[-1]:.4f}",
+                            val_loss=f"{val_loss:.4f}",
+                        )
+                    if val_loss < state.best - self.tol:
+                        state.best, state.waited, state.best_epoch = val_loss, 0, epoch
+                        state.best_parameters = {k: v.copy() for k, v in parameters.items()}
                     else:
-                        waited += 1
-                if validation is not None and waited >= self.n_iter_no_change:
-                    break
+                        state.waited += 1
+                done = state.fitted(parameters)
+                if checkpoint is not None:
+                    save_checkpoint(path, params, data, state, parameters, optimizer, rng)
+        except KeyboardInterrupt:
+            if done is None:
+                raise
+            return done, epoch
         finally:
             if bar is not None:
                 bar.close()
-        return {
-            "parameters_": parameters if best_parameters is None else best_parameters,
-            "best_epoch_": epoch if best_epoch is None else best_epoch,
-            "n_epochs_": epoch,
-            "loss_curve_": loss_curve,
-            "validation_loss_curve_": validation_loss_curve,
-        }
+        return state.fitted(parameters), None
 
     # --- predict -------------------------------------------------------------------
 
@@ -564,13 +683,16 @@ class SequenceClassifier(_SequenceModel):
             raise ValueError(f'pooling must be "last" or "mean", got {self.pooling!r}')
 
 
-
 _MODELS = {cls.__name__: cls for cls in (SequenceTagger, SequenceClassifier)}
 
 
 def _shown(classes):
     """classes for a message: the first few."""
-    return str(classes.tolist()) if len(classes) <= 10 else f"[{', '.join(map(str, classes[:10]))}, ...]"
+    return (
+        str(classes.tolist())
+        if len(classes) <= 10
+        else f"[{', '.join(map(str, classes[:10]))}, ...]"
+    )
 
 
 class _Metadata:
@@ -597,9 +719,14 @@ class _Metadata:
     def curve(self, key, length):
         """A list of length finite numbers."""
         value = self[key]
-        if not (isinstance(value, list) and len(value) == length and all(
+        if not (
+            isinstance(value, list)
+            and len(value) == length
+            and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
-                for v in value)):
+                for v in value
+            )
+        ):
             raise self.error(key, f"must be a list of {length} finite numbers")
         return value
 
@@ -611,19 +738,24 @@ def _model_of(metadata, name):
 
     meta = _Metadata(metadata, name)
     if metadata.get("format") != _FORMAT:
-        raise ModelFileError(f"{name} is not a crnn model file (its metadata has no format {_FORMAT!r})")
+        raise ModelFileError(
+            f"{name} is not a crnn model file (its metadata has no format {_FORMAT!r})"
+        )
     saved = metadata.get("crnn_version")
     if saved != crnn.__version__ or metadata.get("format_version") != _FORMAT_VERSION:
         raise ModelFileError(
             f"{name} was saved by crnn {saved} (format {metadata.get('format_version')}); this is "
-            f"crnn {crnn.__version__} (format {_FORMAT_VERSION}): load it with crnn {saved}, or fit again"
+            f"crnn {crnn.__version__} (format {_FORMAT_VERSION}): "
+            f"load it with crnn {saved}, or fit again"
         )
     cls = _MODELS.get(meta["class"]) if isinstance(meta["class"], str) else None
     if cls is None:
         raise meta.error("class", f"must be one of {sorted(_MODELS)}, got {meta['class']!r}")
     params = meta["params"]
     if not isinstance(params, dict) or sorted(params) != sorted(cls._param_names()):
-        raise meta.error("params", f"must hold exactly the parameters of {cls.__name__}: {cls._param_names()}")
+        raise meta.error(
+            "params", f"must hold exactly the parameters of {cls.__name__}: {cls._param_names()}"
+        )
     model = cls(**params)
     try:
         model._check_params()
@@ -632,17 +764,29 @@ def _model_of(metadata, name):
     n_x = meta.count("n_features_in_", 1, BLAS_INT_MAX)
     n_y = meta.count("n_classes_", 1, MAX_CLASSES)
     classes = meta["classes_"]
-    if not (isinstance(classes, list) and len(classes) == n_y
-            and all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= BLAS_INT_MAX for c in classes)
-            and all(a < b for a, b in zip(classes, classes[1:]))):
+    if not (
+        isinstance(classes, list)
+        and len(classes) == n_y
+        and all(
+            isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= BLAS_INT_MAX
+            for c in classes
+        )
+        and all(a < b for a, b in pairwise(classes))
+    ):
         raise meta.error("classes_", f"must list n_classes_ = {n_y} increasing non-negative ints")
     n_epochs = meta.count("n_epochs_", 1, model.epochs)
     best_epoch = meta.count("best_epoch_", 1, n_epochs)
     loss_curve = meta.curve("loss_curve_", n_epochs)
-    validation_loss_curve = meta.curve("validation_loss_curve_", n_epochs if model.early_stopping else 0)
+    validation_loss_curve = meta.curve(
+        "validation_loss_curve_", n_epochs if model.early_stopping else 0
+    )
     vars(model).update(
-        n_features_in_=n_x, n_classes_=n_y, classes_=np.array(classes, np.intp),
-        n_epochs_=n_epochs, best_epoch_=best_epoch, loss_curve_=loss_curve,
+        n_features_in_=n_x,
+        n_classes_=n_y,
+        classes_=np.array(classes, np.intp),
+        n_epochs_=n_epochs,
+        best_epoch_=best_epoch,
+        loss_curve_=loss_curve,
         validation_loss_curve_=validation_loss_curve,
     )
     dtype = np.dtype(model.dtype)
