@@ -6,6 +6,9 @@ scipy hands over the function pointers when the module is imported.
 Environment:
   CRNN_DEBUG=1   turn Cython's bounds, wraparound and initialisation checks back on and
                  compile with -O0 -g (for the debug run of the test suite).
+  CRNN_SANITIZE=address,undefined
+                 compile and link with gcc's or clang's sanitizers (-fsanitize=...); run
+                 Python with their runtime preloaded (the sanitizers job of CI).
 """
 
 import os
@@ -33,6 +36,12 @@ else:
     # compute both sides of a select, and so vectorise the tanh and exp loops of csrc/
     compile_args = (["-O0", "-g"] if DEBUG else ["-O3"]) + ["-fno-trapping-math"]
 
+SANITIZE = os.environ.get("CRNN_SANITIZE", "")
+link_args = []
+if SANITIZE and sys.platform != "win32":
+    sanitize = [f"-fsanitize={SANITIZE}", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"]
+    compile_args, link_args = [*compile_args, "-g", *sanitize], sanitize
+
 macros = [
     ("CRNN_DEBUG", "1" if DEBUG else "0"),
     ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),
@@ -57,6 +66,7 @@ extensions = [
         include_dirs=["csrc", numpy.get_include()],
         define_macros=macros,
         extra_compile_args=compile_args,
+        extra_link_args=link_args,
     )
     for name, sources in c_sources.items()
 ]
