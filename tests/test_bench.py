@@ -1,4 +1,5 @@
 """The benchmark runs end to end at the tiny size and writes its JSON."""
+
 import json
 import sys
 
@@ -6,6 +7,7 @@ import pytest
 
 from crnn.__main__ import main
 from crnn.bench import SIZES, floor_gemms, gemm_floor
+from crnn.cells import CELLS
 
 #: the gradients each cell's contenders are checked on
 GRADIENTS = {
@@ -31,8 +33,7 @@ def _run(tmp_path, capsys, *extra):
     return json.loads(path.read_text()), table
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_bench_json_structure(tmp_path, capsys, monkeypatch, cell):
+def test_bench_json_structure(tmp_path, capsys, monkeypatch, cell_name):
     # the contenders' gradient dicts, recorded to check that every gradient is compared
     import crnn.bench
 
@@ -44,13 +45,15 @@ def test_bench_json_structure(tmp_path, capsys, monkeypatch, cell):
         return errors(out, want)
 
     monkeypatch.setattr(crnn.bench, "_errors", recording)
-    report, table = _run(tmp_path, capsys, "--no-torch", "--dtype", "float64,float32",
-                         "--cell", cell)
+    report, table = _run(
+        tmp_path, capsys, "--no-torch", "--dtype", "float64,float32", "--cell", cell_name
+    )
     assert report["repeats"] == 1 and report["torch"] is None
-    assert report["cells"] == [cell] and set(report["work"]) == {cell}
-    assert seen and all(names == (GRADIENTS[cell],) * 2 for names in seen)
+    assert report["cells"] == [cell_name] and set(report["work"]) == {cell_name}
+    assert seen and all(names == (GRADIENTS[cell_name],) * 2 for names in seen)
     assert [(r["cell"], r["size"], r["dtype"]) for r in report["results"]] == [
-        (cell, "tiny", "float64"), (cell, "tiny", "float32")
+        (cell_name, "tiny", "float64"),
+        (cell_name, "tiny", "float32"),
     ]
     for res in report["results"]:
         assert tuple(res["shape"].values()) == SIZES["tiny"]
@@ -71,15 +74,17 @@ def test_bench_json_structure(tmp_path, capsys, monkeypatch, cell):
         assert min(case[f"{k}_ms"] for k in ("full", "sorted", "unsorted")) > 0
         assert case["sorted_ratio"] > 0 and case["unsorted_ratio"] > 0
         assert [len(t) for t in case["times_ms"].values()] == [1, 1, 1]
-    assert "tiny" in table and "float32" in table and f"{cell.upper()} work:" in table
-    assert f"{cell.upper()} with variable lengths" in table
+    assert "tiny" in table and "float32" in table and f"{cell_name.upper()} work:" in table
+    assert f"{cell_name.upper()} with variable lengths" in table
 
 
+@pytest.mark.slow
 def test_bench_with_torch_and_threads(tmp_path, capsys):
     pytest.importorskip("torch")
     pytest.importorskip("threadpoolctl")
-    report, table = _run(tmp_path, capsys, "--dtype", "float64", "--threads", "1",
-                         "--cell", "lstm,rnn")
+    report, table = _run(
+        tmp_path, capsys, "--dtype", "float64", "--threads", "1", "--cell", "lstm,rnn"
+    )
     assert report["threads"] == 1 and report["torch_threads"] == 1
     assert all(lib["num_threads"] == 1 for lib in report["blas"])
     assert [r["cell"] for r in report["results"]] == ["lstm", "rnn"]
@@ -93,8 +98,8 @@ def test_bench_without_torch_runs_every_cell(tmp_path, capsys, monkeypatch):
     # torch that cannot be imported: the benchmark leaves it out, it does not fail
     monkeypatch.setitem(sys.modules, "torch", None)
     report, table = _run(tmp_path, capsys, "--dtype", "float32")
-    assert report["torch"] is None and report["cells"] == ["rnn", "lstm", "gru"]
-    assert [r["cell"] for r in report["results"]] == ["rnn", "lstm", "gru"]
+    assert report["torch"] is None and report["cells"] == list(CELLS)
+    assert [r["cell"] for r in report["results"]] == list(CELLS)
     assert all(set(r["contenders"]) == {"crnn", "reference"} for r in report["results"])
     assert "not installed" in table and "vs torch" not in table
 
@@ -114,7 +119,13 @@ def test_gemm_floor_counts_every_product():
     assert [r["calls"] for r in rows] == [1, 4, 1, 4, 1, 1, 1]
     assert all(r["gflops_per_s"] > 0 for r in rows)
     # the per-step product's weight as stored or as a transposed copy, the faster
-    assert rows[1]["trans"] in ("TN", "NN") and [r["trans"] for r in rows[2:]] == ["TN", "NN", "NN", "NT", "NT"]
+    assert rows[1]["trans"] in ("TN", "NN") and [r["trans"] for r in rows[2:]] == [
+        "TN",
+        "NN",
+        "NN",
+        "NT",
+        "NT",
+    ]
     seconds, rows = gemm_floor(3, 5, 2, 10, 4, "float32", cell="lstm")
     assert seconds > 0 and [r["calls"] for r in rows] == [1, 4, 1, 4, 1, 1, 1]
 
@@ -137,8 +148,7 @@ def test_stalled_calls_do_not_set_the_floor(monkeypatch):
         return real(*args)
 
     monkeypatch.setattr(_gemmtime, "repeat_gemm", stalling)
-    seconds = bench._gemm_seconds("N", "N", 8, 8, 8, np.float64, np.random.default_rng(0),
-                                  tries=1)
+    seconds = bench._gemm_seconds("N", "N", 8, 8, 8, np.float64, np.random.default_rng(0), tries=1)
     assert seconds < 0.005
     assert calls[-1] > 1  # the timed batch is many calls, sized by an unstalled one
 
@@ -146,8 +156,10 @@ def test_stalled_calls_do_not_set_the_floor(monkeypatch):
 def test_lstm_floor_is_the_kernels_products():
     # the engine: the four gates are one product of the packed W (4n_a rows)
     n_x, n_a, n_y, m, T = 3, 5, 2, 10, 4
-    shapes = [(ta, tb, M, N, K, calls) for _, ta, tb, M, N, K, calls
-              in floor_gemms(n_x, n_a, n_y, m, T, "lstm")]
+    shapes = [
+        (ta, tb, M, N, K, calls)
+        for _, ta, tb, M, N, K, calls in floor_gemms(n_x, n_a, n_y, m, T, "lstm")
+    ]
     assert shapes == [
         ("T", "N", 20, 40, 3, 1),  # gates input part, every step at once
         ("TN", "N", 20, 10, 5, 4),  # gates recurrent part, per step: W as stored or copied
@@ -201,8 +213,25 @@ def test_every_timed_batch_follows_an_untimed_call(tmp_path, capsys, monkeypatch
     monkeypatch.setattr(crnn.bench, "_course_step", counting)
     monkeypatch.setattr(crnn.bench, "_calls_per_round", lambda run: 3)
     path = tmp_path / "bench.json"
-    assert main(["bench", "--sizes", "tiny", "--repeats", "2", "--dtype", "float64",
-                 "--cell", "rnn", "--no-torch", "--json", str(path)]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--sizes",
+                "tiny",
+                "--repeats",
+                "2",
+                "--dtype",
+                "float64",
+                "--cell",
+                "rnn",
+                "--no-torch",
+                "--json",
+                str(path),
+            ]
+        )
+        == 0
+    )
     # the check against the course code, the traced-memory call, then 2 rounds of 1 + 3;
     # the course code also makes the results everyone is checked against, once
     assert calls == {"crnn": 2 + 2 * 4, "crnn.reference": 1 + 2 + 2 * 4}

@@ -1,4 +1,5 @@
 """crnn.charlm: the course's character-level model, its printed results and its gradients."""
+
 import numpy as np
 import pytest
 
@@ -13,14 +14,22 @@ def _course_parameters(seed, n_a, vocab_size=27, with_a_prev=False):
     """The random parameters of the course's tests, drawn in the course's order."""
     np.random.seed(seed)
     a_prev = np.random.randn(n_a, 1) if with_a_prev else None
-    Wax, Waa, Wya = np.random.randn(n_a, vocab_size), np.random.randn(n_a, n_a), np.random.randn(vocab_size, n_a)
+    Wax, Waa, Wya = (
+        np.random.randn(n_a, vocab_size),
+        np.random.randn(n_a, n_a),
+        np.random.randn(vocab_size, n_a),
+    )
     b, by = np.random.randn(n_a, 1), np.random.randn(vocab_size, 1)
     return {"Wax": Wax, "Waa": Waa, "Wya": Wya, "b": b, "by": by}, a_prev
 
 
 def test_clip_gives_the_courses_printed_values():
     np.random.seed(3)
-    dWax, dWaa, dWya = np.random.randn(5, 3) * 10, np.random.randn(5, 5) * 10, np.random.randn(2, 5) * 10
+    dWax, dWaa, dWya = (
+        np.random.randn(5, 3) * 10,
+        np.random.randn(5, 5) * 10,
+        np.random.randn(2, 5) * 10,
+    )
     db, dby = np.random.randn(5, 1) * 10, np.random.randn(2, 1) * 10
     gradients = {"dWax": dWax, "dWaa": dWaa, "dWya": dWya, "db": db, "dby": dby, "da_next": dby * 9}
     clipped = charlm.clip(gradients, 10)
@@ -37,7 +46,30 @@ def test_clip_gives_the_courses_printed_values():
 def test_sample_gives_the_courses_printed_indices():
     parameters, _ = _course_parameters(24, 100)
     indices = charlm.sample(parameters, CHAR_TO_IX, 0)
-    assert indices == [23, 16, 26, 26, 24, 3, 21, 1, 7, 24, 15, 3, 25, 20, 6, 13, 10, 8, 20, 12, 2, 0]
+    assert indices == [
+        23,
+        16,
+        26,
+        26,
+        24,
+        3,
+        21,
+        1,
+        7,
+        24,
+        15,
+        3,
+        25,
+        20,
+        6,
+        13,
+        10,
+        8,
+        20,
+        12,
+        2,
+        0,
+    ]
     assert charlm.get_sample(indices, IX_TO_CHAR) == "Wpzzxcuagxocytfmjhtlb\n"
 
 
@@ -51,7 +83,9 @@ def test_sample_stops_after_50_characters_with_a_newline():
 
 def test_sample_temperature():
     parameters, _ = _course_parameters(5, 16)
-    assert charlm.sample(parameters, CHAR_TO_IX, 3, temperature=1.0) == charlm.sample(parameters, CHAR_TO_IX, 3)
+    assert charlm.sample(parameters, CHAR_TO_IX, 3, temperature=1.0) == charlm.sample(
+        parameters, CHAR_TO_IX, 3
+    )
     # a temperature near zero takes the most likely character: the same name for any seed
     cold = [charlm.sample(parameters, CHAR_TO_IX, s, temperature=1e-3) for s in range(3)]
     assert cold[0] == cold[1] == cold[2]
@@ -72,15 +106,21 @@ def test_optimize_gives_the_courses_printed_values():
     assert gradients["dby"][1] == pytest.approx([0.01538192])
     assert a_last[4] == pytest.approx([-1.0])
     for key in before:  # updated in place with the clipped gradients
-        np.testing.assert_allclose(parameters[key], before[key] - 0.01 * gradients["d" + key], rtol=1e-14)
+        np.testing.assert_allclose(
+            parameters[key], before[key] - 0.01 * gradients["d" + key], rtol=1e-14
+        )
 
 
 def test_rnn_backward_agrees_with_finite_differences():
     rng = np.random.default_rng(0)
     n_a, vocab = 5, 27
-    parameters = {"Wax": rng.standard_normal((n_a, vocab)) * 0.5, "Waa": rng.standard_normal((n_a, n_a)) * 0.5,
-                  "Wya": rng.standard_normal((vocab, n_a)) * 0.5, "b": rng.standard_normal((n_a, 1)),
-                  "by": rng.standard_normal((vocab, 1))}
+    parameters = {
+        "Wax": rng.standard_normal((n_a, vocab)) * 0.5,
+        "Waa": rng.standard_normal((n_a, n_a)) * 0.5,
+        "Wya": rng.standard_normal((vocab, n_a)) * 0.5,
+        "b": rng.standard_normal((n_a, 1)),
+        "by": rng.standard_normal((vocab, 1)),
+    }
     a0 = rng.standard_normal((n_a, 1)) * 0.5
     X = [None, 3, 1, 20, 1]
     Y = X[1:] + [0]
@@ -106,7 +146,7 @@ def test_rnn_backward_agrees_with_finite_differences():
             shifted[i] += sign * h
             numeric[i] += sign * charlm.rnn_forward(X, Y, shifted, parameters)[0] / (2 * h)
     np.testing.assert_allclose(gradients["da_next"], numeric, rtol=1e-6, atol=1e-8)
-    with pytest.raises(TypeError, match="cache must be the cache crnn.charlm.rnn_forward returned"):
+    with pytest.raises(TypeError, match=r"cache must be the cache crnn\.charlm\.rnn_forward"):
         charlm.rnn_backward(X, Y, parameters, tuple(cache))
 
 
@@ -121,7 +161,9 @@ def test_initialize_parameters_smooth_and_initial_loss_are_the_courses():
 
 def test_model_trains_reproducibly_and_prints_as_the_course(capsys):
     names = ["anna", "bob", "carla", "dora", "emil"]
-    first = charlm.model(names, IX_TO_CHAR, CHAR_TO_IX, num_iterations=30, n_a=8, dino_names=2, verbose=True)
+    first = charlm.model(
+        names, IX_TO_CHAR, CHAR_TO_IX, num_iterations=30, n_a=8, dino_names=2, verbose=True
+    )
     printed = capsys.readouterr().out
     second = charlm.model(names, IX_TO_CHAR, CHAR_TO_IX, num_iterations=30, n_a=8, dino_names=2)
     assert "Iteration: 0, Loss: " in printed and "single_example =" in printed

@@ -1,4 +1,5 @@
 """The CoNLL reader, the entity spans and scores, and the data crnn ships."""
+
 import pytest
 
 from crnn import datasets
@@ -42,7 +43,9 @@ def test_files_without_sentences_give_none(tmp_path, text):
 def test_a_line_without_a_tag_is_an_error_naming_file_and_line(tmp_path):
     path = tmp_path / "bad.conll"
     path.write_text("Harry B-PER\n\nPotter\n", encoding="utf-8")
-    with pytest.raises(ConllError, match=r"bad\.conll, line 3: expected a token and a tag.*'Potter'"):
+    with pytest.raises(
+        ConllError, match=r"bad\.conll, line 3: expected a token and a tag.*'Potter'"
+    ):
         read_conll(path)
 
 
@@ -74,7 +77,7 @@ def test_tokenize_and_detokenize_the_seed_sentence():
     assert words == ["Yesterday", ",", "Harry", "Potter", "met", "Dr.", "Hermione", "Granger", "."]
     assert datasets.detokenize(words) == "Yesterday, Harry Potter met Dr. Hermione Granger."
     # a template's "{P}'s" keeps the possessive whole, after the name's own token
-    (tokens, tags), = datasets.name_sentences(1, ["Ada"], ["Lovelace"], 0, ["{P}'s book sold."])
+    ((tokens, tags),) = datasets.name_sentences(1, ["Ada"], ["Lovelace"], 0, ["{P}'s book sold."])
     assert tokens[-4:] == ["'s", "book", "sold", "."] and tags[-4:] == ["O"] * 4
 
 

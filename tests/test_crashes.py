@@ -1,7 +1,6 @@
 """Inputs that once crashed the interpreter: each runs in a child process, so that a
 segfault or a corrupted heap fails its test rather than the whole run."""
-import subprocess
-import sys
+
 import textwrap
 
 import pytest
@@ -15,18 +14,21 @@ P = {"Wax": rng.standard_normal((4, 3)), "Waa": rng.standard_normal((4, 4)),
 """
 
 
-def run_child(code):
-    """Run PRELUDE + code in a fresh interpreter; its stdout, after asserting it exited cleanly."""
-    proc = subprocess.run(
-        [sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
+@pytest.fixture
+def run_child(run_python):
+    """run_child(code): PRELUDE + code run in a fresh interpreter; its stdout, after
+    asserting it exited cleanly."""
+
+    def run(code):
+        proc = run_python("-c", PRELUDE + textwrap.dedent(code), timeout=300)
+        assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        return proc.stdout
+
+    return run
 
 
 @pytest.mark.parametrize("xt", ["np.array(1.0)", "np.ones(3)", "np.ones((3, 2, 1))"])
-def test_a_cache_whose_xt_is_not_2d_gets_a_clear_error(xt):
+def test_a_cache_whose_xt_is_not_2d_gets_a_clear_error(xt, run_child):
     out = run_child(f"""
         a = rng.standard_normal((4, 2))
         try:
@@ -37,7 +39,7 @@ def test_a_cache_whose_xt_is_not_2d_gets_a_clear_error(xt):
     assert "cache[2] (xt) must be 2-D of shape (n_x, m)" in out
 
 
-def test_a_matrix_da_next_that_needs_converting_computes_like_an_ndarray():
+def test_a_matrix_da_next_that_needs_converting_computes_like_an_ndarray(run_child):
     # the heap corruption showed up thousands of calls later: run many
     out = run_child("""
         xt, a_prev = rng.standard_normal((3, 2)), rng.standard_normal((4, 2))
@@ -53,7 +55,7 @@ def test_a_matrix_da_next_that_needs_converting_computes_like_an_ndarray():
     assert out.strip() == "ok"
 
 
-def test_an_lstm_matrix_da_next_of_another_dtype_computes_like_an_ndarray():
+def test_an_lstm_matrix_da_next_of_another_dtype_computes_like_an_ndarray(run_child):
     out = run_child("""
         from crnn.testing import random_lstm_problem
         x, a0, params, da = random_lstm_problem(3, 4, 2, 2, 1, seed=1)
@@ -71,7 +73,7 @@ def test_an_lstm_matrix_da_next_of_another_dtype_computes_like_an_ndarray():
 
 
 @pytest.mark.parametrize("dtype", ["np.float64", "np.float32", "np.int64"])
-def test_every_matrix_argument_of_the_cells_computes_like_an_ndarray(dtype):
+def test_every_matrix_argument_of_the_cells_computes_like_an_ndarray(dtype, run_child):
     # 2-D arguments only: np.matrix has no other form
     out = run_child(f"""
         from crnn.testing import random_lstm_problem
@@ -107,7 +109,7 @@ def test_every_matrix_argument_of_the_cells_computes_like_an_ndarray(dtype):
     assert out.startswith("ok")
 
 
-def test_a_misshaped_matrix_is_named_in_the_message():
+def test_a_misshaped_matrix_is_named_in_the_message(run_child):
     out = run_child("""
         _, _, cache = crnn.rnn_cell_forward(np.ones((3, 2)), np.ones((4, 2)), P)
         for call in (lambda: crnn.rnn_cell_backward(np.matrix(np.ones((4, 3), int)), cache),

@@ -1,15 +1,16 @@
-"""python -m crnn demo: the name tagger learns from context, and its options work."""
+"""python -m crnn demo: the name tagger learns from context, and its options work.
+
+The runs of the demo end to end (training, the command line) are marked slow."""
+
 import importlib.util
-import subprocess
 import sys
 
 import pytest
 
 import crnn
-from crnn.cells import CELLS
 from crnn.demo import SEED_SENTENCE, Encoder, builtin_data, capitalised_baseline, mark, run_demo
 
-TINY = dict(epochs=6, n_a=24, n_train=500, n_test=150, verbose=False)
+TINY = {"epochs": 6, "n_a": 24, "n_train": 500, "n_test": 150, "verbose": False}
 
 
 def _run(**kwargs):
@@ -18,9 +19,18 @@ def _run(**kwargs):
     return scores, "\n".join(lines)
 
 
+@pytest.fixture
+def _cli(run_python):
+    """_cli(*args): python -m crnn *args in a child process."""
+    return lambda *args: run_python("-m", "crnn", *args, timeout=120)
+
+
 def test_held_out_names_never_occur_in_training():
     train, test = builtin_data(seed=3, n_train=400, n_test=200)
-    names = lambda sentences: {w for words, tags in sentences for w, t in zip(words, tags) if t != "O"}
+
+    def names(sentences):
+        return {w for words, tags in sentences for w, t in zip(words, tags) if t != "O"}
+
     assert names(test) and not names(test) & names(train)
     # words seen in a name are kept out of the vocabulary: names are unknown words (a held-out
     # name can still be a template's word, e.g. the surname Cross and the "Red Cross")
@@ -28,6 +38,7 @@ def test_held_out_names_never_occur_in_training():
     assert not {w.lower() for w in names(train)} & set(encoder.vocabulary_)
 
 
+@pytest.mark.slow
 def test_the_demo_learns_names_from_context():
     scores, text = _run()
     # the baseline tags every capitalised word: sentence starts, places, days, titles...
@@ -60,10 +71,13 @@ def test_capitalised_baseline_and_marking():
     assert mark(words, tags) == "[Yesterday], [Harry Potter] met [Hermione Granger]."
 
 
+@pytest.mark.slow
 def test_demo_on_a_conll_file_saves_and_plots(tmp_path):
     train, _ = builtin_data(seed=1, n_train=200, n_test=1)
     path = tmp_path / "names.conll"
-    path.write_text("\n\n".join("\n".join(f"{w} {t}" for w, t in zip(*s)) for s in train), encoding="utf-8")
+    path.write_text(
+        "\n\n".join("\n".join(f"{w} {t}" for w, t in zip(*s)) for s in train), encoding="utf-8"
+    )
     plot = tmp_path / "loss.png" if importlib.util.find_spec("matplotlib") else None
     scores, text = _run(data=path, save=tmp_path / "m.npz", plot=plot)
     assert f"{path}: 160 training sentences, 40 held-out sentences" in text
@@ -81,13 +95,13 @@ def test_empty_data_file_is_a_clear_error(tmp_path):
         _run(data=path)
 
 
-def test_every_cell_runs_the_demo():
-    if "lstm" not in CELLS:
-        pytest.skip("the LSTM cell is not in crnn.cells.CELLS yet")
-    scores, _ = _run(cell="lstm")
+@pytest.mark.slow
+def test_every_cell_runs_the_demo(cell_name):
+    scores, _ = _run(cell=cell_name)
     assert scores["f1"] > scores["baseline_f1"]
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_scores():
     a, _ = _run(epochs=1, n_train=100, n_test=40)
     b, _ = _run(epochs=1, n_train=100, n_test=40)
@@ -95,11 +109,8 @@ def test_the_same_seed_gives_the_same_scores():
     assert [a[k] for k in keys] == [b[k] for k in keys]
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "crnn", *args], capture_output=True, text=True, timeout=120)
-
-
-def test_python_m_crnn_demo_command_line():
+@pytest.mark.slow
+def test_python_m_crnn_demo_command_line(_cli):
     run = _cli("demo", "--epochs", "1", "--n-a", "8", "--seed", "2")
     assert run.returncode == 0, run.stderr
     assert "Yesterday," in run.stdout and "F1" in run.stdout and "crnn.reference" in run.stdout
@@ -110,7 +121,8 @@ def test_python_m_crnn_demo_command_line():
     assert missing.returncode == 1 and "No such file" in missing.stderr
 
 
-def test_python_m_crnn_demo_names_samples_names():
+@pytest.mark.slow
+def test_python_m_crnn_demo_names_samples_names(_cli):
     run = _cli("demo", "names", "--iterations", "50", "--samples", "3", "--temperature", "0.5")
     assert run.returncode == 0, run.stderr
     assert "Iteration: 0, Loss:" in run.stdout and "3 new names at temperature 0.5:" in run.stdout
@@ -124,7 +136,17 @@ def test_python_m_crnn_without_a_command_runs_the_demo(monkeypatch):
     calls = []
     monkeypatch.setattr(demo, "run_demo", lambda **kwargs: calls.append(kwargs))
     assert __main__.main([]) == 0
-    assert calls == [dict(cell="rnn", epochs=10, n_a=48, seed=0, save=None, plot=None, data=None)]
+    assert calls == [
+        {
+            "cell": "rnn",
+            "epochs": 10,
+            "n_a": 48,
+            "seed": 0,
+            "save": None,
+            "plot": None,
+            "data": None,
+        }
+    ]
 
 
 def test_plot_without_matplotlib_fails_before_training(monkeypatch, tmp_path):

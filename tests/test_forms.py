@@ -1,4 +1,5 @@
 """The RNN forms: many-to-one pooling, one-to-many sampling, and the encoder-decoder example."""
+
 import importlib.util
 import pathlib
 
@@ -53,8 +54,13 @@ def test_greedy_sampling_feeds_each_output_back():
 def test_sampling_draws_from_the_output_distribution_reproducibly():
     # Wya = 0: every step's distribution is softmax(by), whatever the state
     n, m = 3, 20000
-    p = {"Wax": np.zeros((2, n)), "Waa": np.zeros((2, 2)), "ba": np.zeros((2, 1)),
-         "Wya": np.zeros((n, 2)), "by": np.log([[0.2], [0.5], [0.3]])}
+    p = {
+        "Wax": np.zeros((2, n)),
+        "Waa": np.zeros((2, 2)),
+        "ba": np.zeros((2, 1)),
+        "Wya": np.zeros((n, 2)),
+        "by": np.log([[0.2], [0.5], [0.3]]),
+    }
     indices, _ = crnn.sample(p, np.zeros((2, m)), 2, seed=0)
     freq = np.bincount(indices.ravel(), minlength=n) / indices.size
     np.testing.assert_allclose(freq, [0.2, 0.5, 0.3], atol=0.01)
@@ -77,8 +83,13 @@ def test_encoder_decoder_gradients_match_finite_differences(example):
 
     for params, grads in ((encoder, enc_grads), (decoder, dec_grads)):
         for name, target in params.items():
-            np.testing.assert_allclose(grads["d" + name], numeric_gradient(loss, target),
-                                       rtol=1e-6, atol=1e-9, err_msg=name)
+            np.testing.assert_allclose(
+                grads["d" + name],
+                numeric_gradient(loss, target),
+                rtol=1e-6,
+                atol=1e-9,
+                err_msg=name,
+            )
 
 
 def test_encoder_decoder_learns_with_T_x_different_from_T_y(example):

@@ -1,6 +1,7 @@
 """A short run of the fuzzer (tools/fuzz.py) over every entry point: seeded random inputs
 that each must give a result or a ValueError, TypeError or crnn's own error. Longer runs:
 ``python tools/fuzz.py all --seconds 600`` (``--atheris`` for coverage-guided ones)."""
+
 import importlib.util
 from pathlib import Path
 
@@ -72,8 +73,7 @@ def test_a_model_file_member_of_another_suffix_is_refused(tmp_path):
     saved = io.BytesIO()
     model.save(saved)
     renamed = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(saved.getvalue())) as src, \
-            zipfile.ZipFile(renamed, "w") as dst:
+    with zipfile.ZipFile(io.BytesIO(saved.getvalue())) as src, zipfile.ZipFile(renamed, "w") as dst:
         for info in src.infolist():
             name = "by.npz" if info.filename == "by.npy" else info.filename
             dst.writestr(name, src.read(info))

@@ -1,10 +1,11 @@
 """Finite-difference checks of crnn's gradients, in float64: the RNN's in detail, then
 every cell of the registry (crnn.cells.variants())."""
+
 import numpy as np
 import pytest
+from conftest import course
 
 import crnn
-from crnn.cells import variants
 from crnn.testing import numeric_gradient
 
 
@@ -73,19 +74,23 @@ def test_rnn_cell_backward_matches_finite_differences(name):
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("cell", variants(), ids=lambda cell: cell.label)
 def test_every_cell_matches_finite_differences(cell):
     """Every parameter of every cell, x and a0: the gradients of L = sum(G * a)."""
     x, a0, parameters, G = cell.problem(3, 4, 2, 3, 5, seed=11)
-    forward = getattr(crnn, f"{cell.name}_forward")
+    forward = course(cell, crnn, "forward")
 
     def loss():
         return float(np.sum(G * forward(x, a0, parameters, **cell.options)[0]))
 
     caches = forward(x, a0, parameters, **cell.options)[-1]
-    grads = getattr(crnn, f"{cell.name}_backward")(G, caches)
+    grads = course(cell, crnn, "backward")(G, caches)
     targets = {"dx": x, "da0": a0}
     targets.update({"d" + key: parameters[key] for key in cell.parameter_shapes(3, 4)})
     for key, target in targets.items():
-        np.testing.assert_allclose(grads[key], numeric_gradient(loss, target), rtol=1e-6,
-                                   atol=1e-8, err_msg=f"{cell.label}: {key}")
+        np.testing.assert_allclose(
+            grads[key],
+            numeric_gradient(loss, target),
+            rtol=1e-6,
+            atol=1e-8,
+            err_msg=f"{cell.label}: {key}",
+        )

@@ -1,6 +1,8 @@
 """Stacked and bidirectional layers (crnn.layers), for every cell of the registry."""
+
 import numpy as np
 import pytest
+from conftest import course
 
 import crnn
 from crnn import reference
@@ -8,7 +10,6 @@ from crnn.cells import variants
 from crnn.layers import init_stack, layer_names, stack_backward, stack_forward
 from crnn.testing import assert_close, numeric_gradient
 
-CELLS = pytest.mark.parametrize("cell", variants(), ids=lambda cell: cell.label)
 N_X, N_A, N_Y, M, T = 3, 4, 2, 3, 5
 
 
@@ -25,7 +26,9 @@ def _stack(cell, seed=0, **form):
                 value[...] = rng.standard_normal(value.shape) * 0.3
     a0 = {name: rng.standard_normal((N_A, M)) * 0.5 for name in names}
     x = rng.standard_normal((N_X, M, T))
-    width = 2 * N_A if form.get("bidirectional") and form.get("merge", "concat") == "concat" else N_A
+    width = (
+        2 * N_A if form.get("bidirectional") and form.get("merge", "concat") == "concat" else N_A
+    )
     return x, a0, parameters, rng.standard_normal((width, M, T))
 
 
@@ -33,24 +36,19 @@ def _run(cell, x, a0, parameters, **form):
     return stack_forward(x, a0, parameters, cell=cell.name, **cell.options, **form)
 
 
-def _course(cell, what):
-    return getattr(crnn, f"{cell.name}_{what}")
-
-
 def _with_output(cell, layer):
     """A layer's dict with a zero output layer, for the course's functions."""
     return {**layer, cell.output_weight: np.zeros((1, N_A)), "by": np.zeros((1, 1))}
 
 
-@CELLS
 def test_one_layer_is_the_course_forward(cell):
     x, a0, parameters, G = _stack(cell, 1)
     a, y, caches = _run(cell, x, a0, parameters)
     layer = _with_output(cell, parameters["layer0"])
-    *outputs, course_caches = _course(cell, "forward")(x, a0["layer0"], layer, **cell.options)
+    *outputs, course_caches = course(cell, crnn, "forward")(x, a0["layer0"], layer, **cell.options)
     assert_close(a, outputs[0], np.float64, "a")
     grads = stack_backward(G, caches)
-    want = _course(cell, "backward")(G, course_caches)
+    want = course(cell, crnn, "backward")(G, course_caches)
     assert_close(grads["dx"], want.pop("dx"), np.float64, "dx")
     for key, value in want.items():
         assert_close(grads["layer0"][key], value, np.float64, key)
@@ -58,27 +56,34 @@ def test_one_layer_is_the_course_forward(cell):
     assert_close(y, reference.softmax(logits), np.float64, "y_pred")
 
 
-@CELLS
 @pytest.mark.parametrize("merge", ["concat", "sum"])
 def test_a_bidirectional_layer_merges_both_directions(cell, merge):
     x, a0, parameters, _ = _stack(cell, 2, bidirectional=True, merge=merge)
     a, _, _ = _run(cell, x, a0, parameters, bidirectional=True, merge=merge)
-    fwd = _course(cell, "forward")(x, a0["layer0"], _with_output(cell, parameters["layer0"]),
-                                   **cell.options)[0]
-    rev = _course(cell, "forward")(x, a0["layer0_reverse"],
-                                   _with_output(cell, parameters["layer0_reverse"]),
-                                   **cell.options, reverse=True)[0]
+    fwd = course(cell, crnn, "forward")(
+        x, a0["layer0"], _with_output(cell, parameters["layer0"]), **cell.options
+    )[0]
+    rev = course(cell, crnn, "forward")(
+        x,
+        a0["layer0_reverse"],
+        _with_output(cell, parameters["layer0_reverse"]),
+        **cell.options,
+        reverse=True,
+    )[0]
     want = np.concatenate((fwd, rev)) if merge == "concat" else fwd + rev
     assert_close(a, want, np.float64, "a")
 
 
-@CELLS
-@pytest.mark.parametrize("form", [
-    {"num_layers": 2},
-    {"num_layers": 2, "bidirectional": True},
-    {"num_layers": 2, "bidirectional": True, "merge": "sum", "dropout": 0.3, "seed": 5},
-    {"num_layers": 2, "bidirectional": True, "lengths": [5, 2, 4]},
-], ids=["stacked", "bidirectional", "sum and dropout", "lengths"])
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"num_layers": 2},
+        {"num_layers": 2, "bidirectional": True},
+        {"num_layers": 2, "bidirectional": True, "merge": "sum", "dropout": 0.3, "seed": 5},
+        {"num_layers": 2, "bidirectional": True, "lengths": [5, 2, 4]},
+    ],
+    ids=["stacked", "bidirectional", "sum and dropout", "lengths"],
+)
 def test_stacks_match_finite_differences(cell, form):
     shape = {k: v for k, v in form.items() if k in ("num_layers", "bidirectional", "merge")}
     x, a0, parameters, G = _stack(cell, 3, **shape)
@@ -89,14 +94,23 @@ def test_stacks_match_finite_differences(cell, form):
     grads = stack_backward(G, _run(cell, x, a0, parameters, **form)[2])
     np.testing.assert_allclose(grads["dx"], numeric_gradient(loss, x), rtol=1e-6, atol=1e-8)
     for name in layer_names(form["num_layers"], form.get("bidirectional", False)):
-        np.testing.assert_allclose(grads[name]["da0"], numeric_gradient(loss, a0[name]),
-                                   rtol=1e-6, atol=1e-8, err_msg=f"{name}: da0")
+        np.testing.assert_allclose(
+            grads[name]["da0"],
+            numeric_gradient(loss, a0[name]),
+            rtol=1e-6,
+            atol=1e-8,
+            err_msg=f"{name}: da0",
+        )
         for key, value in parameters[name].items():
-            np.testing.assert_allclose(grads[name]["d" + key], numeric_gradient(loss, value),
-                                       rtol=1e-6, atol=1e-8, err_msg=f"{name}: d{key}")
+            np.testing.assert_allclose(
+                grads[name]["d" + key],
+                numeric_gradient(loss, value),
+                rtol=1e-6,
+                atol=1e-8,
+                err_msg=f"{name}: d{key}",
+            )
 
 
-@CELLS
 def test_each_example_of_a_stack_equals_running_it_alone(cell):
     form = {"num_layers": 2, "bidirectional": True}
     x, a0, parameters, G = _stack(cell, 4, **form)
@@ -106,13 +120,13 @@ def test_each_example_of_a_stack_equals_running_it_alone(cell):
     a, y, caches = _run(cell, x, a0, parameters, lengths=lengths, **form)
     grads = stack_backward(G, caches)
     for i, L in enumerate(lengths):
-        alone = {name: s[:, i:i + 1] for name, s in a0.items()}
-        a_i, y_i, caches_i = _run(cell, x[:, i:i + 1, :L].copy(), alone, parameters, **form)
-        assert_close(a[:, i:i + 1, :L], a_i, np.float64, "a")
-        assert_close(y[:, i:i + 1, :L], y_i, np.float64, "y_pred")
+        alone = {name: s[:, i : i + 1] for name, s in a0.items()}
+        a_i, y_i, caches_i = _run(cell, x[:, i : i + 1, :L].copy(), alone, parameters, **form)
+        assert_close(a[:, i : i + 1, :L], a_i, np.float64, "a")
+        assert_close(y[:, i : i + 1, :L], y_i, np.float64, "y_pred")
         assert not np.any(y[:, i, L:])
-        g_i = stack_backward(G[:, i:i + 1, :L].copy(), caches_i)
-        assert_close(grads["dx"][:, i:i + 1, :L], g_i["dx"], np.float64, "dx")
+        g_i = stack_backward(G[:, i : i + 1, :L].copy(), caches_i)
+        assert_close(grads["dx"][:, i : i + 1, :L], g_i["dx"], np.float64, "dx")
 
 
 def test_init_stack_shapes_and_names():
@@ -122,8 +136,9 @@ def test_init_stack_shapes_and_names():
     assert parameters["layer1"]["Wf"].shape == (4, 4 + 8)  # reads the concatenated output
     assert parameters["Wy"].shape == (2, 8) and parameters["by"].shape == (2, 1)
     assert "Wy" not in parameters["layer0"]
-    summed = init_stack(3, 4, 2, cell="gru", num_layers=2, bidirectional=True, merge="sum",
-                        reset_after=True, seed=0)
+    summed = init_stack(
+        3, 4, 2, cell="gru", num_layers=2, bidirectional=True, merge="sum", reset_after=True, seed=0
+    )
     assert summed["layer1"]["Wcx"].shape == (4, 4) and summed["Wy"].shape == (2, 4)
 
 
@@ -138,11 +153,18 @@ def test_dropout_masks_the_inputs_above_the_first_layer_and_only_when_asked():
     assert all(layer[2] is None for layer in plain[0])
 
 
-@pytest.mark.parametrize("change, error, message", [
-    (lambda p: p.pop("layer1"), KeyError, "parameters has no 'layer1'"),
-    (lambda p: p["layer1"].pop("Waa"), KeyError, r"layer1.*has no key .*Waa"),
-    (lambda p: p["layer1"].update(Wax=np.zeros((4, 3))), ValueError, 'in layer "layer1": .*Wax'),
-])
+@pytest.mark.parametrize(
+    "change, error, message",
+    [
+        (lambda p: p.pop("layer1"), KeyError, "parameters has no 'layer1'"),
+        (lambda p: p["layer1"].pop("Waa"), KeyError, r"layer1.*has no key .*Waa"),
+        (
+            lambda p: p["layer1"].update(Wax=np.zeros((4, 3))),
+            ValueError,
+            'in layer "layer1": .*Wax',
+        ),
+    ],
+)
 def test_bad_layer_dicts_are_named(change, error, message):
     cell = variants()[0]
     x, a0, parameters, _ = _stack(cell, 7, num_layers=2)
@@ -151,13 +173,16 @@ def test_bad_layer_dicts_are_named(change, error, message):
         _run(cell, x, a0, parameters, num_layers=2)
 
 
-@pytest.mark.parametrize("form, message", [
-    ({"lengths": [5, 0, 3]}, r"^lengths must be in 1..T_x = 1..5, got \[0\]"),
-    ({"num_layers": 0}, "num_layers must be an int >= 1"),
-    ({"merge": "mean"}, 'merge must be "concat" or "sum"'),
-    ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
-    ({"bidirectional": "yes"}, "bidirectional must be True or False"),
-])
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({"lengths": [5, 0, 3]}, r"^lengths must be in 1..T_x = 1..5, got \[0\]"),
+        ({"num_layers": 0}, "num_layers must be an int >= 1"),
+        ({"merge": "mean"}, 'merge must be "concat" or "sum"'),
+        ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
+        ({"bidirectional": "yes"}, "bidirectional must be True or False"),
+    ],
+)
 def test_bad_forms_are_named(form, message):
     cell = variants()[0]
     x, a0, parameters, _ = _stack(cell, 8)
@@ -165,13 +190,12 @@ def test_bad_forms_are_named(form, message):
         _run(cell, x, a0, parameters, **form)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_the_last_state_of_a_bidirectional_stack_matches_finite_differences(cell):
+def test_the_last_state_of_a_bidirectional_stack_matches_finite_differences(cell_name):
     """Its forward half from the last step, its reverse half from step 0 (where that
     direction ends), with lengths: the training step's loss against finite differences."""
     from crnn.layers import Stack
 
-    stack = Stack(cell, 2, True)
+    stack = Stack(cell_name, 2, True)
     rng = np.random.default_rng(9)
     flat = stack.initialize(N_X, N_A, N_Y, "glorot", rng, np.float64)
     for key, value in flat.items():
@@ -180,11 +204,19 @@ def test_the_last_state_of_a_bidirectional_stack_matches_finite_differences(cell
     x = rng.standard_normal((N_X, M, T))
     y = rng.integers(0, N_Y, size=M)
     a0 = np.zeros((N_A, M))
-    step = dict(loss="softmax", reduction="sum", output="last", cell=stack, lengths=[5, 2, 4])
+    step = {
+        "loss": "softmax",
+        "reduction": "sum",
+        "output": "last",
+        "cell": stack,
+        "lengths": [5, 2, 4],
+    }
     _, grads = crnn.loss_and_grads(x, y, a0, flat, **step)
-    reverse_bias = {"rnn": "ba", "lstm": "bf", "gru": "bu"}[cell]
+    reverse_bias = {"rnn": "ba", "lstm": "bf", "gru": "bu"}[cell_name]
     for key in (f"layer0_reverse.{reverse_bias}", f"layer1_reverse.{reverse_bias}", "Wy"):
-        numeric = numeric_gradient(lambda: crnn.loss_and_grads(x, y, a0, flat, **step)[0], flat[key])
+        numeric = numeric_gradient(
+            lambda: crnn.loss_and_grads(x, y, a0, flat, **step)[0], flat[key]
+        )
         np.testing.assert_allclose(grads["d" + key], numeric, rtol=1e-6, atol=1e-8, err_msg=key)
 
 

@@ -1,4 +1,5 @@
 """crnn.losses against plain numpy (crnn.reference) and finite differences; bad labels."""
+
 import numpy as np
 import pytest
 
@@ -11,11 +12,19 @@ def _logits(shape=(4, 3, 5), seed=0, dtype=np.float64):
     return (2 * np.random.default_rng(seed).standard_normal(shape)).astype(dtype)
 
 
-@pytest.mark.parametrize("fn, ref_fn, ref_output, n_labels, label_shape", [
-    (softmax_cross_entropy, reference.softmax_cross_entropy, reference.softmax, 4, (3, 5)),
-    (sigmoid_binary_cross_entropy, reference.sigmoid_binary_cross_entropy, reference.sigmoid, 2,
-     (4, 3, 5)),
-])
+@pytest.mark.parametrize(
+    "fn, ref_fn, ref_output, n_labels, label_shape",
+    [
+        (softmax_cross_entropy, reference.softmax_cross_entropy, reference.softmax, 4, (3, 5)),
+        (
+            sigmoid_binary_cross_entropy,
+            reference.sigmoid_binary_cross_entropy,
+            reference.sigmoid,
+            2,
+            (4, 3, 5),
+        ),
+    ],
+)
 def test_each_loss_matches_the_reference(fn, ref_fn, ref_output, n_labels, label_shape):
     z = _logits()
     y = np.random.default_rng(1).integers(0, n_labels, label_shape)
@@ -41,11 +50,14 @@ def test_the_seeds_m_by_T_tags_work_with_one_output():
     assert sigmoid_binary_cross_entropy(z, y)[0] == sigmoid_binary_cross_entropy(z, y[None])[0]
 
 
-@pytest.mark.parametrize("fn, labels", [
-    (softmax_cross_entropy, "indices"),
-    (softmax_cross_entropy, "soft"),
-    (sigmoid_binary_cross_entropy, "soft"),
-])
+@pytest.mark.parametrize(
+    "fn, labels",
+    [
+        (softmax_cross_entropy, "indices"),
+        (softmax_cross_entropy, "soft"),
+        (sigmoid_binary_cross_entropy, "soft"),
+    ],
+)
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
 def test_dlogits_match_finite_differences(fn, labels, reduction):
     z = _logits()
@@ -80,7 +92,7 @@ def test_one_label_per_example_for_many_to_one():
 
 
 def test_large_logits_are_stable():
-    z = np.array([[1000.0, -1000.0], [0.0, 0.0]])[:, :, None]          # (2, 2, 1)
+    z = np.array([[1000.0, -1000.0], [0.0, 0.0]])[:, :, None]  # (2, 2, 1)
     loss, d = softmax_cross_entropy(z, np.array([[1], [1]]))
     assert loss == pytest.approx(1000.0 + np.log1p(np.exp(-1000.0)))
     assert np.all(np.isfinite(d))
@@ -116,19 +128,24 @@ def test_a_label_array_of_the_wrong_shape_is_named(fn):
         fn(_logits(), np.zeros((3, 4)))
 
 
-@pytest.mark.parametrize("y, message", [
-    (np.full((3, 5), 4), r"y holds 4 at index \(0, 0\).*range\(n_y\) = range\(4\)"),
-    (np.full((3, 5), -1), r"y holds -1 .*non-negative"),
-    (np.where(np.eye(3, 5) > 0, np.nan, 0.0), r"y holds nan at index \(0, 0\).*finite"),
-    (np.full((3, 5), 1.5), r"y holds 1.5 .*integers"),
-])
+@pytest.mark.parametrize(
+    "y, message",
+    [
+        (np.full((3, 5), 4), r"y holds 4 at index \(0, 0\).*range\(n_y\) = range\(4\)"),
+        (np.full((3, 5), -1), r"y holds -1 .*non-negative"),
+        (np.where(np.eye(3, 5) > 0, np.nan, 0.0), r"y holds nan at index \(0, 0\).*finite"),
+        (np.full((3, 5), 1.5), r"y holds 1.5 .*integers"),
+    ],
+)
 def test_bad_class_indices_get_clear_errors(y, message):
     with pytest.raises(ValueError, match=message):
         softmax_cross_entropy(_logits(), y)
 
 
 @pytest.mark.parametrize("fn", [softmax_cross_entropy, sigmoid_binary_cross_entropy])
-@pytest.mark.parametrize("value, message", [(np.nan, "finite"), (2.0, r"\[0, 1\]"), (-0.5, r"\[0, 1\]")])
+@pytest.mark.parametrize(
+    "value, message", [(np.nan, "finite"), (2.0, r"\[0, 1\]"), (-0.5, r"\[0, 1\]")]
+)
 def test_bad_one_hot_or_binary_labels_get_clear_errors(fn, value, message):
     y = np.zeros((4, 3, 5))
     y[1, 2, 3] = value

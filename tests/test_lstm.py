@@ -1,8 +1,7 @@
-"""crnn's LSTM against crnn.reference, finite differences, the course's cache contract,
-bad inputs (VALIDATION.md), layouts, dtypes and threads."""
-import threading
-import time
-import tracemalloc
+"""crnn's LSTM against crnn.reference with c0 given, finite differences, the course's cache
+contract, bad inputs (VALIDATION.md), layouts, dtypes and threads with c0. Every cell's
+agreement with crnn.reference (the LSTM's without c0, and its cell functions) is in
+test_reference.py, every cell's threads and GIL in test_threads.py."""
 
 import numpy as np
 import pytest
@@ -55,23 +54,24 @@ def assert_forward(fast, slow, dtype):
 # --- against the reference -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("dtype", [F64, F32])
 @pytest.mark.parametrize("shape", SHAPES)
-def test_sequence_matches_reference(shape, dtype):
+def test_sequence_with_c0_matches_reference(shape, dtype):
+    # without c0: every cell's test_reference.py
     x, a0, parameters, da, c0 = problem(shape, dtype, seed=sum(shape))
-    for kw in ({}, {"c0": c0}):
-        fast = crnn.lstm_forward(x, a0, parameters, **kw)
-        slow = reference.lstm_forward(x, a0, parameters, **kw)
-        assert all(arr.dtype == dtype for arr in fast[:3])
-        assert_forward(fast, slow, dtype)
-        grads = crnn.lstm_backward(da, fast[3])
-        assert all(g.dtype == dtype for g in grads.values())
-        assert_grads(grads, reference.lstm_backward(da, slow[3]), dtype, SEQ_KEYS)
+    fast = crnn.lstm_forward(x, a0, parameters, c0=c0)
+    slow = reference.lstm_forward(x, a0, parameters, c0=c0)
+    assert all(arr.dtype == dtype for arr in fast[:3])
+    assert_forward(fast, slow, dtype)
+    grads = crnn.lstm_backward(da, fast[3])
+    assert all(g.dtype == dtype for g in grads.values())
+    assert_grads(grads, reference.lstm_backward(da, slow[3]), dtype, SEQ_KEYS)
 
 
-@pytest.mark.parametrize("dtype", [F64, F32])
-@pytest.mark.parametrize("shape", [(3, 130, 2, 100, 2), (3, 130, 2, 250, 2)],
-                         ids=["n_a^2*m past 2^20", "n_a^2*m past 2^22"])
+@pytest.mark.parametrize(
+    "shape",
+    [(3, 130, 2, 100, 2), (3, 130, 2, 250, 2)],
+    ids=["n_a^2*m past 2^20", "n_a^2*m past 2^22"],
+)
 def test_recurrent_weights_copied_or_read_as_stored(shape, dtype):
     # the forward loop reads the recurrent part of the packed W from a Fortran-ordered
     # copy while n_a²·m <= 2^22 in float64 (2^20 in float32), else in place, transposed
@@ -79,25 +79,9 @@ def test_recurrent_weights_copied_or_read_as_stored(shape, dtype):
     fast = crnn.lstm_forward(x, a0, parameters, c0=c0)
     slow = reference.lstm_forward(x, a0, parameters, c0=c0)
     assert_forward(fast, slow, dtype)
-    assert_grads(crnn.lstm_backward(da, fast[3]), reference.lstm_backward(da, slow[3]),
-                 dtype, SEQ_KEYS)
-
-
-@pytest.mark.parametrize("dtype", [F64, F32])
-@pytest.mark.parametrize("shape", EDGE_SHAPES + RANDOM_SHAPES[:10])
-def test_cell_matches_reference(shape, dtype):
-    x, a0, parameters, da, c0 = problem(shape, dtype, seed=sum(shape))
-    xt, da_next, dc_next = x[:, :, 0], da[:, :, 0], 0.3 * c0[:, ::-1]
-    fast = crnn.lstm_cell_forward(xt, a0, c0, parameters)
-    slow = reference.lstm_cell_forward(xt, a0, c0, parameters)
-    for name, f, s in zip(("a_next", "c_next", "yt_pred"), fast[:3], slow[:3]):
-        assert f.dtype == dtype
-        assert_close(f, s, dtype, name)
-    for k, (f, s) in enumerate(zip(fast[3][:9], slow[3][:9])):
-        assert_close(f, s, dtype, f"cache[{k}]")
-    grads = crnn.lstm_cell_backward(da_next, dc_next, fast[3])
-    assert all(g.dtype == dtype for g in grads.values())
-    assert_grads(grads, reference.lstm_cell_backward(da_next, dc_next, slow[3]), dtype, CELL_KEYS)
+    assert_grads(
+        crnn.lstm_backward(da, fast[3]), reference.lstm_backward(da, slow[3]), dtype, SEQ_KEYS
+    )
 
 
 # --- finite differences --------------------------------------------------------------
@@ -221,7 +205,6 @@ def test_cell_cache_holds_the_arguments():
     assert cache[2] is a0 and cache[3] is c0 and cache[8] is xt and cache[9] is parameters
 
 
-@pytest.mark.parametrize("dtype", [F64, F32])
 def test_caches_interoperate_both_ways(dtype):
     x, a0, parameters, da, c0 = problem((4, 6, 3, 5, 7), dtype)
     fast = crnn.lstm_forward(x, a0, parameters, c0=c0)
@@ -618,17 +601,11 @@ HUGE_CASES = [
 
 
 @pytest.mark.parametrize("func, sizes, name, dim", HUGE_CASES)
-def test_past_the_blas_limit_before_any_allocation(func, sizes, name, dim):
-    tracemalloc.start()
-    try:
-        with pytest.raises(ValueError) as info:
-            run_huge(func, *sizes)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    message = str(info.value)
+def test_past_the_blas_limit_before_any_allocation(
+    func, sizes, name, dim, refused_before_allocating
+):
+    message = refused_before_allocating(lambda: run_huge(func, *sizes))
     assert f"{name} has {dim} = " in message and str(2**31 - 1) in message, message
-    assert peak < 2**20, f"{peak} bytes allocated before the error"
 
 
 def test_da_that_does_not_fit_the_caches(small):
@@ -730,7 +707,6 @@ def test_da_next_or_dc_next_not_the_cache_shape(small):
 # --- zero-size dimensions --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dtype", [F64, F32])
 @pytest.mark.parametrize(
     "shape", [(0, 3, 2, 4, 3), (3, 0, 2, 4, 3), (3, 4, 2, 0, 3), (3, 4, 2, 4, 0), (0, 0, 1, 0, 0)]
 )
@@ -800,10 +776,7 @@ def test_layouts_give_the_same_results_and_inputs_stay_untouched(small, tmp_path
         [*variants(a0), a0],
         [*variants(c0), c0],
         [*variants(da), da],
-        [
-            {k: v for k, v in zip(parameters, vs)}
-            for vs in zip(*(list(variants(v)) for v in parameters.values()))
-        ]
+        [dict(zip(parameters, vs)) for vs in zip(*(list(variants(v)) for v in parameters.values()))]
         + [parameters],
     ):
         before = [arr.copy() for arr in (xv, a0v, c0v, dav, *pv.values())]
@@ -841,9 +814,7 @@ def test_the_courses_x_and_da_are_read_in_place():
     ):
         run(x, da)  # the backward's work space, which each thread keeps, made untraced
         in_place = _peak_bytes(lambda: run(x, da))
-        converted = _peak_bytes(
-            lambda: run(*(v.astype(F32) if v is arr else v for v in (x, da)))
-        )
+        converted = _peak_bytes(lambda: run(*(v.astype(F32) if v is arr else v for v in (x, da))))
         assert converted - in_place > arr.nbytes // 2, (in_place, converted, arr.nbytes)
 
 
@@ -862,74 +833,22 @@ def test_backward_leaves_the_caches_untouched(small):
 
 
 # --- threads ---------------------------------------------------------------------------
+# (every cell's threads and GIL: test_threads.py)
 
 
-def test_threads_give_the_single_thread_answers():
+def test_threads_with_c0_give_the_single_thread_answers(assert_threads_agree):
     problems = [
         problem((16, 32, 8, 8, 20), dtype, seed=s) for s, dtype in enumerate([F64, F32, F64, F32])
     ]
 
-    def run(p):
-        x, a0, parameters, da, c0 = p
+    def run(i):
+        x, a0, parameters, da, c0 = problems[i]
         a, y, c, caches = crnn.lstm_forward(x, a0, parameters, c0=c0)
         return [a, y, c, *crnn.lstm_backward(da, caches).values()]
 
-    expected = [run(p) for p in problems]
-    results = [[] for _ in problems]
-
-    def work(i):
-        for _ in range(5):
-            results[i].append(run(problems[i]))
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(problems))]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    for runs, exp in zip(results, expected):
-        assert len(runs) == 5
-        for res in runs:
-            for r, e in zip(res, exp):
-                np.testing.assert_array_equal(r, e)
+    assert_threads_agree(run, len(problems), 5)
 
 
-def counting_rate(work):
-    """How fast a Python thread counts while work() runs, in counts per second."""
-    stop, counts = threading.Event(), []
-
-    def count():
-        n = 0
-        while not stop.is_set():
-            n += 1
-        counts.append(n)
-
-    thread = threading.Thread(target=count)
-    thread.start()
-    start = time.perf_counter()
-    work()
-    elapsed = time.perf_counter() - start
-    stop.set()
-    thread.join()
-    return counts[0] / elapsed
-
-
-def test_the_time_loops_release_the_gil():
-    x, a0, parameters, da, _ = problem((32, 64, 4, 16, 400))
-    solo = counting_rate(lambda: time.sleep(0.3))
-    # a C call that holds the GIL all along: the counter all but stops (about 0.01)
-    held = counting_rate(lambda: sum(range(3 * 10**7))) / solo
-    if held >= 0.2:
-        pytest.skip(f"this interpreter lets Python run beside a GIL-holding call ({held:.2f})")
-
-    def lstm():
-        for _ in range(2):
-            crnn.lstm_backward(da, crnn.lstm_forward(x, a0, parameters)[3])
-
-    # beside kernels that released the GIL it counts at about 0.5 to 0.8 of its solo rate
-    assert counting_rate(lstm) / solo > 0.2
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_saturated_gates_match_the_reference(dtype):
     """Gate pre-activations far past where sigmoid and tanh saturate, both signs."""
     x, a0, parameters, _ = random_lstm_problem(3, 4, 2, 5, 3, dtype=dtype, seed=8)

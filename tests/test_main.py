@@ -1,10 +1,11 @@
-"""The command line: python -m crnn check runs the self-check."""
-import subprocess
-import sys
+"""The command line: python -m crnn check runs the self-check (its full runs are slow)."""
+
+import pytest
 
 from crnn._check import SIZES, run_check
 
 
+@pytest.mark.slow
 def test_check_passes_and_reports_every_output():
     lines = []
     assert run_check(repeats=1, out=lines.append) == 0
@@ -30,9 +31,8 @@ def test_check_reports_a_mismatch(monkeypatch):
     assert any("FAILED: dWaa" in line for line in lines)
 
 
-def test_python_m_crnn_runs_the_check():
-    run = subprocess.run(
-        [sys.executable, "-m", "crnn", "check", "--repeats", "1"], capture_output=True, text=True
-    )
+@pytest.mark.slow
+def test_python_m_crnn_runs_the_check(run_python):
+    run = run_python("-m", "crnn", "check", "--repeats", "1")
     assert run.returncode == 0, run.stderr
     assert "all outputs and gradients agree" in run.stdout

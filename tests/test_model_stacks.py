@@ -1,5 +1,6 @@
 """The estimators with stacked and bidirectional layers (num_layers, bidirectional,
 dropout), on sequences of different lengths."""
+
 import io
 
 import numpy as np
@@ -9,42 +10,56 @@ import crnn
 from crnn.layers import Stack, stack_forward
 
 
-def _sequences(m=30, seed=0):
+@pytest.fixture
+def tagged_sequences(sequences):
     """Tag of step t: whether x[0] rises at t+1 (the future: a reverse direction sees it)."""
-    rng = np.random.default_rng(seed)
-    xs = [rng.standard_normal((3, int(L))) for L in rng.integers(3, 10, size=m)]
-    tags = [np.concatenate(((np.diff(x[0]) > 0).astype(int), [0])) for x in xs]
-    return xs, tags
+    return lambda m=30, seed=0: sequences(m, seed, low=3, high=9, ahead=True)
 
 
 def _tagger(**kwargs):
-    return crnn.SequenceTagger(**{"n_a": 8, "epochs": 25, "batch_size": 6, "seed": 0,
-                                  "learning_rate": 0.05, "verbose": False, **kwargs})
+    return crnn.SequenceTagger(
+        **{
+            "n_a": 8,
+            "epochs": 25,
+            "batch_size": 6,
+            "seed": 0,
+            "learning_rate": 0.05,
+            "verbose": False,
+            **kwargs,
+        }
+    )
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_a_bidirectional_stack_learns_what_needs_the_future(cell):
-    xs, tags = _sequences()
-    forward_only = _tagger(cell=cell).fit(xs, tags).score(xs, tags)
-    both = _tagger(cell=cell, num_layers=2, bidirectional=True, dropout=0.1).fit(xs, tags)
+def test_a_bidirectional_stack_learns_what_needs_the_future(cell_name, tagged_sequences):
+    xs, tags = tagged_sequences()
+    forward_only = _tagger(cell=cell_name).fit(xs, tags).score(xs, tags)
+    both = _tagger(cell=cell_name, num_layers=2, bidirectional=True, dropout=0.1).fit(xs, tags)
     assert both.score(xs, tags) > max(forward_only, 0.9)
     assert sorted(k for k in both.parameters_ if k.startswith("layer1_reverse."))
     assert both.parameters_["Wy"].shape == (2, 16)
 
 
-def test_the_stacks_parameters_are_the_layers_functions():
-    xs, tags = _sequences(seed=1)
-    model = _tagger(cell="gru", reset_after=True, num_layers=2, bidirectional=True,
-                    epochs=2).fit(xs, tags)
+def test_the_stacks_parameters_are_the_layers_functions(tagged_sequences):
+    xs, tags = tagged_sequences(seed=1)
+    model = _tagger(cell="gru", reset_after=True, num_layers=2, bidirectional=True, epochs=2).fit(
+        xs, tags
+    )
     stack = Stack("gru", 2, True, reset_after=True)
     x = xs[0][:, None]
-    a, y, _ = stack_forward(x, None, stack.nested(model.parameters_), cell="gru", num_layers=2,
-                            bidirectional=True, reset_after=True)
+    a, y, _ = stack_forward(
+        x,
+        None,
+        stack.nested(model.parameters_),
+        cell="gru",
+        num_layers=2,
+        bidirectional=True,
+        reset_after=True,
+    )
     np.testing.assert_allclose(model.predict_proba([xs[0]])[0], y[:, 0], rtol=1e-12)
 
 
-def test_a_saved_stack_loads_and_predicts_the_same():
-    xs, tags = _sequences(seed=2)
+def test_a_saved_stack_loads_and_predicts_the_same(tagged_sequences):
+    xs, tags = tagged_sequences(seed=2)
     model = _tagger(cell="lstm", num_layers=3, bidirectional=True, epochs=2).fit(xs, tags)
     f = io.BytesIO()
     model.save(f)
@@ -55,8 +70,8 @@ def test_a_saved_stack_loads_and_predicts_the_same():
         np.testing.assert_array_equal(got, want)
 
 
-def test_dropout_changes_training_only_and_is_reproducible():
-    xs, tags = _sequences(seed=3)
+def test_dropout_changes_training_only_and_is_reproducible(tagged_sequences):
+    xs, tags = tagged_sequences(seed=3)
     a = _tagger(num_layers=2, dropout=0.5, epochs=2).fit(xs, tags)
     b = _tagger(num_layers=2, dropout=0.5, epochs=2).fit(xs, tags)
     c = _tagger(num_layers=2, epochs=2).fit(xs, tags)
@@ -68,14 +83,17 @@ def test_dropout_changes_training_only_and_is_reproducible():
         np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"num_layers": 0}, "num_layers must be an int >= 1"),
-    ({"bidirectional": 1.5}, "bidirectional must be True or False"),
-    ({"num_layers": 2, "dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
-    ({"dropout": 0.2}, "needs num_layers >= 2"),
-])
-def test_bad_stack_parameters_are_named(params, message):
-    xs, tags = _sequences(m=4)
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"num_layers": 0}, "num_layers must be an int >= 1"),
+        ({"bidirectional": 1.5}, "bidirectional must be True or False"),
+        ({"num_layers": 2, "dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
+        ({"dropout": 0.2}, "needs num_layers >= 2"),
+    ],
+)
+def test_bad_stack_parameters_are_named(params, message, tagged_sequences):
+    xs, tags = tagged_sequences(m=4)
     with pytest.raises(ValueError, match=message):
         _tagger(**params).fit(xs, tags)
 
@@ -85,8 +103,9 @@ def test_a_bidirectional_classifier_reads_each_direction_where_it_ends():
     batch's longest sequence."""
     rng = np.random.default_rng(5)
     xs = [rng.standard_normal((3, L)) for L in (4, 7, 5, 2)]
-    model = crnn.SequenceClassifier(cell="gru", n_a=5, epochs=2, bidirectional=True,
-                                    verbose=False, seed=0).fit(xs, [0, 1, 0, 1])
+    model = crnn.SequenceClassifier(
+        cell="gru", n_a=5, epochs=2, bidirectional=True, verbose=False, seed=0
+    ).fit(xs, [0, 1, 0, 1])
     together = model.predict_proba(xs)
     for i, x in enumerate(xs):
         np.testing.assert_allclose(model.predict_proba([x])[0], together[i], rtol=1e-12)

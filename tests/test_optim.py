@@ -1,4 +1,5 @@
 """Each optimizer step against a hand-computed update; clipping; initialisers."""
+
 import numpy as np
 import pytest
 
@@ -49,8 +50,9 @@ def test_adagrad():
     # G1 = g1² -> W -= 0.1·sign(g1);  G2 = g1² + g2² = [0.3125, 5]
     one, two = _two_steps(crnn.Adagrad(0.1, epsilon=0.0))
     np.testing.assert_allclose(one, [[0.9, -1.9]], rtol=1e-15)
-    np.testing.assert_allclose(two, [[0.9 + 0.025 / np.sqrt(0.3125), -1.9 - 0.2 / np.sqrt(5)]],
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        two, [[0.9 + 0.025 / np.sqrt(0.3125), -1.9 - 0.2 / np.sqrt(5)]], rtol=1e-14
+    )
 
 
 def test_optimizers_update_every_parameter_of_a_course_dict():
@@ -100,7 +102,12 @@ def test_clip_by_global_norm():
 def test_the_courses_small_random_initialisation():
     p = crnn.initialize_parameters(3, 50, 4, seed=0)
     assert {k: v.shape for k, v in p.items()} == {
-        "Wax": (50, 3), "Waa": (50, 50), "ba": (50, 1), "Wya": (4, 50), "by": (4, 1)}
+        "Wax": (50, 3),
+        "Waa": (50, 50),
+        "ba": (50, 1),
+        "Wya": (4, 50),
+        "by": (4, 1),
+    }
     assert not p["ba"].any() and not p["by"].any()
     assert 0.008 < p["Waa"].std() < 0.012
     q = crnn.initialize_parameters(3, 50, 4, seed=0)
@@ -118,8 +125,9 @@ def test_glorot_with_orthogonal_recurrent_weights():
         crnn.initialize_parameters(3, 20, 4, method="he")
 
 
-@pytest.mark.parametrize("value, error", [(None, TypeError), ("x", TypeError),
-                                          (np.arange(3), TypeError)])
+@pytest.mark.parametrize(
+    "value, error", [(None, TypeError), ("x", TypeError), (np.arange(3), TypeError)]
+)
 def test_clip_by_global_norm_names_a_gradient_it_cannot_scale(value, error):
     with pytest.raises(error, match=r'gradients\["dW"\]'):
         crnn.clip_by_global_norm({"dW": value}, 5.0)

@@ -1,10 +1,11 @@
 """The output layer and the fused training step: finite differences, the reference, checks."""
+
 import numpy as np
 import pytest
 
 import crnn
 from crnn import _engine, reference
-from crnn.testing import assert_close, numeric_gradient, random_lstm_problem, random_rnn_problem
+from crnn.testing import assert_close, numeric_gradient, random_rnn_problem
 
 
 def _labels(loss, output, n_y, m, T, seed=1):
@@ -37,7 +38,9 @@ def test_output_layer_backward_matches_finite_differences(shape):
     grads = crnn.output_layer_backward(G, a, p)
     for name, target in (("dWya", p["Wya"]), ("dby", p["by"]), ("da", a)):
         assert grads[name].shape == target.shape
-        np.testing.assert_allclose(grads[name], numeric_gradient(loss, target), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(
+            grads[name], numeric_gradient(loss, target), rtol=1e-6, atol=1e-8
+        )
 
 
 def test_output_layer_takes_the_lstm_key_and_float32():
@@ -55,17 +58,12 @@ def _stride_order(arr):
     return tuple(np.argsort(arr.strides, kind="stable"))
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
 def test_output_layer_and_pooling_keep_the_cells_layout(cell):
-    # both cells' states are in the kernels' layout (crnn._arrays): the logits and every da
+    # every cell's states are in the kernels' layout (crnn._arrays): the logits and every da
     # handed back to the cell's backward must be made in that same layout (no copy of the
     # states, no conversion in the kernels), with the right values
-    if cell == "rnn":
-        x, a0, p, _ = random_rnn_problem(3, 4, 2, 5, 6)
-        a, key = crnn.rnn_forward(x, a0, p)[0], "Wya"
-    else:
-        x, a0, p, _ = random_lstm_problem(3, 4, 2, 5, 6)
-        a, key = crnn.lstm_forward(x, a0, p)[0], "Wy"
+    x, a0, p, _ = cell.problem(3, 4, 2, 5, 6)
+    a, key = cell.forward(x, a0, p)[0], cell.output_weight
     assert _stride_order(a) == (0, 2, 1)
     z = crnn.output_layer_forward(a, p, key)
     assert_close(z, np.einsum("ya,amt->ymt", p[key], a) + p["by"][:, :, None], np.float64)
@@ -81,7 +79,9 @@ def test_output_layer_and_pooling_keep_the_cells_layout(cell):
 
 def test_output_layer_shape_errors_name_the_arguments():
     p = {"Wya": np.zeros((2, 4)), "by": np.zeros((2, 1))}
-    with pytest.raises(ValueError, match=r'parameters\["Wya"\] has shape \(2, 4\) but a has shape \(5, 3, 2\)'):
+    with pytest.raises(
+        ValueError, match=r'parameters\["Wya"\] has shape \(2, 4\) but a has shape \(5, 3, 2\)'
+    ):
         crnn.output_layer_forward(np.zeros((5, 3, 2)), p)
     with pytest.raises(ValueError, match=r"dlogits must have shape .*\(2, 3, 2\)"):
         crnn.output_layer_backward(np.zeros((3, 3, 2)), np.zeros((4, 3, 2)), p)
@@ -90,42 +90,47 @@ def test_output_layer_shape_errors_name_the_arguments():
 # --- the fused step ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("loss, output", [
-    ("softmax", "sequence"), ("sigmoid", "sequence"), ("softmax", "last"), ("softmax", "mean"),
-    ("sigmoid", "last"),
-])
+@pytest.mark.parametrize(
+    "loss, output",
+    [
+        ("softmax", "sequence"),
+        ("sigmoid", "sequence"),
+        ("softmax", "last"),
+        ("softmax", "mean"),
+        ("sigmoid", "last"),
+    ],
+)
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
-def test_every_gradient_matches_finite_differences(loss, output, reduction):
+def test_every_gradient_matches_finite_differences(cell, loss, output, reduction):
+    x, a0, p, _ = cell.problem(3, 4, 3, 2, 5, seed=2 if cell.name == "rnn" else 5)
+    y = _labels(loss, output, 3, 2, 5)
+
+    def f():
+        return crnn.loss_and_grads(x, y, a0, p, loss, reduction, output, cell=cell)[0]
+
+    _, grads = crnn.loss_and_grads(x, y, a0, p, loss, reduction, output, cell=cell)
+    # the LSTM's hold dc0 too, the gradient of its cell state's start
+    extra = {"dc0"} if cell.name == "lstm" else set()
+    assert set(grads) == {"d" + k for k in p} | {"da0", "dx"} | extra
+    for name, target in (*p.items(), ("a0", a0), ("x", x)):
+        np.testing.assert_allclose(
+            grads["d" + name], numeric_gradient(f, target), rtol=1e-6, atol=1e-8, err_msg=name
+        )
+
+
+def test_rnn_loss_and_grads_is_the_rnns_loss_and_grads():
     x, a0, p, _ = random_rnn_problem(3, 4, 3, 2, 5, seed=2)
-    y = _labels(loss, output, 3, 2, 5)
-    value, grads = crnn.rnn_loss_and_grads(x, y, a0, p, loss, reduction, output)
-
-    def f():
-        return crnn.rnn_loss_and_grads(x, y, a0, p, loss, reduction, output)[0]
-
+    y = _labels("softmax", "sequence", 3, 2, 5)
+    value, grads = crnn.rnn_loss_and_grads(x, y, a0, p, "softmax", "mean", "sequence")
+    want_value, want = crnn.loss_and_grads(x, y, a0, p, "softmax", "mean", "sequence", cell="rnn")
+    assert value == want_value
     assert set(grads) == {"dWax", "dWaa", "dba", "dWya", "dby", "da0", "dx"}
-    for name, target in (*p.items(), ("a0", a0), ("x", x)):
-        np.testing.assert_allclose(grads["d" + name], numeric_gradient(f, target), rtol=1e-6, atol=1e-8,
-                                   err_msg=name)
-
-
-@pytest.mark.parametrize("loss, output", [("softmax", "sequence"), ("sigmoid", "last")])
-def test_every_lstm_gradient_matches_finite_differences(loss, output):
-    x, a0, p, _ = random_lstm_problem(3, 4, 3, 2, 5, seed=5)
-    y = _labels(loss, output, 3, 2, 5)
-
-    def f():
-        return crnn.loss_and_grads(x, y, a0, p, loss, "mean", output, cell="lstm")[0]
-
-    _, grads = crnn.loss_and_grads(x, y, a0, p, loss, "mean", output, cell="lstm")
-    assert set(grads) >= {"d" + k for k in p} | {"da0", "dx"}
-    for name, target in (*p.items(), ("a0", a0), ("x", x)):
-        np.testing.assert_allclose(grads["d" + name], numeric_gradient(f, target), rtol=1e-6, atol=1e-8,
-                                   err_msg=name)
+    np.testing.assert_equal(grads, want)
 
 
 def test_the_fused_step_matches_the_course_functions_composed():
-    """reference.rnn_forward, the reference loss, the output layer summed step by step, reference.rnn_backward."""
+    """reference.rnn_forward, the reference loss, the output layer summed step by step,
+    reference.rnn_backward."""
     x, a0, p, _ = random_rnn_problem(3, 5, 4, 3, 7, seed=3)
     y = _labels("softmax", "sequence", 4, 3, 7)
     a, y_pred, caches = reference.rnn_forward(x, a0, p)
@@ -155,8 +160,11 @@ def test_float32_is_trained_in_float32():
 @pytest.mark.parametrize("order", ["C", "F"], ids=["fast paths", "general kernels"])
 def test_one_forward_and_one_backward_kernel_call_whatever_T(monkeypatch, order):
     calls = []
-    entries = {"common_forward": "forward", "forward_kernel": "forward",
-               "backward_kernel": "backward"}
+    entries = {
+        "common_forward": "forward",
+        "forward_kernel": "forward",
+        "backward_kernel": "backward",
+    }
     for name, role in entries.items():
         kernel = getattr(_engine, name)
 
@@ -168,7 +176,9 @@ def test_one_forward_and_one_backward_kernel_call_whatever_T(monkeypatch, order)
 
         monkeypatch.setattr(_engine, name, counted)
     x, a0, p, _ = random_rnn_problem(3, 4, 3, 2, 40)
-    crnn.rnn_loss_and_grads(np.asarray(x, order=order), _labels("softmax", "sequence", 3, 2, 40), a0, p)
+    crnn.rnn_loss_and_grads(
+        np.asarray(x, order=order), _labels("softmax", "sequence", 3, 2, 40), a0, p
+    )
     assert calls == ["forward", "backward"]
 
 

@@ -8,6 +8,7 @@ The functions under test, as ``FUNCS``: the four course functions, and ``rnn_bac
 once more with the caches made by crnn's own ``rnn_forward`` ("rnn_backward_own"), which
 take a different path (views of crnn's buffers) than caches made by anyone else.
 """
+
 import itertools
 import re
 import tracemalloc
@@ -319,9 +320,18 @@ def test_bias_1d_accepted(func, key):
 
 @pytest.mark.parametrize("func", FORWARD)
 @pytest.mark.parametrize("key", ["ba", "by"])
-@pytest.mark.parametrize("shape", [lambda n: (1, n), lambda n: (n, 2), lambda n: (n + 1, 1),
-                                   lambda n: (n + 1,), lambda n: (n, 1, 1), lambda n: ()],
-                         ids=["(1,n)", "(n,2)", "(n+1,1)", "(n+1,)", "(n,1,1)", "()"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda n: (1, n),
+        lambda n: (n, 2),
+        lambda n: (n + 1, 1),
+        lambda n: (n + 1,),
+        lambda n: (n, 1, 1),
+        lambda n: (),
+    ],
+    ids=["(1,n)", "(n,2)", "(n+1,1)", "(n+1,)", "(n,1,1)", "()"],
+)
 def test_bias_wrong_shape(func, key, shape):
     n = SIZES["n_a" if key == "ba" else "n_y"]
     bad = np.zeros(shape(n))
@@ -350,8 +360,9 @@ def cast_to(dtype):
 
 
 @pytest.mark.parametrize("func", FUNCS)
-@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8, np.uint64, np.bool_,
-                                   np.float16])
+@pytest.mark.parametrize(
+    "dtype", [np.int8, np.int32, np.int64, np.uint8, np.uint64, np.bool_, np.float16]
+)
 def test_int_bool_float16_computed_in_float64(func, dtype):
     args = make_args(func, cast_to(dtype))
     if func != "rnn_backward_own":  # its caches hold crnn's float64 states
@@ -379,8 +390,15 @@ def bad_dtype_array(like, kind):
         return np.zeros(like.shape, "M8[s]")
     if kind == "timedelta":
         return np.zeros(like.shape, "m8[s]")
-    return like.astype({"complex": np.complex128, "str": str, "bytes": "S8", "object": object,
-                        "structured": [("v", float)]}.get(kind))
+    return like.astype(
+        {
+            "complex": np.complex128,
+            "str": str,
+            "bytes": "S8",
+            "object": object,
+            "structured": [("v", float)],
+        }.get(kind)
+    )
 
 
 @pytest.mark.parametrize("func, name, path", ALL_SLOTS, ids=SLOT_IDS)
@@ -538,8 +556,15 @@ def assert_no_shared_memory(got, args):
 @pytest.mark.parametrize("func", FUNCS)
 @pytest.mark.parametrize(
     "name",
-    ["fortran", "strided", "reversed", "readonly", "unaligned", "unaligned_fortran_readonly",
-     "memmap"],
+    [
+        "fortran",
+        "strided",
+        "reversed",
+        "readonly",
+        "unaligned",
+        "unaligned_fortran_readonly",
+        "memmap",
+    ],
 )
 def test_layouts_same_result_inputs_untouched(func, name, tmp_path):
     args = make_args(func, layout(name, tmp_path))
@@ -568,14 +593,17 @@ def math_result(func, args, dtype=np.float64):
         da, (cells, x) = args
         n_a, m, _ = da.shape
         n_x = (cells[0][2] if cells else x).shape[0]
-        return {"dx": np.zeros((n_x, m, 0)), "da0": np.zeros((n_a, m)),
-                "dWax": np.zeros((n_a, n_x)), "dWaa": np.zeros((n_a, n_a)),
-                "dba": np.zeros((n_a, 1))}
+        return {
+            "dx": np.zeros((n_x, m, 0)),
+            "da0": np.zeros((n_a, m)),
+            "dWax": np.zeros((n_a, n_x)),
+            "dWaa": np.zeros((n_a, n_a)),
+            "dba": np.zeros((n_a, 1)),
+        }
     return oracle(func, args, dtype)
 
 
 @pytest.mark.parametrize("func, dim", list(zero_cases()))
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_zero_size_dimension(func, dim, dtype):
     args = make_args(func, dtype=dtype, **{dim: 0})
     got = run(func, args)
@@ -594,8 +622,9 @@ def test_zero_n_a_predicts_softmax_of_by(func):
     by = args[2]["by"][:, 0]
     expected = np.exp(by - by.max()) / np.exp(by - by.max()).sum()
     assert y.shape[:2] == (SIZES["n_y"], SIZES["m"])
-    assert_close(y, np.broadcast_to(expected.reshape((-1,) + (1,) * (y.ndim - 1)), y.shape),
-                 np.float64)
+    assert_close(
+        y, np.broadcast_to(expected.reshape((-1,) + (1,) * (y.ndim - 1)), y.shape), np.float64
+    )
 
 
 def test_zero_n_x_still_runs_the_recurrence():
@@ -636,8 +665,13 @@ def huge_args(func, dim):
         s[dim] = LIMIT + 1
     n_x, n_a, n_y, m, T = (s[k] for k in ("n_x", "n_a", "n_y", "m", "T_x"))
     z = zeros_without_memory
-    p = {"Wax": z(n_a, n_x), "Waa": z(n_a, n_a), "Wya": z(n_y, n_a), "ba": z(n_a, 1),
-         "by": z(n_y, 1)}
+    p = {
+        "Wax": z(n_a, n_x),
+        "Waa": z(n_a, n_a),
+        "Wya": z(n_y, n_a),
+        "ba": z(n_a, 1),
+        "by": z(n_y, 1),
+    }
     if func == "rnn_cell_forward":
         return z(n_x, m), z(n_a, m), p
     if func == "rnn_forward":
@@ -672,23 +706,16 @@ HUGE_CASES = [
 
 
 @pytest.mark.parametrize("func, dim, name", HUGE_CASES)
-def test_past_blas_int_limit_before_any_allocation(func, dim, name):
+def test_past_blas_int_limit_before_any_allocation(func, dim, name, refused_before_allocating):
     args = huge_args(func, dim)
-    tracemalloc.start()
-    try:
-        with pytest.raises(ValueError) as info:
-            run(func, args)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    message = str(info.value)
+    message = refused_before_allocating(lambda: run(func, args))
     assert_names(message, name, dim)
     assert str(LIMIT) in message, message
-    assert peak < 2**20, f"{peak} bytes allocated before the error"
 
 
 def test_tracemalloc_sees_numpy_buffers():
-    """The allocation check above can fail: numpy's buffers are traced."""
+    """The allocation check above (conftest's refused_before_allocating) can fail: numpy's
+    buffers are traced."""
     tracemalloc.start()
     try:
         np.ones(2**20)
@@ -702,8 +729,11 @@ def test_tracemalloc_sees_numpy_buffers():
 
 
 @pytest.mark.parametrize("func", ["rnn_backward", "rnn_backward_own"])
-@pytest.mark.parametrize("change", [(0, 0, 1), (1, 0, 0), (0, 1, 0), (-1, 0, 0), (0, -1, -1)],
-                         ids=["more steps", "more n_a", "more m", "fewer n_a", "fewer m"])
+@pytest.mark.parametrize(
+    "change",
+    [(0, 0, 1), (1, 0, 0), (0, 1, 0), (-1, 0, 0), (0, -1, -1)],
+    ids=["more steps", "more n_a", "more m", "fewer n_a", "fewer m"],
+)
 def test_da_disagrees_with_caches(func, change):
     da, caches = make_args(func)
     bad = np.zeros(tuple(n + d for n, d in zip(da.shape, change)))
@@ -766,8 +796,10 @@ def bad_caches(func):
         ("first a_next 1-D", ([(cells[0][0][:, 0],) + cells[0][1:]] + cells[1:], x)),
         ("first xt 1-D", ([cells[0][:2] + (cells[0][2][:, 0], cells[0][3])] + cells[1:], x)),
         ("later a_next of other n_a", (cells[:1] + [(c[0][:2],) + c[1:] for c in cells[1:]], x)),
-        ("later a_prev of other m", (cells[:1] + [(c[0], c[1][:, :2]) + c[2:] for c in cells[1:]],
-                                     x)),
+        (
+            "later a_prev of other m",
+            (cells[:1] + [(c[0], c[1][:, :2]) + c[2:] for c in cells[1:]], x),
+        ),
         ("later xt of other n_x", (cells[:1] + [c[:2] + (c[2][:2], c[3]) for c in cells[1:]], x)),
     ]
 

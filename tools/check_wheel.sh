@@ -119,7 +119,7 @@ cp "$ROOT/tools/typecheck_api.py" "$WORK/run/"
 (
     cd "$WORK/run"
     "$TEST" -c 'import crnn, sys; assert "site-packages" in crnn.__file__, crnn.__file__'
-    "$TEST" -m pytest -q -p no:cacheprovider tests
+    "$TEST" -m pytest -q -p no:cacheprovider -m "not slow" tests
     "$TEST" -m mypy --strict --warn-unused-ignores --no-incremental typecheck_api.py
     "$TEST" typecheck_api.py
 )
@@ -129,7 +129,7 @@ step "source-tree packaging tests, every tool required (cibuildwheel, actionlint
 (
     cd "$ROOT"
     PATH="$WORK/tools/bin:$PATH" CRNN_PACKAGING_STRICT=1 \
-        "$TOOLS" -m pytest -q -p no:cacheprovider tests/test_packaging.py
+        "$TOOLS" -m pytest -q -p no:cacheprovider -m slow tests/test_packaging.py
     for platform in linux macos windows; do
         printf 'cibuildwheel --platform %s: ' "$platform"
         "$TOOLS" -m cibuildwheel --platform "$platform" --print-build-identifiers | tr '\n' ' '
