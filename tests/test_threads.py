@@ -91,3 +91,39 @@ def test_the_time_loops_of_forward_and_backward_release_the_gil(cell, gil_held):
 
     # beside kernels that released the GIL it counts at about 0.5 to 0.8 of its solo rate
     assert _counting_rate(passes) / solo > 0.2
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"cell": "rnn"},
+        {"cell": "lstm", "dtype": "float32"},
+        {"cell": "gru", "reset_after": True},
+        {"cell": "lstm", "num_layers": 2, "bidirectional": True},
+    ],
+    ids=["rnn", "lstm float32", "gru reset_after", "bidirectional stack"],
+)
+def test_one_fitted_model_shared_by_threads_predicts_as_alone(options, assert_threads_agree):
+    """predict, predict_proba and score read a fitted model and change nothing: threads
+    may share one."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((3, 24, 9)), rng.integers(0, 3, (24, 9))
+    lengths = rng.integers(1, 10, 24)
+    model = crnn.SequenceTagger(n_a=8, epochs=2, verbose=False, seed=1, **options)
+    model.fit(x, y, lengths)
+    before = {k: v.copy() for k, v in model.parameters_.items()}
+    batches = [(x[:, 6 * i : 6 * i + 6], lengths[6 * i : 6 * i + 6]) for i in range(4)]
+
+    def run(i):
+        xb, lb = batches[i]
+        return (
+            model.predict_proba(xb, lengths=lb),
+            model.predict(xb, lengths=lb),
+            np.array(model.score(xb, y[6 * i : 6 * i + 6], lengths=lb)),
+        )
+
+    assert_threads_agree(run, 4, 10)
+    for key, value in before.items():
+        np.testing.assert_array_equal(model.parameters_[key], value)
