@@ -13,6 +13,7 @@ import inspect
 import json
 import os
 from itertools import pairwise
+from typing import NamedTuple
 
 import numpy as np
 
@@ -89,6 +90,16 @@ def _padded_labels(ys, lengths, T):
             )
         out[i, :L], out[i, L:] = arr, arr[0]
     return out
+
+
+class StepState(NamedTuple):
+    """What ``step`` carries from one step to the next: each layer's state (a, and the
+    LSTM's c, else None), and for a classifier pooling the mean, the sum of the top
+    layer's states so far; steps is the count of steps taken."""
+
+    layers: tuple
+    total: np.ndarray | None
+    steps: int
 
 
 def _batch(x, y, lengths, idx):
@@ -577,6 +588,82 @@ class _SequenceModel:
         if self._head == "sequence":
             return [proba[:, i, :L] for i, L in enumerate(lengths)]
         return list(proba.T)
+
+    def step(self, xt, state=None):
+        """One step of the fitted model on new input, to serve a token at a time: the
+        class probabilities after this step, and the state to hand the next call. Steps
+        t = 0, 1, ... of a sequence give what predict_proba gives for the whole of it:
+        the tagger its step t, the classifier the sequence ending at step t.
+
+        Arguments:
+        xt -- the input of one step, (n_x, m) for m sequences side by side, or (n_x,)
+        state -- None to start the sequences (the states at zero), else the state the
+                 previous call returned
+
+        Returns:
+        proba -- class probabilities, (n_y, m) (or (n_y,) for an (n_x,) xt), row k the
+                 class ``classes_[k]``
+        state -- the model's state after this step (an opaque StepState)
+        """
+        self._check_fitted()
+        cell = self._cell()
+        parameters = self.parameters_
+        if isinstance(cell, Stack):
+            if cell.form["bidirectional"]:
+                raise ValueError(
+                    "a bidirectional model reads each sequence's later steps too: it cannot "
+                    "run a step at a time; use predict_proba on whole sequences"
+                )
+            nested = cell.nested(parameters)
+            layers = [(cell.cell, nested[name]) for name in cell.names]
+        else:
+            hidden = {k: v for k, v in parameters.items() if k not in (cell.output_weight, "by")}
+            layers = [(cell, hidden)]
+        xt = as_array("xt", xt)
+        single = xt.ndim == 1
+        if single:
+            xt = xt[:, None]
+        expect_ndim("xt", xt, "(n_x, m)")
+        if xt.shape[0] != self.n_features_in_:
+            raise ValueError(
+                f"xt has n_x = {xt.shape[0]} features (shape {xt.shape}); "
+                f"the model was fitted with n_x = {self.n_features_in_}"
+            )
+        xt = np.require(xt, np.dtype(self.dtype), ("F", "A"))
+        if not np.isfinite(xt).all():
+            raise ValueError("xt holds a non-finite value: crnn's models need finite inputs")
+        m = xt.shape[1]
+        if state is None:
+            zeros = np.zeros((self.n_a, m), xt.dtype, order="F")
+            state = StepState(
+                tuple((zeros, zeros if c.name == "lstm" else None) for c, _ in layers), None, 0
+            )
+        elif not (
+            isinstance(state, StepState)
+            and len(state.layers) == len(layers)
+            and all(a.shape == (self.n_a, m) for a, _ in state.layers)
+        ):
+            raise ValueError(
+                f"state must be the StepState a step of this model returned for m = {m} "
+                f"sequences, got {type(state).__name__}"
+            )
+        h, after = xt, []
+        for (c, p), (a_prev, c_prev) in zip(layers, state.layers):
+            out = c.spec.forward(h, a_prev, p, c0=c_prev, one_step=True, output=False)
+            h = out.a[:, :, 0]
+            after.append((h, None if out.c is None else out.c[:, :, 0]))
+        total, steps = state.total, state.steps + 1
+        if self._head == "sequence":
+            pooled = h[:, :, None]
+        elif self.pooling == "mean":
+            total = h.copy() if total is None else total + h
+            pooled = total / steps
+        else:
+            pooled = h
+        proba = softmax(output_layer_forward(pooled, parameters, cell.output_weight))
+        if self._head == "sequence":
+            proba = proba[:, :, 0]
+        return (proba[:, 0] if single else proba), StepState(tuple(after), total, steps)
 
     def predict(self, x, lengths=None):
         """Class labels (of ``classes_``): (m, T_x) for the tagger, (m,) for the classifier;
