@@ -289,6 +289,10 @@ def fuzz_models(b):
     for method in (model.predict, model.predict_proba):
         method(x, lengths=lengths)
     model.score(x, y, lengths=lengths)
+    state = None
+    for _ in range(b.int(1, 3)):
+        xt = mutated_array(b, rng.standard_normal((n_x, m)))
+        _, state = model.step(xt, state if b.chance(90) else mutated_array(b, np.zeros((2, m))))
 
 
 _MODEL_FILE = None
