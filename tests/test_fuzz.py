@@ -20,7 +20,7 @@ def fuzz():
     return module
 
 
-@pytest.mark.parametrize("target", ["course", "step", "models", "load", "conll"])
+@pytest.mark.parametrize("target", ["course", "step", "models", "load", "resume", "conll"])
 def test_a_short_fuzz_run_finds_nothing(fuzz, target, tmp_path):
     count, returned = fuzz.fuzz(target, runs=200, seed=7, last=str(tmp_path / "last.bin"))
     assert count == 200
@@ -80,3 +80,21 @@ def test_a_model_file_member_of_another_suffix_is_refused(tmp_path):
     renamed.seek(0)
     with pytest.raises(crnn.ModelFileError, match=r"holds the arrays .*'by\.npz'"):
         crnn.load_model(renamed)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 3), (1, 4, 3)])
+def test_one_hot_labels_of_another_n_y_with_lengths_are_named(shape):
+    import numpy as np
+
+    import crnn
+
+    parameters = crnn.cells.get_cell("lstm").problem(2, 5, 2, 4, 3)[2]
+    with pytest.raises(ValueError, match=r"\(n_y, m, T_x\) = \(2, 4, 3\) with lengths, got"):
+        crnn.loss_and_grads(
+            np.zeros((2, 4, 3)),
+            np.zeros(shape),
+            np.zeros((5, 4)),
+            parameters,
+            cell="lstm",
+            lengths=[3, 2, 1, 1],
+        )

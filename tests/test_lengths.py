@@ -273,3 +273,13 @@ def test_a_rebuilt_caches_tuple_keeps_the_lengths(cell, reverse):
     want, got = backward(da, caches), backward(da, (cell_caches, xs))
     for key in want:
         np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+
+
+def test_caches_rebuilt_as_a_list_keep_their_lengths(cell):
+    x, a0, p, da = cell.problem(*SHAPE, seed=4)
+    *_, caches = course(cell, crnn, "forward")(x, a0, p, **cell.options, lengths=LENGTHS)
+    want = course(cell, crnn, "backward")(da, caches)
+    for rebuilt in (list(caches), tuple(caches)):
+        got = course(cell, crnn, "backward")(da, rebuilt)
+        for key, value in want.items():
+            np.testing.assert_array_equal(got[key], value, err_msg=key)

@@ -668,10 +668,14 @@ class CellSpec:
         lengths, reverse = None, False
         if type(caches) is SequenceCaches:
             lengths, reverse = caches.lengths, caches.reverse
-        elif type(caches) is tuple and len(caches) == 2 and type(caches[0]) is ForwardCaches:
-            # a rebuilt tuple: the list keeps the marks
+        elif (
+            isinstance(caches, (tuple, list))
+            and len(caches) == 2
+            and type(caches[0]) is ForwardCaches
+        ):
+            # a rebuilt tuple or list: the list of cell caches keeps the marks
             lengths, reverse = caches[0].lengths, caches[0].reverse
-        if isinstance(caches, tuple) and len(caches) == 2:
+        if isinstance(caches, (tuple, list)) and len(caches) == 2:
             buffers = forward_buffers(caches[0])
             if buffers is not None and caches[0] and caches[0].sorted is None:
                 # crnn's own caches: the common case first, from the cache before the

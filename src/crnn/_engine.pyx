@@ -489,7 +489,8 @@ cdef inline void gru_weight_gradients(const Recurrence *r, const Backward *bk,
     cdef Py_ssize_t i
     dz = gathered(r, rows, dz, rows, work)
     if r.kind == GRU:
-        work = work + rows * S
+        if work != NULL:  # the work space of the products over the steps run (lengths)
+            work = work + rows * S
         # dWx.T (n_x×rows) = X (n_x×m·T) · dZ.T (m·T×rows)
         reduce_columns(r, r.x.trans, r.n_x, rows, <const floating *>r.x.data, r.x.ld, dz, rows,
                        dWx, bk.ld_wx, work)
@@ -500,8 +501,9 @@ cdef inline void gru_weight_gradients(const Recurrence *r, const Backward *bk,
                        dWa + n2 * <Py_ssize_t>bk.ld_wa, bk.ld_wa, work)
         running_row_sums(r, dz, rows, db)
         return
-    dh = gathered(r, n_a, dh, n_a, work + rows * S)
-    work = work + (rows + n_a) * S
+    if work != NULL:  # the work space of the products over the steps run (lengths)
+        dh = gathered(r, n_a, dh, n_a, work + rows * S)
+        work = work + (rows + n_a) * S
     # dWx[:2n_a].T (n_x×2n_a) = X (n_x×m·T) · dZ[:2n_a].T (m·T×2n_a)
     reduce_columns(r, r.x.trans, r.n_x, n2, <const floating *>r.x.data, r.x.ld, dz, rows,
                    dWx, bk.ld_wx, work)
@@ -1213,6 +1215,8 @@ def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters, lengths=N
     weights = common_weights(&r, typenum, <dict>parameters, spec)
     if weights is None:
         return None
+    if lengths is not None:
+        lengths = lengths.copy()  # what the pass reads, whatever happens to the caller's
     _kept_lengths = set_lengths(&r, lengths, reverse, typenum, 0)
     memset(&bk, 0, sizeof(Backward))
     # C-ordered da (n_a, m, T): element strides m·T, T, 1

@@ -80,7 +80,7 @@ def loss_and_grads(
     else:
         y = as_array("y", y)
         m, T = logits.shape[1:]
-        if y.ndim not in (2, 3) or y.shape[-2:] != (m, T):
+        if y.shape not in ((m, T), logits.shape):
             raise ValueError(
                 f"y must have shape (m, T_x) = {(m, T)} or (n_y, m, T_x) = "
                 f"{logits.shape} with lengths, got {y.shape}"
