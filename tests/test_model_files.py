@@ -251,3 +251,21 @@ def _umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions and symbolic links")
+def test_save_keeps_a_replaced_files_permissions_and_a_symbolic_link(saved, tmp_path):
+    import os
+
+    model, _ = saved
+    private = tmp_path / "private.npz"
+    model.save(private)
+    private.chmod(0o600)
+    model.save(private)
+    assert (private.stat().st_mode & 0o777) == 0o600
+    link = tmp_path / "link.npz"
+    link.symlink_to(private)
+    model.save(link)
+    assert link.is_symlink() and os.path.samefile(link, private)
+    model.save(os.fsencode(tmp_path / "bytes.npz"))  # a bytes path, as open() takes
+    assert crnn.load_model(tmp_path / "bytes.npz").n_epochs_ == model.n_epochs_

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import secrets
+import stat
 import zipfile
 
 import numpy as np
@@ -28,7 +29,8 @@ class ModelFileError(ValueError):
     """A model file that crnn cannot load: damaged, not crnn's, or from another version."""
 
 
-def _json_default(value):
+def json_default(value):
+    """What JSON writes for the numpy values of a model's metadata."""
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
@@ -50,19 +52,23 @@ def write(file, metadata, arrays):
 
     A path is written atomically: to a temporary file in the same folder, flushed to disk,
     then renamed over the path, so that the path holds the old file or the whole new one,
-    never a part, whatever stops the writing.
+    never a part, whatever stops the writing. A file replaced keeps its permissions; a
+    symbolic link stays one, its target replaced.
     """
-    members = {**arrays, METADATA: np.array(json.dumps(metadata, default=_json_default))}
+    members = {**arrays, METADATA: np.array(json.dumps(metadata, default=json_default))}
     if hasattr(file, "write"):
         np.savez(file, **members)
         return
-    path = os.fspath(file)
-    folder = os.path.dirname(os.path.abspath(path))
-    # created as open() creates a file, with the permissions the umask leaves
+    path = os.path.realpath(os.fsdecode(file))
+    folder = os.path.dirname(path)
+    # created as open() creates a file, with the permissions the umask leaves, or those
+    # of the file it replaces
     temporary = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(temporary, flags, 0o666)
     try:
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
         # np.savez would add ".npz" to a path: write exactly where the caller said
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **members)
