@@ -148,3 +148,100 @@ def test_ctrl_c_in_the_first_epoch_leaves_the_model_as_it_was(monkeypatch):
     assert model.n_epochs_ == 1 and model.parameters_["Wf"].shape == before["Wf"].shape
     for key, value in before.items():
         np.testing.assert_array_equal(model.parameters_[key], value)
+
+
+def test_fewer_epochs_than_the_checkpoint_holds_are_refused(tmp_path):
+    x, y, _ = _data()
+    path = tmp_path / "fit.ckpt"
+    _model(epochs=3).fit(x, y, checkpoint=path)
+    with pytest.raises(ValueError, match=r"holds a fit of 3 epochs; epochs = 2 cannot resume"):
+        _model(epochs=2).fit(x, y, checkpoint=path, resume=True)
+    _assert_same_fit(
+        _model(epochs=3).fit(x, y, checkpoint=path, resume=True), _model(epochs=3).fit(x, y)
+    )
+
+
+@pytest.mark.parametrize("seed", [None, np.random.default_rng(0)], ids=["None", "Generator"])
+def test_a_checkpoint_needs_an_int_seed(tmp_path, seed):
+    x, y, _ = _data()
+    with pytest.raises(ValueError, match="checkpoint= needs an int seed"):
+        _model(seed=seed).fit(x, y, checkpoint=tmp_path / "fit.ckpt")
+
+
+def test_ctrl_c_in_the_first_epoch_of_a_resumed_fit_keeps_the_checkpoints_epoch(
+    tmp_path, monkeypatch
+):
+    x, y, _ = _data()
+    path = tmp_path / "fit.ckpt"
+    _model(epochs=2).fit(x, y, checkpoint=path)
+    _interrupt_in_epoch(monkeypatch, 1, 5)  # the first batch this fit runs: epoch 3
+    model = _model()
+    with pytest.raises(KeyboardInterrupt, match=r"interrupted in epoch 3: .* of epoch 2"):
+        model.fit(x, y, checkpoint=path, resume=True)
+    _assert_same_fit(model, _model(epochs=2).fit(x, y))
+
+
+def _rewritten(path, change):
+    """The checkpoint at path with its metadata changed by change(metadata)."""
+    import io
+    import json
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "__crnn_metadata__.npy":
+                arr = np.load(io.BytesIO(data))
+                metadata = json.loads(str(arr[()]))
+                change(metadata)
+                buffer = io.BytesIO()
+                np.save(buffer, np.array(json.dumps(metadata)))
+                data = buffer.getvalue()
+            dst.writestr(info.filename, data)
+    path.write_bytes(out.getvalue())
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: m.update(loss_curve="abc"), "loss_curve must be a list of 2"),
+        (lambda m: m.update(loss_curve=[1.0]), "loss_curve must be a list of 2"),
+        (lambda m: m.update(best="x"), "best must be a finite number or null"),
+        (lambda m: m.update(best_epoch=99), "best_epoch must be an int from 1 to 2"),
+        (lambda m: m.update(waited=-1), "waited must be an int from 0 to 2"),
+        (lambda m: m.update(epoch=10**6), "loss_curve must be a list of 1000000"),
+        (lambda m: m.update(rng="x"), "damaged checkpoint"),
+        (lambda m: m.update(best_epoch=None), "holds the arrays"),
+    ],
+    ids=[
+        "curve a string",
+        "curve short",
+        "best",
+        "best_epoch",
+        "waited",
+        "epoch",
+        "rng",
+        "best arrays without best_epoch",
+    ],
+)
+def test_a_checkpoints_fields_are_checked(tmp_path, change, message):
+    x, y, _ = _data()
+    options = {"early_stopping": True, "validation_fraction": 0.25}
+    path = tmp_path / "fit.ckpt"
+    _model(epochs=2, **options).fit(x, y, checkpoint=path)
+    _rewritten(path, change)
+    with pytest.raises(ModelFileError, match=message):
+        _model(epochs=4, **options).fit(x, y, checkpoint=path, resume=True)
+
+
+def test_a_checkpoint_declaring_more_arrays_is_refused_before_reading_them(tmp_path):
+    import zipfile
+
+    x, y, _ = _data()
+    path = tmp_path / "fit.ckpt"
+    _model(epochs=1).fit(x, y, checkpoint=path)
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("optimizer/v/zz.npy", b"\x93NUMPY" + b"\0" * 64)
+    with pytest.raises(ModelFileError, match="holds the arrays"):
+        _model().fit(x, y, checkpoint=path, resume=True)

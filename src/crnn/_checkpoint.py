@@ -83,7 +83,6 @@ def save(path, params, data, state, parameters, optimizer, rng):
         "waited": state.waited,
         "optimizer_steps": optimizer.t,
         "rng": rng.bit_generator.state,
-        "arrays": {k: [list(v.shape), v.dtype.str] for k, v in arrays.items()},
     }
     _model_file.write(path, metadata, arrays)
 
@@ -91,7 +90,8 @@ def save(path, params, data, state, parameters, optimizer, rng):
 def load(path, params, data, parameters, optimizer, rng):
     """The TrainingState of the checkpoint at path, after restoring the parameters (in
     place), the optimizer's state and the generator's from it; ModelFileError if it is
-    damaged, or is not of a fit with these params, data and parameters' shapes."""
+    damaged, or is not of a fit with these params, data, parameters and optimizer. The
+    file may hold exactly the arrays such a fit saves, and nothing is read past them."""
     name = _model_file.describe(path)
 
     def refuse(what):
@@ -100,62 +100,85 @@ def load(path, params, data, parameters, optimizer, rng):
     def check(metadata):
         if metadata.get("format") != FORMAT or metadata.get("format_version") != FORMAT_VERSION:
             raise ModelFileError(f"{name} is not a crnn checkpoint of format {FORMAT_VERSION}")
-        declared = metadata.get("arrays")
-        if not isinstance(declared, dict):
-            raise ModelFileError(f"{name}: its metadata has no list of arrays")
-        expected = {}
-        for key, entry in declared.items():
-            shape, dtype = entry if isinstance(entry, list) and len(entry) == 2 else (None, None)
-            if not (
-                isinstance(shape, list)
-                and all(type(n) is int and n >= 0 for n in shape)
-                and dtype in ("<f8", "<f4")
-            ):
-                raise ModelFileError(f"{name}: its array {key!r} is declared as {entry!r}")
-            expected[key] = (tuple(shape), dtype)
+        if metadata.get("params") != params:
+            theirs = metadata.get("params")
+            differ = sorted(
+                k
+                for k in {*params, *(theirs if isinstance(theirs, dict) else {})}
+                if not isinstance(theirs, dict) or theirs.get(k) != params.get(k)
+            )
+            raise refuse(f"it was made by a fit with other parameters ({', '.join(differ)})")
+        if metadata.get("data") != data:
+            raise refuse("it was made by a fit on other data")
+        own = {k: (v.shape, v.dtype.str) for k, v in parameters.items()}
+        expected = {f"parameters/{k}": form for k, form in own.items()}
+        expected.update(
+            {f"optimizer/{slot}/{k}": form for slot in optimizer.slots for k, form in own.items()}
+        )
+        if metadata.get("best_epoch") is not None:
+            expected.update({f"best/{k}": form for k, form in own.items()})
         return expected
 
-    metadata, arrays = _model_file.read(path, check, max_bytes=1 << 40)
+    def size(shape, dtype):
+        return math.prod(shape) * np.dtype(dtype).itemsize
+
+    limit = sum(size(v.shape, v.dtype) for v in parameters.values())
+    limit *= 2 + len(optimizer.slots)
+    metadata, arrays = _model_file.read(path, check, max_bytes=limit)
     try:
-        return _restore(metadata, arrays, params, data, parameters, optimizer, rng, refuse)
+        return _restore(metadata, arrays, parameters, optimizer, rng)
     except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, ModelFileError):
-            raise
         raise ModelFileError(f"{name} is a damaged checkpoint: {exc!r}") from None
 
 
-def _counts(metadata, *keys):
-    for key in keys:
-        value = metadata[key]
-        if type(value) is not int or value < 0:
-            raise ValueError(f"{key} = {value!r}")
+def _count(metadata, key, low, high):
+    value = metadata[key]
+    if type(value) is not int or not low <= value <= high:
+        raise ValueError(f"{key} must be an int from {low} to {high}, got {value!r}")
+    return value
 
 
-def _restore(metadata, arrays, params, data, parameters, optimizer, rng, refuse):
-    _counts(metadata, "epoch", "waited", "optimizer_steps")
-    if metadata["params"] != params:
-        raise refuse(f"it was made by a fit with other parameters: {metadata['params']}")
-    if metadata["data"] != data:
-        raise refuse("it was made by a fit on other data")
-    for key, value in parameters.items():
-        saved = arrays.get(f"parameters/{key}")
-        if saved is None or saved.shape != value.shape or saved.dtype != value.dtype:
-            raise refuse(f"its parameters do not match the model's ({key!r})")
-        value[...] = saved
-    optimizer.state = {}
-    for key, value in arrays.items():
-        if key.startswith("optimizer/"):
-            _, slot, param = key.split("/", 2)
-            optimizer.state.setdefault(param, {})[slot] = value
-    optimizer.t = metadata["optimizer_steps"]
-    rng.bit_generator.state = metadata["rng"]
-    best = {k[len("best/") :]: v for k, v in arrays.items() if k.startswith("best/")}
-    return TrainingState(
-        epoch=metadata["epoch"],
-        loss_curve=metadata["loss_curve"],
-        validation_loss_curve=metadata["validation_loss_curve"],
-        best=math.inf if metadata["best"] is None else metadata["best"],
-        best_parameters=best or None,
-        best_epoch=metadata["best_epoch"],
-        waited=metadata["waited"],
+def _curve(metadata, key, lengths):
+    value = metadata[key]
+    if not (
+        isinstance(value, list)
+        and len(value) in lengths
+        and all(type(v) in (int, float) and math.isfinite(v) for v in value)
+    ):
+        raise ValueError(f"{key} must be a list of {' or '.join(map(str, lengths))} finite numbers")
+    return value
+
+
+def _restore(metadata, arrays, parameters, optimizer, rng):
+    """The TrainingState of checked metadata and arrays, restored into parameters,
+    optimizer and rng; ValueError naming the field that is out of its range."""
+    epoch = _count(metadata, "epoch", 1, 1 << 40)
+    best_epoch = metadata["best_epoch"]
+    if best_epoch is not None:
+        _count(metadata, "best_epoch", 1, epoch)
+    best = metadata["best"]
+    if not (best is None or (type(best) in (int, float) and math.isfinite(best))):
+        raise ValueError(f"best must be a finite number or null, got {best!r}")
+    if (best is None) != (best_epoch is None):
+        raise ValueError("best and best_epoch must both be null or both set")
+    state = TrainingState(
+        epoch=epoch,
+        loss_curve=_curve(metadata, "loss_curve", (epoch,)),
+        validation_loss_curve=_curve(metadata, "validation_loss_curve", (0, epoch)),
+        best=math.inf if best is None else best,
+        best_epoch=best_epoch,
+        waited=_count(metadata, "waited", 0, epoch),
     )
+    steps = _count(metadata, "optimizer_steps", 0, 1 << 62)
+    rng.bit_generator.state = metadata["rng"]
+    for key, value in parameters.items():
+        value[...] = arrays[f"parameters/{key}"]
+    optimizer.state = {
+        key: {slot: arrays[f"optimizer/{slot}/{key}"] for slot in optimizer.slots}
+        for key in parameters
+        if optimizer.slots
+    }
+    optimizer.t = steps
+    if best_epoch is not None:
+        state.best_parameters = {k: arrays[f"best/{k}"] for k in parameters}
+    return state

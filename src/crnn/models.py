@@ -469,14 +469,25 @@ class _SequenceModel:
         """What _fit_loop takes to save the state of a fit at path after every epoch:
         with resume and a file at path, the state it holds, restored into parameters,
         rng and a new optimizer."""
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
+            raise ValueError(
+                f"checkpoint= needs an int seed, so that a resumed fit draws what the first "
+                f"one drew (its validation split, its minibatches), got seed={self.seed!r}"
+            )
         # what shapes the epochs: not their count, nor the progress bar
         params = {k: v for k, v in self.get_params().items() if k not in ("epochs", "verbose")}
-        params = json.loads(json.dumps(params, default=str))  # as the file holds them
+        # as the file holds them
+        params = json.loads(json.dumps(params, default=_model_file.json_default))
         data = fingerprint(x, labels, lengths)
         optimizer = make_optimizer(self.optimizer, self.learning_rate)
         state = TrainingState()
         if resume and os.path.exists(path):
             state = load_checkpoint(path, params, data, parameters, optimizer, rng)
+            if state.epoch > self.epochs:
+                raise ValueError(
+                    f"{_model_file.describe(path)} holds a fit of {state.epoch} epochs; "
+                    f"epochs = {self.epochs} cannot resume it: ask for {state.epoch} or more"
+                )
         return path, state, optimizer, params, data
 
     def _batches(self, m, lengths, rng):
@@ -507,7 +518,8 @@ class _SequenceModel:
         keys = ["d" + k for k in parameters]
         m = x.shape[1]
         bar = _progress((self.epochs - state.epoch) * m, self.verbose)
-        done = None  # the fitted attributes of the last complete epoch
+        # the fitted attributes of the last complete epoch: a resumed one's to start with
+        done = state.fitted(parameters) if state.epoch else None
         epoch = state.epoch
         try:
             while epoch < self.epochs and not (
@@ -549,9 +561,9 @@ class _SequenceModel:
                         state.best_parameters = {k: v.copy() for k, v in parameters.items()}
                     else:
                         state.waited += 1
-                done = state.fitted(parameters)
                 if checkpoint is not None:
                     save_checkpoint(path, params, data, state, parameters, optimizer, rng)
+                done = state.fitted(parameters)  # the epoch is complete once it is saved
         except KeyboardInterrupt:
             if done is None:
                 raise

@@ -82,6 +82,11 @@ class SGD(_Optimizer):
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         self.momentum = momentum
 
+    @property
+    def slots(self):
+        """The names of the state arrays it keeps per parameter."""
+        return ("v",) if self.momentum else ()
+
     def _update(self, key, param, grad):
         if self.momentum:
             v = self._slots(key, param, ("v",))["v"]
@@ -103,6 +108,8 @@ class Adam(_Optimizer):
                 raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
 
+    slots = ("v", "s")
+
     def _update(self, key, param, grad):
         slots = self._slots(key, param, ("v", "s"))
         v, s = slots["v"], slots["s"]
@@ -121,6 +128,8 @@ class Adagrad(_Optimizer):
     def __init__(self, learning_rate=0.01, epsilon=1e-8):
         super().__init__(learning_rate)
         self.epsilon = epsilon
+
+    slots = ("G",)
 
     def _update(self, key, param, grad):
         G = self._slots(key, param, ("G",))["G"]
