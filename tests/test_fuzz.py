@@ -98,3 +98,20 @@ def test_one_hot_labels_of_another_n_y_with_lengths_are_named(shape):
             cell="lstm",
             lengths=[3, 2, 1, 1],
         )
+
+
+@pytest.mark.parametrize("options", [{}, {"bidirectional": True}, {"num_layers": 2}])
+@pytest.mark.parametrize("shape, what", [((2, 4, 0), "steps"), ((2, 0, 3), "sequences")])
+def test_a_batch_without_steps_or_sequences_is_refused_by_the_models(options, shape, what):
+    # a bidirectional classifier hit an IndexError, others numpy's reshape errors
+    import numpy as np
+
+    import crnn
+
+    x = np.zeros(shape)
+    for model, y in (
+        (crnn.SequenceClassifier(**options), np.zeros(shape[1], int)),
+        (crnn.SequenceTagger(**options), np.zeros(shape[1:], int)),
+    ):
+        with pytest.raises(ValueError, match=rf"x of shape \(.*\) has no {what}"):
+            model.set_params(verbose=False, epochs=1).fit(x, y)

@@ -494,6 +494,7 @@ def main(argv=None):
     faulthandler.enable(sys.__stderr__)  # a crash prints the Python stack
     targets = list(TARGETS) if args.target == "all" else [args.target]
     if args.replay:
+        load_crnn()
         with open(args.replay, "rb") as f:
             data = f.read()
         for target in targets:

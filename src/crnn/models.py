@@ -219,6 +219,9 @@ class _SequenceModel:
             x, lengths = _padded(x)
         x = as_array("x", x)
         expect_ndim("x", x, "(n_x, m, T_x)")
+        if 0 in x.shape[1:]:
+            what = "sequences (m = 0)" if x.shape[1] == 0 else "steps (T_x = 0)"
+            raise ValueError(f"x of shape {x.shape} has no {what}: crnn's models need some")
         n_x = getattr(self, "n_features_in_", None)
         if n_x is not None and x.shape[0] != n_x:
             raise ValueError(
