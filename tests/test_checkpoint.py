@@ -245,3 +245,12 @@ def test_a_checkpoint_declaring_more_arrays_is_refused_before_reading_them(tmp_p
         z.writestr("optimizer/v/zz.npy", b"\x93NUMPY" + b"\0" * 64)
     with pytest.raises(ModelFileError, match="holds the arrays"):
         _model().fit(x, y, checkpoint=path, resume=True)
+
+
+def test_a_checkpoint_in_a_missing_folder_is_refused_before_training(tmp_path, monkeypatch):
+    x, y, _ = _data()
+    calls = []
+    monkeypatch.setattr(crnn.models, "loss_and_grads", lambda *a: calls.append(1))
+    with pytest.raises(FileNotFoundError, match=r"its folder .* does not exist"):
+        _model().fit(x, y, checkpoint=tmp_path / "missing" / "fit.ckpt")
+    assert not calls

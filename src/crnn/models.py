@@ -477,6 +477,9 @@ class _SequenceModel:
                 f"checkpoint= needs an int seed, so that a resumed fit draws what the first "
                 f"one drew (its validation split, its minibatches), got seed={self.seed!r}"
             )
+        folder = os.path.dirname(os.path.abspath(os.fsdecode(path)))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"checkpoint={path!r}: its folder {folder!r} does not exist")
         # what shapes the epochs: not their count, nor the progress bar
         params = {k: v for k, v in self.get_params().items() if k not in ("epochs", "verbose")}
         # as the file holds them
