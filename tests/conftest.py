@@ -36,7 +36,7 @@ import pytest
 import crnn
 from crnn import reference
 from crnn.cells import CELLS, variants
-from crnn.testing import assert_close
+from crnn.testing import assert_close, numeric_gradient
 
 #: the dtypes crnn computes in; float16, ints and bools are computed in float64
 FLOAT_DTYPES = [np.float64, np.float32]
@@ -118,6 +118,28 @@ def assert_sequence_matches_reference(cell, shape, dtype, seed):
         assert grads[key].dtype == dtype, key
         assert_close(grads[key], want[key], dtype, key)
     return (x, a0, parameters, da), caches, ref_caches, want
+
+
+def assert_course_pass_matches_finite_differences(cell, x, a0, parameters, G, **kwargs):
+    """The gradients of L = sum(G * a) that the cell's course sequence functions give
+    (kwargs: lengths, reverse), against central finite differences, for x, a0 and every
+    parameter: float64, rtol 1e-6, atol 1e-8."""
+    forward = course(cell, crnn, "forward")
+    kwargs = {**cell.options, **kwargs}
+
+    def loss():
+        return float(np.sum(G * forward(x, a0, parameters, **kwargs)[0]))
+
+    grads = course(cell, crnn, "backward")(G, forward(x, a0, parameters, **kwargs)[-1])
+    targets = {"dx": x, "da0": a0, **{"d" + key: parameters[key] for key in cell.spec.keys()}}
+    for key, target in targets.items():
+        np.testing.assert_allclose(
+            grads[key],
+            numeric_gradient(loss, target),
+            rtol=1e-6,
+            atol=1e-8,
+            err_msg=f"{cell.label}: {key}",
+        )
 
 
 def declined_inputs(x, a0, parameters):

@@ -3,7 +3,7 @@ every cell of the registry (crnn.cells.variants())."""
 
 import numpy as np
 import pytest
-from conftest import course
+from conftest import assert_course_pass_matches_finite_differences
 
 import crnn
 from crnn.testing import numeric_gradient
@@ -76,21 +76,4 @@ def test_rnn_cell_backward_matches_finite_differences(name):
 
 def test_every_cell_matches_finite_differences(cell):
     """Every parameter of every cell, x and a0: the gradients of L = sum(G * a)."""
-    x, a0, parameters, G = cell.problem(3, 4, 2, 3, 5, seed=11)
-    forward = course(cell, crnn, "forward")
-
-    def loss():
-        return float(np.sum(G * forward(x, a0, parameters, **cell.options)[0]))
-
-    caches = forward(x, a0, parameters, **cell.options)[-1]
-    grads = course(cell, crnn, "backward")(G, caches)
-    targets = {"dx": x, "da0": a0}
-    targets.update({"d" + key: parameters[key] for key in cell.parameter_shapes(3, 4)})
-    for key, target in targets.items():
-        np.testing.assert_allclose(
-            grads[key],
-            numeric_gradient(loss, target),
-            rtol=1e-6,
-            atol=1e-8,
-            err_msg=f"{cell.label}: {key}",
-        )
+    assert_course_pass_matches_finite_differences(cell, *cell.problem(3, 4, 2, 3, 5, seed=11))

@@ -8,11 +8,11 @@ Each example's results equal running it alone with its own length, in the course
 
 import numpy as np
 import pytest
-from conftest import course
+from conftest import assert_course_pass_matches_finite_differences, course
 
 import crnn
 from crnn import reference
-from crnn.testing import assert_close, numeric_gradient
+from crnn.testing import assert_close
 
 DIRECTIONS = pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
 SHAPE = (3, 4, 2, 5, 6)  # n_x, n_a, n_y, m, T_x
@@ -135,24 +135,9 @@ def test_results_do_not_depend_on_the_rest_of_the_batch(cell, reverse):
 
 @DIRECTIONS
 def test_lengths_and_reverse_match_finite_differences(cell, reverse):
-    x, a0, parameters, G = cell.problem(*SHAPE, seed=8)
-    forward = course(cell, crnn, "forward")
-    kwargs = dict(cell.options, lengths=LENGTHS, reverse=reverse)
-
-    def loss():
-        return float(np.sum(G * forward(x, a0, parameters, **kwargs)[0]))
-
-    grads = course(cell, crnn, "backward")(G, forward(x, a0, parameters, **kwargs)[-1])
-    targets = {"dx": x, "da0": a0}
-    targets.update({"d" + key: parameters[key] for key in cell.spec.keys()})
-    for key, target in targets.items():
-        np.testing.assert_allclose(
-            grads[key],
-            numeric_gradient(loss, target),
-            rtol=1e-6,
-            atol=1e-8,
-            err_msg=f"{cell.label}: {key}",
-        )
+    assert_course_pass_matches_finite_differences(
+        cell, *cell.problem(*SHAPE, seed=8), lengths=LENGTHS, reverse=reverse
+    )
 
 
 @DIRECTIONS

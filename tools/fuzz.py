@@ -30,6 +30,7 @@ import faulthandler
 import io
 import os
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -338,8 +339,6 @@ def _resumed_fit():
     """A small fit's estimator, data and checkpoint bytes (after its first epoch), made once."""
     global _CHECKPOINT
     if _CHECKPOINT is None:
-        import tempfile
-
         rng = np.random.default_rng(0)
         x, y = rng.standard_normal((2, 6, 3)), rng.integers(0, 2, (6, 3))
         model = crnn.SequenceTagger(
@@ -366,8 +365,6 @@ def fuzz_resume(b):
             del data[at:]
             if not data:
                 break
-    import tempfile
-
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "fit.ckpt")
         with open(path, "wb") as f:

@@ -41,6 +41,18 @@ _CHECKED = (
 )
 
 
+#: the products of a cell whose gates share one packed W = [Wa | Wx] (the LSTM's, the GRU's)
+_PACKED_GEMMS = (
+    "W[:, n_a:]·X",
+    "W[:, :n_a]·a_prev per step",
+    "Wy·A",
+    "W[:, :n_a].T·dg per step",
+    "dX = W[:, n_a:].T·dG",
+    "dW[:, n_a:] = dG·X.T",
+    "dW[:, :n_a] = dG·A_prev.T",
+)
+
+
 class Cell(NamedTuple):
     """What the benchmark needs to know of one recurrent cell."""
 
@@ -69,15 +81,7 @@ CELLS = {
     ),
     "lstm": Cell(
         spec=LSTMCell(),
-        gemm_names=(
-            "W[:, n_a:]·X",
-            "W[:, :n_a]·a_prev per step",
-            "Wy·A",
-            "W[:, :n_a].T·dg per step",
-            "dX = W[:, n_a:].T·dG",
-            "dW[:, n_a:] = dG·X.T",
-            "dW[:, :n_a] = dG·A_prev.T",
-        ),
+        gemm_names=_PACKED_GEMMS,
         work="one timed call = lstm_forward over all T_x steps from c0 = 0 (hidden states a, "
         "cell states c, softmax predictions y) then lstm_backward with the same upstream "
         "gradient da (dx, da0, dc0, dWf, dWi, dWc, dWo, dbf, dbi, dbc, dbo; the output "
@@ -89,15 +93,7 @@ CELLS = {
     ),
     "gru": Cell(
         spec=GRUCell(reset_after=True),
-        gemm_names=(
-            "W[:, n_a:]·X",
-            "W[:, :n_a]·a_prev per step",
-            "Wy·A",
-            "W[:, :n_a].T·dg per step",
-            "dX = W[:, n_a:].T·dG",
-            "dW[:, n_a:] = dG·X.T",
-            "dW[:, :n_a] = dG·A_prev.T",
-        ),
+        gemm_names=_PACKED_GEMMS,
         work="one timed call = gru_forward(reset_after=True) over all T_x steps (hidden "
         "states a, softmax predictions y) then gru_backward with the same upstream gradient "
         "da (dx, da0, dWu, dbu, dWr, dbr, dWcx, dWca, dbcx, dbca; the output layer is not "
