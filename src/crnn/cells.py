@@ -21,6 +21,7 @@ import numpy as np
 from crnn import gru, lstm, rnn, testing
 from crnn._caches import check_activation
 from crnn._cellspec import CellSpec
+from crnn._torch_layout import GATES, from_crnn
 from crnn.forms import pool_states, pool_states_backward
 from crnn.lstm import lstm_cell_forward
 
@@ -53,6 +54,12 @@ class _Cell:
     def torch_kwargs(self):
         """The keywords that make torch_layer this variant."""
         return {}
+
+    def to_torch(self, parameters, n_a):
+        """(weight_ih, weight_hh, bias_ih, bias_hh) of the torch_layer with these
+        parameters (crnn._torch_layout); bias_hh None for a cell without a recurrent bias."""
+        w_ih, w_hh, b_ih, b_hh = from_crnn(self.name, self.options.get("reset_after"), parameters)
+        return w_ih, w_hh, b_ih, b_hh if self.spec.recurrent_bias else None
 
     def parameter_shapes(self, n_x, n_a):
         """The recurrent parameters' shapes and roles, output layer excluded.
@@ -162,12 +169,6 @@ class RNNCell(_Cell):
         return {"nonlinearity": self.activation}
 
     @staticmethod
-    def to_torch(parameters, n_a):
-        """(weight_ih, weight_hh, bias_ih, bias_hh) of nn.RNN: Wax, Waa, ba and None (no
-        second bias)."""
-        return parameters["Wax"], parameters["Waa"], parameters["ba"].reshape(n_a), None
-
-    @staticmethod
     def from_torch_grads(d_ih, d_hh, d_b, d_bhh, n_a):
         """nn.RNN's weight gradients as dWax, dWaa, dba."""
         return {"dWax": d_ih, "dWaa": d_hh, "dba": d_b[:, None]}
@@ -189,23 +190,11 @@ class LSTMCell(_Cell):
     def _caches_of(out, x, a0, parameters, reverse):
         return lstm.caches_of(out, x, a0, parameters, reverse)
 
-    #: PyTorch's gate order in nn.LSTM's stacked weights, as the course's gate names
-    #: (PyTorch's i, f, g, o = the course's update, forget, candidate, output gates)
-    TORCH_GATES = ("i", "f", "c", "o")
-
-    @classmethod
-    def to_torch(cls, parameters, n_a):
-        """(weight_ih, weight_hh, bias_ih, None) of nn.LSTM: gates stacked i, f, g, o;
-        each course W applies to [a_prev; x_t], so its first n_a columns are weight_hh."""
-        W = np.concatenate([parameters["W" + g] for g in cls.TORCH_GATES])
-        b = np.concatenate([parameters["b" + g] for g in cls.TORCH_GATES])
-        return W[:, n_a:], W[:, :n_a], b.reshape(4 * n_a), None
-
     @classmethod
     def from_torch_grads(cls, d_ih, d_hh, d_b, d_bhh, n_a):
         """nn.LSTM's stacked weight gradients as the course's dW* (n_a, n_a+n_x) and db*."""
         grads = {}
-        for k, gate in enumerate(cls.TORCH_GATES):
+        for k, gate in enumerate(GATES["lstm"]):
             rows = slice(k * n_a, (k + 1) * n_a)
             grads["dW" + gate] = np.concatenate((d_hh[rows], d_ih[rows]), axis=1)
             grads["db" + gate] = d_b[rows, None]
@@ -250,19 +239,9 @@ class GRUCell(_Cell):
     torch_layer = "GRU"
 
     def to_torch(self, parameters, n_a):
-        """(weight_ih, weight_hh, bias_ih, bias_hh) of nn.GRU, for reset_after: gates
-        stacked r, z, n with PyTorch's update gate z = 1 - u (crnn.gru.torch_gru_parameters
-        is the inverse); the lecture's convention has no nn.GRU."""
         if not self.reset_after:
             raise ValueError("PyTorch's nn.GRU computes the reset_after convention only")
-        Wu, Wr = parameters["Wu"], parameters["Wr"]
-        w_ih = np.concatenate((Wr[:, n_a:], -Wu[:, n_a:], parameters["Wcx"]))
-        w_hh = np.concatenate((Wr[:, :n_a], -Wu[:, :n_a], parameters["Wca"]))
-        b_ih = np.concatenate((parameters["br"], -parameters["bu"], parameters["bcx"])).reshape(
-            3 * n_a
-        )
-        b_hh = np.concatenate((np.zeros((2 * n_a, 1)), parameters["bca"])).reshape(3 * n_a)
-        return w_ih, w_hh, b_ih, b_hh.astype(b_ih.dtype)
+        return super().to_torch(parameters, n_a)
 
     @staticmethod
     def from_torch_grads(d_ih, d_hh, d_b, d_bhh, n_a):

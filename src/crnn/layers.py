@@ -24,7 +24,7 @@ from crnn.losses import softmax
 from crnn.optim import initialize_parameters
 from crnn.output_layer import output_layer_forward
 
-__all__ = ["init_stack", "layer_names", "stack_forward", "stack_backward", "Stack"]
+__all__ = ["init_stack", "layer_names", "stack_forward", "stack_backward", "Stack", "LayerStack"]
 
 MERGES = ("concat", "sum")
 
@@ -175,6 +175,9 @@ def stack_forward(
     inp, layers, form = _stack_states(
         x, a0, parameters, cell, num_layers, bidirectional, merge, dropout, lengths, seed, options
     )
+    for key in ("Wy", "by"):
+        if key not in parameters:
+            raise KeyError(f"parameters has no {key!r}, the output layer's")
     logits = output_layer_forward(inp, {"Wy": parameters["Wy"], "by": parameters["by"]}, "Wy")
     y = softmax(logits)
     if lengths is not None:
@@ -194,7 +197,7 @@ def _stack_states(
     if lengths is not None:  # checked here, so that no layer's name stands in its errors
         lengths = check_lengths(lengths, xa.shape[1], xa.shape[2])
     names = layer_names(num_layers, bidirectional)
-    for key in (*names, "Wy", "by"):
+    for key in names:
         if key not in parameters:
             raise KeyError(
                 f"parameters has no {key!r} (a stack of {num_layers} "
@@ -412,3 +415,81 @@ class Stack:
                 if key not in ("da0", "dc0"):
                     flat[f"d{name}.{key[1:]}"] = value
         return flat
+
+
+class LayerStack:
+    """A stack of recurrent layers with its parameters, and no output layer: what
+    crnn.interop makes of a recurrent module given without the layer that reads it.
+
+    Arguments:
+    parameters -- one dict of the cell's parameters per layer and direction, by the names
+                  of ``layer_names`` (init_stack's, without "Wy" and "by")
+    cell, num_layers, bidirectional, merge, options -- the stack's form, as for
+                                                       stack_forward
+    """
+
+    def __init__(
+        self,
+        parameters,
+        *,
+        cell="rnn",
+        num_layers=1,
+        bidirectional=False,
+        merge="concat",
+        **options,
+    ):
+        check_stack(num_layers, bidirectional, merge, 0.0)
+        self.cell = get_cell(cell, **options)
+        self.num_layers, self.bidirectional, self.merge = num_layers, bidirectional, merge
+        names = layer_names(num_layers, bidirectional)
+        missing = [name for name in names if name not in parameters]
+        extra = [name for name in parameters if name not in names]
+        if missing or extra:
+            raise KeyError(
+                f"parameters must hold exactly {names}: missing {missing}, unexpected {extra}"
+            )
+        self.parameters = {name: parameters[name] for name in names}
+
+    @property
+    def n_a(self):
+        """The hidden units of every layer and direction."""
+        return np.shape(self.parameters["layer0"][self.cell.spec.gates[0].weight])[0]
+
+    @property
+    def n_out(self):
+        """The features of the stack's output."""
+        return _width(self.n_a, self.bidirectional, self.merge)
+
+    def forward(self, x, a0=None, lengths=None):
+        """The top layer's output at every step.
+
+        Arguments:
+        x -- input for every step, of shape (n_x, m, T_x)
+        a0 -- None (zeros), one (n_a, m) array for every layer and direction, or a dict
+              of them by layer name
+        lengths -- None, or m integers in 1..T_x, as for the course's sequence functions
+
+        Returns:
+        a -- the top layer's output, of shape (n_out, m, T_x)
+        """
+        a, _, _ = _stack_states(
+            x,
+            a0,
+            self.parameters,
+            self.cell.name,
+            self.num_layers,
+            self.bidirectional,
+            self.merge,
+            0.0,
+            lengths,
+            None,
+            self.cell.options,
+        )
+        return a
+
+    def __repr__(self):
+        options = "".join(f", {k}={v!r}" for k, v in self.cell.options.items())
+        return (
+            f"LayerStack(cell={self.cell.name!r}, num_layers={self.num_layers}, "
+            f"bidirectional={self.bidirectional}, merge={self.merge!r}, n_a={self.n_a}{options})"
+        )
