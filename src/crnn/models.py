@@ -879,8 +879,9 @@ def _model_of(metadata, name):
         and all(a < b for a, b in pairwise(classes))
     ):
         raise meta.error("classes_", f"must list n_classes_ = {n_y} increasing non-negative ints")
-    n_epochs = meta.count("n_epochs_", 1, model.epochs)
-    best_epoch = meta.count("best_epoch_", 1, n_epochs)
+    # a model made by crnn.interop has no epochs of its own
+    n_epochs = meta.count("n_epochs_", 0, model.epochs)
+    best_epoch = meta.count("best_epoch_", min(1, n_epochs), n_epochs)
     loss_curve = meta.curve("loss_curve_", n_epochs)
     validation_loss_curve = meta.curve(
         "validation_loss_curve_", n_epochs if model.early_stopping else 0

@@ -10,11 +10,14 @@ needed to convert weights; onnx and safetensors files need the ``crnn[onnx]`` an
 """
 
 from crnn.interop._network import TOLERANCE, ConversionError, ParityError
+from crnn.interop._safetensors import load_safetensors, save_safetensors
 from crnn.interop._torch import from_torch, to_torch_state_dict
 
 __all__ = [
     "from_torch",
     "to_torch_state_dict",
+    "load_safetensors",
+    "save_safetensors",
     "ConversionError",
     "ParityError",
     "TOLERANCE",
