@@ -9,6 +9,7 @@ needed to convert weights; onnx and safetensors files need the ``crnn[onnx]`` an
 ``crnn[safetensors]`` extras.
 """
 
+from crnn.interop._keras import from_keras, to_keras_weights
 from crnn.interop._network import TOLERANCE, ConversionError, ParityError
 from crnn.interop._safetensors import load_safetensors, save_safetensors
 from crnn.interop._torch import from_torch, to_torch_state_dict
@@ -16,6 +17,8 @@ from crnn.interop._torch import from_torch, to_torch_state_dict
 __all__ = [
     "from_torch",
     "to_torch_state_dict",
+    "from_keras",
+    "to_keras_weights",
     "load_safetensors",
     "save_safetensors",
     "ConversionError",
