@@ -91,11 +91,16 @@ class _Cell:
 
     def forward(self, x, a0, parameters, lengths=None):
         """The states of every step, (n_a, m, T_x), and the course's caches; lengths as
-        for the course's sequence functions."""
-        outputs = getattr(self.module, f"{self.name}_forward")(
-            x, a0, parameters, **self.options, lengths=lengths
-        )
-        return outputs[0], outputs[-1]
+        for the course's sequence functions. The output layer is not computed: training
+        computes its logits apart."""
+        return self.hidden_forward(x, a0, parameters, lengths=lengths)
+
+    def states(self, x, a0, parameters, lengths=None, reverse=False):
+        """The states of every step, (n_a, m, T_x), and nothing kept for a backward pass:
+        the forward pass of prediction."""
+        return self.spec.forward(
+            x, a0, parameters, lengths=lengths, reverse=reverse, output=False
+        ).a
 
     def backward(self, da, caches):
         """The course's gradient dict ("dx", "da0", then "d" + each key) from da."""

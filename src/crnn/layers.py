@@ -186,9 +186,21 @@ def stack_forward(
 
 
 def _stack_states(
-    x, a0, parameters, cell, num_layers, bidirectional, merge, dropout, lengths, seed, options
+    x,
+    a0,
+    parameters,
+    cell,
+    num_layers,
+    bidirectional,
+    merge,
+    dropout,
+    lengths,
+    seed,
+    options,
+    keep=True,
 ):
-    """The top layer's output, the layer caches and the stack's form (see stack_forward)."""
+    """The top layer's output, the layer caches and the stack's form (see stack_forward);
+    without keep, no caches (None in their place): the forward pass of prediction."""
     check_stack(num_layers, bidirectional, merge, dropout)
     kind = get_cell(cell, **options)
     check_parameters(parameters)
@@ -221,10 +233,11 @@ def _stack_states(
         for name, reverse in zip(
             names[k * (1 + bidirectional) : (k + 1) * (1 + bidirectional)], (False, True)
         ):
+            run = kind.hidden_forward if keep else _states_only(kind)
             runs.append(
                 _layer(
                     name,
-                    kind.hidden_forward,
+                    run,
                     inp,
                     states[name],
                     parameters[name],
@@ -249,6 +262,11 @@ def _stack_states(
         "n_a": n_a,
     }
     return inp, layers, form
+
+
+def _states_only(kind):
+    """kind.hidden_forward's states, with no caches."""
+    return lambda *args, **kwargs: (kind.states(*args, **kwargs), None)
 
 
 def stack_backward(da, caches):
@@ -385,6 +403,23 @@ class Stack:
         )
         return a, StackCaches(layers, x, form)
 
+    def states(self, x, a0, parameters, lengths=None):
+        """The top layer's output, of every step, with no caches: the forward pass of
+        prediction."""
+        a, _, _ = _stack_states(
+            x,
+            a0,
+            self.nested(parameters),
+            self.cell.name,
+            **self.form,
+            dropout=0.0,
+            lengths=lengths,
+            seed=None,
+            options=self.cell.options,
+            keep=False,
+        )
+        return a
+
     def pool(self, a, output, lengths=None):
         """The states the output layer reads (crnn.forms.pool_states), the last ones of a
         bidirectional stack from both its directions: the forward half's at the last step
@@ -484,6 +519,7 @@ class LayerStack:
             lengths,
             None,
             self.cell.options,
+            keep=False,
         )
         return a
 

@@ -586,7 +586,7 @@ class _SequenceModel:
         each sequence's length), (n_y, m) for the classifier."""
         cell = self._cell()
         a0 = np.zeros((self.n_a, x.shape[1]), x.dtype)
-        a, _ = cell.forward(x, a0, self.parameters_, lengths=lengths)
+        a = cell.states(x, a0, self.parameters_, lengths=lengths)
         h = cell.pool(a, self._head, lengths)
         proba = softmax(output_layer_forward(h, self.parameters_, cell.output_weight))
         if lengths is not None and self._head == "sequence":
