@@ -23,11 +23,11 @@ def _interrupt_in_epoch(monkeypatch, epoch, batches_per_epoch):
     real = crnn.models.loss_and_grads
     calls = []
 
-    def interrupted(*args):
+    def interrupted(*args, **kwargs):
         calls.append(1)
         if len(calls) == (epoch - 1) * batches_per_epoch + 1:
             raise KeyboardInterrupt
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(crnn.models, "loss_and_grads", interrupted)
     return lambda: monkeypatch.setattr(crnn.models, "loss_and_grads", real)

@@ -257,7 +257,9 @@ def test_non_finite_inputs_and_a_diverging_loss_stop_fit_clearly(monkeypatch, pr
         _tagger().fit(x, y)
     x, y = previous_token_data(10, seed=10)
     real = crnn.models.loss_and_grads
-    monkeypatch.setattr(crnn.models, "loss_and_grads", lambda *args: (np.inf, real(*args)[1]))
+    monkeypatch.setattr(
+        crnn.models, "loss_and_grads", lambda *args, **kw: (np.inf, real(*args, **kw)[1])
+    )
     with pytest.raises(FloatingPointError, match="loss became inf in epoch 1: lower learning_rate"):
         _tagger().fit(x, y)
 
@@ -312,11 +314,11 @@ def test_a_failed_refit_leaves_the_fitted_model_as_it_was(monkeypatch, previous_
     calls = []
     real = crnn.models.loss_and_grads
 
-    def interrupted(*args):
+    def interrupted(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:  # in the second epoch of the re-fit (one batch an epoch)
             raise MemoryError
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(crnn.models, "loss_and_grads", interrupted)
     with pytest.raises(MemoryError):

@@ -89,9 +89,9 @@ def test_minibatches_group_similar_lengths(monkeypatch, tagged_sequences):
     seen = []
     real = models.loss_and_grads
 
-    def recording(x, y, a0, parameters, *args):
+    def recording(x, y, a0, parameters, *args, **kwargs):
         seen.append(np.asarray(args[-1]).copy())
-        return real(x, y, a0, parameters, *args)
+        return real(x, y, a0, parameters, *args, **kwargs)
 
     monkeypatch.setattr(models, "loss_and_grads", recording)
     model = _tagger(epochs=1, batch_size=8)

@@ -145,6 +145,31 @@ def test_the_fused_step_matches_the_course_functions_composed():
         assert_close(grads[name], want, np.float64, name)
 
 
+@pytest.mark.parametrize(
+    "form",
+    ["one layer", "lengths", "unsorted lengths", "F-ordered x", "stack"],
+)
+def test_without_dx_the_step_gives_the_same_gradients(cell, form):
+    """want_dx=False leaves out "dx" and changes no other gradient, on every engine path."""
+    x, a0, p, _ = cell.problem(3, 5, 4, 4, 6, seed=5)
+    y = _labels("softmax", "sequence", 4, 4, 6)
+    lengths = {"lengths": [6, 5, 3, 2], "unsorted lengths": [3, 6, 2, 5]}.get(form)
+    if form == "F-ordered x":
+        x = np.asfortranarray(x)
+    kind = cell
+    if form == "stack":
+        kind = crnn.layers.Stack(cell.name, 2, True, **cell.options)
+        p = kind.initialize(3, 5, 4, "glorot", np.random.default_rng(0), np.float64)
+    args = (x, y, a0, p, "softmax", "sum", "sequence", kind, lengths)
+    loss, full = crnn.loss_and_grads(*args)
+    loss_no_dx, grads = crnn.loss_and_grads(*args, want_dx=False)
+    assert loss_no_dx == loss
+    assert "dx" in full and "dx" not in grads
+    assert sorted(grads) == sorted(k for k in full if k != "dx")
+    for key, value in grads.items():
+        np.testing.assert_array_equal(value, full[key], err_msg=key)
+
+
 def test_float32_is_trained_in_float32():
     x, a0, p, _ = random_rnn_problem(3, 5, 4, 3, 7, dtype=np.float32, seed=4)
     y = _labels("softmax", "sequence", 4, 3, 7)

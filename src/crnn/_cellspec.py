@@ -555,7 +555,16 @@ class CellSpec:
         return Sequence(a, start[a_prev_at], a_prev, gates, None, c, c0, c_prev, stacked("xt"))
 
     def backward(
-        self, da, seq, W, bca=None, dc_last=None, lengths=None, reverse=False, presorted=None
+        self,
+        da,
+        seq,
+        W,
+        bca=None,
+        dc_last=None,
+        lengths=None,
+        reverse=False,
+        presorted=None,
+        want_dx=True,
     ):
         """Run the engine backward over a Sequence with the packed weight W (and the
         reset-after GRU's recurrent bias bca, 1-D), from da
@@ -565,6 +574,7 @@ class CellSpec:
         lengths, reverse -- of the forward pass (lengths checked, or None)
         presorted -- the order that sorts the batch by length when seq is in it already
                      (the forward's sorted run), else None
+        want_dx -- whether to compute dx (else it is None)
 
         Returns:
         dx (n_x, m, T), da0 (n_a, m), dc0 (n_a, m; None but for the LSTM), and the
@@ -576,7 +586,14 @@ class CellSpec:
                 seq = Sequence(*(_permuted(arr, order) for arr in seq))
             dc_last = _permuted(dc_last, order)
             dx, da0, dc0, grads = self.backward(
-                _permuted(da, order), seq, W, bca, dc_last, lengths[order], reverse
+                _permuted(da, order),
+                seq,
+                W,
+                bca,
+                dc_last,
+                lengths[order],
+                reverse,
+                want_dx=want_dx,
             )
             return (
                 _permuted(dx, order, inverse=True),
@@ -595,7 +612,7 @@ class CellSpec:
         def fortran(arr):
             return None if arr is None else np.require(arr, dtype, ("F", "A"))
 
-        dx = _arrays.new_sequence(n_x, m, T, dtype)
+        dx = _arrays.new_sequence(n_x, m, T, dtype) if want_dx else None
         da0 = np.empty((n_a, m), dtype, order="F")
         dW = np.empty(W.shape, dtype)
         db = np.empty((W.shape[0], 1), dtype)
@@ -661,10 +678,11 @@ class CellSpec:
         flat = [w for pair in weights for w in pair if w is not None]
         return compute_dtype(da, xt, *flat), weights, bca
 
-    def backward_sequence(self, da, caches):
+    def backward_sequence(self, da, caches, want_dx=True):
         """The gradients of the course's sequence backward pass over caches
-        ((list of cell caches, x), crnn's or any course forward's): dx, da0, dc0 (the
-        LSTM's, else None) and the parameters' by "d" + key."""
+        ((list of cell caches, x), crnn's or any course forward's): dx (None, not
+        computed, without want_dx), da0, dc0 (the LSTM's, else None) and the parameters'
+        by "d" + key."""
         lengths, reverse = None, False
         if type(caches) is SequenceCaches:
             lengths, reverse = caches.lengths, caches.reverse
@@ -691,6 +709,7 @@ class CellSpec:
                     first[-1],
                     lengths,
                     reverse,
+                    want_dx,
                 )
                 if fast is not None:
                     return fast
@@ -717,9 +736,9 @@ class CellSpec:
         presorted = self._sorted_run(cell_caches, parameters)
         if presorted is not None:
             order, seq = presorted
-            return self.backward(da, seq, W, bca, None, lengths, reverse, order)
+            return self.backward(da, seq, W, bca, None, lengths, reverse, order, want_dx)
         seq = self.sequence(cell_caches, T, n_a, m, xt0.shape[0], parameters, reverse)
-        return self.backward(da, seq, W, bca, None, lengths, reverse)
+        return self.backward(da, seq, W, bca, None, lengths, reverse, want_dx=want_dx)
 
     def _sorted_run(self, cell_caches, parameters):
         """(the order, the Sequence in it) of the engine's sorted run of an unsorted batch,

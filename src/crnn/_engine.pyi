@@ -56,7 +56,7 @@ def backward_kernel(
     x: _A[_F],
     W: _A[_F],
     bca: _A[_F] | None,
-    dx: _A[_F],
+    dx: _A[_F] | None,
     da0: _A[_F],
     dc0: _A[_F] | None,
     dW: _A[_F],
@@ -88,7 +88,7 @@ def common_forward(
     reverse: bool = False,
 ) -> _Buffers[np.float64] | _Buffers[np.float32] | None: ...
 
-_Gradients: TypeAlias = tuple[_A[_F], _A[_F], _A[_F] | None, dict[str, _A[_F]]]
+_Gradients: TypeAlias = tuple[_A[_F] | None, _A[_F], _A[_F] | None, dict[str, _A[_F]]]
 
 def common_backward(
     spec: tuple[object, ...],
@@ -99,6 +99,7 @@ def common_backward(
     parameters: object,
     lengths: object = None,
     reverse: bool = False,
+    dx: bool = True,
 ) -> _Gradients[np.float64] | _Gradients[np.float32] | None: ...
 def common_step_backward(
     spec: tuple[object, ...],

@@ -377,6 +377,28 @@ cdef void backward_step(const Recurrence *r, const Backward *bk, const Operand *
              flow, n_a)
 
 
+cdef void dx_products(const Recurrence *r, const Backward *bk, const floating *dz,
+                      const floating *dh) noexcept nogil:
+    """dx of every step, one product over the whole sequence from dz (and the reset-after
+    GRU's dh); zero past each example's end with lengths."""
+    cdef blas_int n_a = r.n_a, rows = r.rows
+    cdef blas_int n2 = 2 * n_a
+    if r.kind == GRU_AFTER:
+        # dX (n_x×m·T) = Wx[:2n_a].T (n_x×2n_a) · dZ[:2n_a] + Wx[2n_a:].T (n_x×n_a) · dH:
+        # the candidate's rows of dZ are the recurrent side's
+        map_columns(r, r.Wx.flip, c'N', r.n_x, n2, <const floating *>r.Wx.data, r.Wx.ld, dz,
+                    rows, 0, <floating *>bk.dx, r.n_x, NULL)
+        map_columns(r, r.Wx.flip, c'N', r.n_x, n_a,
+                    <const floating *>r.Wx.data + row_offset(r.Wx, n2), r.Wx.ld, dh, n_a, 1,
+                    <floating *>bk.dx, r.n_x, NULL)
+    else:
+        # dX (n_x×m·T) = Wx.T (n_x×rows) · dZ (rows×m·T)
+        map_columns(r, r.Wx.flip, c'N', r.n_x, rows, <const floating *>r.Wx.data, r.Wx.ld, dz,
+                    rows, 0, <floating *>bk.dx, r.n_x, NULL)
+    if r.lengths != NULL:
+        zero_past_the_ends(<floating *>bk.dx, r.n_x, r)
+
+
 cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null) noexcept nogil:
     """Back through every step, in the reverse of the forward's order: dz_t, the gradient
     of step t's pre-activations, from da_t and the flow (bk.da0, which ends as the
@@ -385,7 +407,6 @@ cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null)
     states before every step. Needs n_a, m, T >= 1.
     """
     cdef blas_int n_a = r.n_a, m = r.m, T = r.T, rows = r.rows
-    cdef blas_int n2 = 2 * n_a
     cdef Py_ssize_t block = bk.block, ldd = n_a * bk.block
     cdef floating *dz = <floating *>bk.dz
     cdef floating *dh = <floating *>bk.dh
@@ -417,20 +438,8 @@ cdef void backward_loop(const Recurrence *r, const Backward *bk, floating *null)
         fold_past_the_ends(flow, bk, r)  # the da past an example's end reaches a0
     # with lengths, the products below read only the columns of the steps run: those
     # past an example's end have no gradient of their own
-    if r.kind == GRU_AFTER:
-        # dX (n_x×m·T) = Wx[:2n_a].T (n_x×2n_a) · dZ[:2n_a] + Wx[2n_a:].T (n_x×n_a) · dH:
-        # the candidate's rows of dZ are the recurrent side's
-        map_columns(r, r.Wx.flip, c'N', r.n_x, n2, <const floating *>r.Wx.data, r.Wx.ld, dz,
-                    rows, 0, <floating *>bk.dx, r.n_x, NULL)
-        map_columns(r, r.Wx.flip, c'N', r.n_x, n_a,
-                    <const floating *>r.Wx.data + row_offset(r.Wx, n2), r.Wx.ld, dh, n_a, 1,
-                    <floating *>bk.dx, r.n_x, NULL)
-    else:
-        # dX (n_x×m·T) = Wx.T (n_x×rows) · dZ (rows×m·T)
-        map_columns(r, r.Wx.flip, c'N', r.n_x, rows, <const floating *>r.Wx.data, r.Wx.ld, dz,
-                    rows, 0, <floating *>bk.dx, r.n_x, NULL)
-    if r.lengths != NULL:
-        zero_past_the_ends(<floating *>bk.dx, r.n_x, r)
+    if bk.dx != NULL:
+        dx_products(r, bk, dz, dh)
     if r.kind == GRU or r.kind == GRU_AFTER:
         gru_weight_gradients(r, bk, dz)
     elif r.lengths != NULL:
@@ -897,7 +906,7 @@ def backward_kernel(int kind, da, gates, aux, a, c, c0, c_prev, a0, a_prev, x, W
     ``W``, ``lengths`` and ``reverse`` as for ``forward_kernel``. Sizes are checked by the
     caller to fit ``blas_int``; n_a, m, T >= 1.
     """
-    cdef int typenum = kernel_type(dx)
+    cdef int typenum = kernel_type(da0)
     cdef Py_ssize_t shape[3]
     cdef Py_ssize_t ds[3]
     cdef void *pda
@@ -915,7 +924,8 @@ def backward_kernel(int kind, da, gates, aux, a, c, c0, c_prev, a0, a_prev, x, W
     bk.gates = bk.a if rows == n_a else sequence(gates, typenum, rows, m, T, "gates", False)
     if a_prev is not None:
         bk.a_prev = sequence(a_prev, typenum, n_a, m, T, "a_prev", False)
-    bk.dx = sequence(dx, typenum, n_x, m, T, "dx", True)
+    if dx is not None:
+        bk.dx = sequence(dx, typenum, n_x, m, T, "dx", True)
     operand(da0, typenum, n_a, m, "da0", &o, True, True)
     bk.da0 = o.data
     gradients_into(&bk, dW, db, dbca, typenum, kind, rows, n_a, n_x)
@@ -1112,15 +1122,17 @@ def gradients(tuple spec, dW, db, dbca):
 
 
 cdef tuple common_gradients(Recurrence *r, Backward *bk, int typenum, object dc0,
-                            tuple spec):
+                            tuple spec, bint want_dx=True):
     """Allocate the gradients of a backward pass of r into bk (set but for them), run it,
-    and return (dx, da0, dc0, grads): dx in the kernels' layout, da0 Fortran-ordered,
-    and the parameters' gradients by name (see ``gradients``)."""
+    and return (dx, da0, dc0, grads): dx in the kernels' layout (None, not computed,
+    without want_dx), da0 Fortran-ordered, and the parameters' gradients by name (see
+    ``gradients``)."""
     cdef Py_ssize_t n_a = r.n_a, n_x = r.n_x, rows = r.rows
-    dx = new_sequence_of(typenum, n_x, r.m, r.T)
+    dx = new_sequence_of(typenum, n_x, r.m, r.T) if want_dx else None
     da0 = new_matrix(typenum, n_a, r.m, 1)
     db = new_matrix(typenum, rows, 1, 0)
-    bk.dx, bk.da0, bk.db = cnp.PyArray_DATA(dx), cnp.PyArray_DATA(da0), cnp.PyArray_DATA(db)
+    bk.dx = cnp.PyArray_DATA(<cnp.ndarray>dx) if want_dx else NULL
+    bk.da0, bk.db = cnp.PyArray_DATA(da0), cnp.PyArray_DATA(db)
     if rows == n_a and spec[2][0] is not None:
         # one gate, its weights apart (the RNN's): their gradients apart too, C-ordered
         dWa, dWx = new_matrix(typenum, n_a, n_a, 0), new_matrix(typenum, n_a, n_x, 0)
@@ -1161,7 +1173,7 @@ cdef bint same_recurrent_weights(object kept, object Wca, object bca, int typenu
 
 
 def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters, lengths=None,
-                    bint reverse=False):
+                    bint reverse=False, bint dx=True):
     """(dx, da0, dc0, grads) of a backward pass over crnn's own forward buffers for
     arguments in the common form, else None (see ``common_gradients``).
 
@@ -1172,6 +1184,7 @@ def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters, lengths=N
     a0, c0 -- the state and (the LSTM's, else None) cell state before the first step
               run: the first cache's a_prev and c_prev, the last cache's in reverse
     lengths, reverse -- of the forward pass; lengths as ``common_lengths`` takes them
+    dx -- whether to compute dx (else it is None)
 
     The common form: parameters a dict whose weights are plain (see ``_arrays.plain``)
     ndarrays of the cell's shapes; da and x plain, of a's dtype, da of a's shape; a0 and
@@ -1231,7 +1244,7 @@ def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters, lengths=N
     elif kind == GRU or kind == GRU_AFTER:
         bk.aux = NULL if aux is None else cnp.PyArray_DATA(<cnp.ndarray>aux)
         r.bca = NULL if bca is None else cnp.PyArray_DATA(<cnp.ndarray>bca)
-    return common_gradients(&r, &bk, typenum, dc0, spec)
+    return common_gradients(&r, &bk, typenum, dc0, spec, dx)
 
 
 cdef object stacked_steps(int typenum, tuple arrays, Py_ssize_t n, Py_ssize_t m):

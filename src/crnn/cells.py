@@ -102,9 +102,13 @@ class _Cell:
             x, a0, parameters, lengths=lengths, reverse=reverse, output=False
         ).a
 
-    def backward(self, da, caches):
-        """The course's gradient dict ("dx", "da0", then "d" + each key) from da."""
-        return getattr(self.module, f"{self.name}_backward")(da, caches)
+    def backward(self, da, caches, want_dx=True):
+        """The course's gradient dict ("dx", "da0", then "d" + each key; the LSTM's "dc0")
+        from da; without want_dx, no "dx" (training needs only the parameters')."""
+        if want_dx:
+            return getattr(self.module, f"{self.name}_backward")(da, caches)
+        _, da0, dc0, grads = self.spec.backward_sequence(da, caches, want_dx=False)
+        return {"da0": da0, **grads, **({} if dc0 is None else {"dc0": dc0})}
 
     @staticmethod
     def initial_state(a0):

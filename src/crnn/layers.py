@@ -269,13 +269,15 @@ def _states_only(kind):
     return lambda *args, **kwargs: (kind.states(*args, **kwargs), None)
 
 
-def stack_backward(da, caches):
+def stack_backward(da, caches, want_dx=True):
     """The backward pass of the stack, from the gradient of the top layer's output (the
     output layer is not differentiated, as in the course).
 
     Arguments:
     da -- upstream gradient of the top layer's output, of shape (n_out, m, T_x)
     caches -- the caches of stack_forward
+    want_dx -- False to leave "dx" out (not computed): training needs only the
+               parameters' gradients
 
     Returns:
     gradients -- dict with "dx" (n_x, m, T_x) and, by layer name, the course's gradient
@@ -310,11 +312,13 @@ def stack_backward(da, caches):
             ]
         d_in = None
         for name, d, layer_caches in parts:
-            g = kind.backward(d, layer_caches)
-            d_in = g.pop("dx") if d_in is None else d_in + g.pop("dx")
+            g = kind.backward(d, layer_caches, want_dx or k > 0)
+            dx = g.pop("dx", None)
+            d_in = dx if d_in is None else d_in + dx
             grads[name] = g
-        d_out = d_in if mask is None else d_in * mask
-    return {"dx": d_out, **{name: grads[name] for name in names}}
+        d_out = d_in if mask is None or d_in is None else d_in * mask
+    layers = {name: grads[name] for name in names}
+    return {"dx": d_out, **layers} if want_dx else layers
 
 
 class Stack:
@@ -441,10 +445,10 @@ class Stack:
         return da
 
     @staticmethod
-    def backward(da, caches):
-        """The gradients by "d" + flat key, and "dx"."""
-        grads = stack_backward(da, caches)
-        flat = {"dx": grads.pop("dx")}
+    def backward(da, caches, want_dx=True):
+        """The gradients by "d" + flat key, and "dx" (with want_dx)."""
+        grads = stack_backward(da, caches, want_dx)
+        flat = {"dx": grads.pop("dx")} if want_dx else {}
         for name, layer in grads.items():
             for key, value in layer.items():
                 if key not in ("da0", "dc0"):

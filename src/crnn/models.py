@@ -379,7 +379,16 @@ class _SequenceModel:
     def _batch_loss_and_grads(self, x, y, lengths, parameters, rng=None):
         a0 = np.zeros((self.n_a, x.shape[1]), x.dtype)
         return loss_and_grads(
-            x, y, a0, parameters, "softmax", "mean", self._head, self._cell(rng), lengths
+            x,
+            y,
+            a0,
+            parameters,
+            "softmax",
+            "mean",
+            self._head,
+            self._cell(rng),
+            lengths,
+            want_dx=False,
         )
 
     def fit(self, x, y, lengths=None, *, checkpoint=None, resume=False):

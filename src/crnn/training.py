@@ -32,6 +32,8 @@ def loss_and_grads(
     output="sequence",
     cell="rnn",
     lengths=None,
+    *,
+    want_dx=True,
 ):
     """Forward pass, loss and full backward pass of a recurrent network with an output layer.
 
@@ -54,11 +56,13 @@ def loss_and_grads(
                (their labels are not read), "last" reads each example's last step and
                "mean" averages its own steps; "mean" reduction averages over the steps
                that count
+    want_dx -- False to leave "dx" out (not computed): training needs only the
+               parameters' gradients
 
     Returns:
     loss -- a Python float
     gradients -- dict with "d" + name for every parameter (e.g. "dWax", "dWaa", "dba",
-                 "dWya", "dby"), "da0" (n_a, m) and "dx" (n_x, m, T_x)
+                 "dWya", "dby"), "da0" (n_a, m) and "dx" (n_x, m, T_x) with want_dx
     """
     if not isinstance(cell, Stack):
         cell = get_cell(cell)
@@ -93,7 +97,7 @@ def loss_and_grads(
     head = output_layer_backward(dlogits, h, parameters, cell.output_weight)
     dh = head.pop("da")
     da = cell.pool_backward(dh, a, output, lengths)
-    gradients = cell.backward(da, caches)
+    gradients = cell.backward(da, caches, want_dx)
     gradients.update(head)
     return value, gradients
 
