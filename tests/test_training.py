@@ -170,6 +170,19 @@ def test_without_dx_the_step_gives_the_same_gradients(cell, form):
         np.testing.assert_array_equal(value, full[key], err_msg=key)
 
 
+@pytest.mark.parametrize("output", ["sequence", "last", "mean"])
+@pytest.mark.parametrize("lengths", [None, [6, 2, 5, 3]], ids=["full", "lengths"])
+def test_the_validation_loss_is_the_training_steps(cell, output, lengths):
+    """model_loss, a forward pass alone, gives loss_and_grads's loss."""
+    from crnn.training import model_loss
+
+    x, a0, p, _ = cell.problem(3, 5, 4, 4, 6, seed=6)
+    y = _labels("softmax", output, 4, 4, 6)
+    want, _ = crnn.loss_and_grads(x, y, a0, p, "softmax", "mean", output, cell, lengths)
+    got = model_loss(x, y, a0, p, cell, "softmax", "mean", output, lengths)
+    assert_close(got, want, np.float64, "loss")
+
+
 def test_float32_is_trained_in_float32():
     x, a0, p, _ = random_rnn_problem(3, 5, 4, 3, 7, dtype=np.float32, seed=4)
     y = _labels("softmax", "sequence", 4, 3, 7)

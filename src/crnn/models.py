@@ -33,7 +33,7 @@ from crnn.layers import Stack, check_stack
 from crnn.losses import check_class_indices, check_targets, softmax
 from crnn.optim import clip, clip_by_global_norm, initialize_parameters, make_optimizer
 from crnn.output_layer import output_layer_forward
-from crnn.training import loss_and_grads
+from crnn.training import loss_and_grads, model_loss
 
 __all__ = ["SequenceTagger", "SequenceClassifier", "ModelFileError", "load_model"]
 
@@ -563,7 +563,16 @@ class _SequenceModel:
                 state.epoch = epoch
                 state.loss_curve.append(total / max(m, 1))
                 if validation is not None:
-                    val_loss = self._batch_loss_and_grads(*validation, parameters)[0]
+                    val_x, val_y, val_lengths = validation
+                    val_loss = model_loss(
+                        val_x,
+                        val_y,
+                        np.zeros((self.n_a, val_x.shape[1]), val_x.dtype),
+                        parameters,
+                        self._cell(),
+                        output=self._head,
+                        lengths=val_lengths,
+                    )
                     state.validation_loss_curve.append(val_loss)
                     if bar is not None:
                         bar.set_postfix(

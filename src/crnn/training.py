@@ -74,32 +74,47 @@ def loss_and_grads(
     expect_ndim("x", x, "(n_x, m, T_x)")
     if lengths is not None:
         lengths = check_lengths(lengths, x.shape[1], x.shape[2])
-        # the steps that count, by example
-        valid = running_steps(lengths, x.shape[2])
     a, caches = cell.forward(x, a0, parameters, lengths=lengths)
     h = cell.pool(a, output, lengths)
     logits = output_layer_forward(h, parameters, cell.output_weight)
-    if lengths is None or output != "sequence":
-        value, dlogits = loss_fn(logits, y, reduction)
-    else:
-        y = as_array("y", y)
-        m, T = logits.shape[1:]
-        if y.shape not in ((m, T), logits.shape):
-            raise ValueError(
-                f"y must have shape (m, T_x) = {(m, T)} or (n_y, m, T_x) = "
-                f"{logits.shape} with lengths, got {y.shape}"
-            )
-        value, d_valid = loss_fn(
-            logits[:, valid], y[valid] if y.ndim == 2 else y[:, valid], reduction
-        )
-        dlogits = np.zeros_like(logits)
-        dlogits[:, valid] = d_valid
+    value, dlogits = _loss_of(loss_fn, logits, y, reduction, output, lengths)
     head = output_layer_backward(dlogits, h, parameters, cell.output_weight)
     dh = head.pop("da")
     da = cell.pool_backward(dh, a, output, lengths)
     gradients = cell.backward(da, caches, want_dx)
     gradients.update(head)
     return value, gradients
+
+
+def _loss_of(loss_fn, logits, y, reduction, output, lengths):
+    """The loss and dlogits of the logits of every step (or every example), with
+    lengths over the steps that count only, dlogits zero at the others."""
+    if lengths is None or output != "sequence":
+        return loss_fn(logits, y, reduction)
+    valid = running_steps(lengths, logits.shape[2])  # the steps that count, by example
+    y = as_array("y", y)
+    m, T = logits.shape[1:]
+    if y.shape not in ((m, T), logits.shape):
+        raise ValueError(
+            f"y must have shape (m, T_x) = {(m, T)} or (n_y, m, T_x) = "
+            f"{logits.shape} with lengths, got {y.shape}"
+        )
+    value, d_valid = loss_fn(logits[:, valid], y[valid] if y.ndim == 2 else y[:, valid], reduction)
+    dlogits = np.zeros_like(logits)
+    dlogits[:, valid] = d_valid
+    return value, dlogits
+
+
+def model_loss(
+    x, y, a0, parameters, cell, loss="softmax", reduction="mean", output="sequence", lengths=None
+):
+    """The loss of loss_and_grads, from a forward pass alone (no caches, no gradients):
+    a validation loss. The arguments are loss_and_grads's, checked by the caller
+    (crnn.models)."""
+    a = cell.states(x, a0, parameters, lengths=lengths)
+    h = cell.pool(a, output, lengths)
+    logits = output_layer_forward(h, parameters, cell.output_weight)
+    return _loss_of(LOSSES[loss], logits, y, reduction, output, lengths)[0]
 
 
 def rnn_loss_and_grads(x, y, a0, parameters, loss="softmax", reduction="sum", output="sequence"):
