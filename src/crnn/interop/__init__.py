@@ -11,6 +11,7 @@ needed to convert weights; onnx and safetensors files need the ``crnn[onnx]`` an
 
 from crnn.interop._keras import from_keras, to_keras_weights
 from crnn.interop._network import TOLERANCE, ConversionError, ParityError
+from crnn.interop._onnx import from_onnx, to_onnx
 from crnn.interop._safetensors import load_safetensors, save_safetensors
 from crnn.interop._torch import from_torch, to_torch_state_dict
 
@@ -19,6 +20,8 @@ __all__ = [
     "to_torch_state_dict",
     "from_keras",
     "to_keras_weights",
+    "from_onnx",
+    "to_onnx",
     "load_safetensors",
     "save_safetensors",
     "ConversionError",
