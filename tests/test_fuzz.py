@@ -20,7 +20,9 @@ def fuzz():
     return module
 
 
-@pytest.mark.parametrize("target", ["course", "step", "models", "load", "resume", "conll"])
+@pytest.mark.parametrize(
+    "target", ["course", "step", "models", "load", "resume", "conll", "interop"]
+)
 def test_a_short_fuzz_run_finds_nothing(fuzz, target, tmp_path):
     count, returned = fuzz.fuzz(target, runs=200, seed=7, last=str(tmp_path / "last.bin"))
     assert count == 200

@@ -11,6 +11,8 @@ TARGET is one of:
   load   -- crnn.load_model on damaged model files (flipped, cut, inserted bytes)
   resume -- fit(..., checkpoint=, resume=True) from damaged checkpoints
   conll  -- crnn.datasets.parse_conll on arbitrary text
+  interop -- crnn.interop's loaders: damaged safetensors and ONNX files, PyTorch state
+            dicts and Keras weight lists
   all    -- each of them in turn, --seconds (or --runs) each
 
 Every input is built from bytes: each run draws them from a seeded generator (the same
@@ -317,6 +319,12 @@ def _model_file():
 def fuzz_load(b):
     """crnn.load_model on a model file with bytes flipped, cut or inserted."""
     data = bytearray(_model_file())
+    model = crnn.load_model(io.BytesIO(bytes(_damaged(b, data))), max_bytes=1 << 20)
+    model.predict(np.zeros((2, 1, 3)))
+
+
+def _damaged(b, data):
+    """data (a bytearray) with bytes flipped, cut or inserted."""
     for _ in range(b.int(1, 4)):
         at = b.int(0, len(data) - 1)
         what = b.int(0, 2)
@@ -328,8 +336,70 @@ def fuzz_load(b):
                 break
         else:
             data[at:at] = bytes(b.int(0, 255) for _ in range(b.int(1, 8)))
-    model = crnn.load_model(io.BytesIO(bytes(data)), max_bytes=1 << 20)
-    model.predict(np.zeros((2, 1, 3)))
+    return data
+
+
+_INTEROP = {}
+
+
+def _interop_sources():
+    """A small tagger as a PyTorch state dict, safetensors bytes, Keras weight lists and
+    ONNX bytes, made once by crnn (no framework needed)."""
+    if not _INTEROP:
+        import crnn.interop
+
+        rng = np.random.default_rng(0)
+        model = crnn.SequenceTagger(n_a=3, epochs=1, verbose=False, cell="gru", reset_after=True)
+        model.set_params(num_layers=2, bidirectional=True)
+        model.fit(rng.standard_normal((2, 4, 3)), rng.integers(0, 2, (4, 3)))
+        _INTEROP["torch"] = crnn.interop.to_torch_state_dict(model)
+        _INTEROP["keras"] = crnn.interop.to_keras_weights(model)
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "m.safetensors")
+            crnn.interop.save_safetensors(model, path)
+            with open(path, "rb") as f:
+                _INTEROP["safetensors"] = f.read()
+        _INTEROP["onnx"] = crnn.interop.to_onnx(model).SerializeToString()
+    return _INTEROP
+
+
+def fuzz_interop(b):
+    """crnn.interop's loaders on damaged sources: safetensors and ONNX files with bytes
+    flipped, cut or inserted; PyTorch state dicts and Keras weight lists with arrays
+    mutated, left out or added."""
+    import crnn.interop
+
+    sources = _interop_sources()
+    what = b.int(0, 3)
+    x = np.zeros((2, 1, 2))  # (m, T_x, n_x) after a conversion: (n_x, m, T_x) = (2, 1, 2)
+    if what == 0:
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "m.safetensors")
+            with open(path, "wb") as f:
+                f.write(bytes(_damaged(b, bytearray(sources["safetensors"]))))
+            model = crnn.interop.load_safetensors(path, max_bytes=1 << 20)
+    elif what == 1:
+        state = dict(sources["torch"])
+        for key in sorted(state):
+            if b.chance(15):
+                b.dropped.add(key)
+                del state[key]
+            elif key in state:
+                state[key] = mutated_array(b, state[key])
+        if b.chance(10):
+            state[b.pick(["weight_ih_l9", "rnn.bias_hh_l0_reverse", "extra"])] = np.zeros(3)
+        rnn = {k[4:]: v for k, v in state.items() if k.startswith("rnn.")}
+        linear = {k[7:]: v for k, v in state.items() if k.startswith("linear.")}
+        model = crnn.interop.from_torch(rnn, linear if b.chance(80) else None)
+    elif what == 2:
+        model = crnn.interop.from_onnx(bytes(_damaged(b, bytearray(sources["onnx"]))))
+    else:
+        weights = [[mutated_array(b, w) for w in layer] for layer in sources["keras"]]
+        if b.chance(20):
+            del weights[b.int(0, len(weights) - 1)]
+        model = crnn.interop.from_keras(weights, cell="gru")
+    model = getattr(model, "predict_proba", getattr(model, "forward", None))
+    model(x.transpose(2, 0, 1))
 
 
 _CHECKPOINT = None
@@ -393,6 +463,7 @@ TARGETS = {
     "load": fuzz_load,
     "resume": fuzz_resume,
     "conll": fuzz_conll,
+    "interop": fuzz_interop,
 }
 
 
