@@ -9,6 +9,12 @@
     python -m crnn bench        time forward + backward of the RNN and the LSTM against the
                                 numpy course code, PyTorch (if installed) and this
                                 machine's GEMM-bound floor
+    python -m crnn bench --train
+                                time a training step of SequenceTagger.fit (and fit itself)
+                                against PyTorch's training loop and the step's GEMM floor
+    python -m crnn bench --infer
+                                time predict_proba at m = 1, 8, 64 against the course's
+                                forward, PyTorch and ONNX Runtime (if installed)
 """  # fmt: skip  # ruff would dedent the table, which is --help's epilog
 
 import argparse
@@ -46,6 +52,7 @@ def _names(choices):
 
 def main(argv=None):
     from crnn.bench import CELLS, DTYPES, SIZES
+    from crnn.bench_models import INFER_BATCHES, INFER_SHAPE, TRAIN_SIZES
 
     parser = argparse.ArgumentParser(
         prog="python -m crnn",
@@ -62,22 +69,39 @@ def main(argv=None):
     )
     bench.add_argument(
         "--sizes",
-        type=_names(SIZES),
-        default=list(SIZES),
+        type=_names({**SIZES, **TRAIN_SIZES}),
+        default=None,
         help=f"comma-separated, from {', '.join(SIZES)} (default all); "
-        + "; ".join(f"{k} = (n_x, n_a, n_y, m, T_x) {v}" for k, v in SIZES.items()),
+        + "; ".join(f"{k} = (n_x, n_a, n_y, m, T_x) {v}" for k, v in SIZES.items())
+        + f". With --train: from {', '.join(TRAIN_SIZES)} (default all); "
+        + "; ".join(f"{k} = {v}" for k, v in TRAIN_SIZES.items()),
     )
     bench.add_argument(
         "--dtype",
         type=_names(DTYPES),
-        default=list(DTYPES),
-        help="float64, float32 or both comma-separated (default both)",
+        default=None,
+        help="float64, float32 or both comma-separated (default both; with --infer float32)",
+    )
+    kind = bench.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--train",
+        action="store_true",
+        help="time one training step: SequenceTagger.fit's step and fit itself, PyTorch's "
+        "training loop (Adam, clip_grad_norm_) and the step's GEMM floor",
+    )
+    kind.add_argument(
+        "--infer",
+        action="store_true",
+        help=f"time predict_proba at m = {', '.join(map(str, INFER_BATCHES))} and "
+        f"(n_x, n_a, n_y, T_x) = {INFER_SHAPE}: the course's forward, PyTorch under "
+        "inference_mode and ONNX Runtime",
     )
     bench.add_argument(
         "--threads",
         type=_positive,
         default=None,
-        help="limit BLAS and PyTorch threads to this many (threadpoolctl); default unchanged",
+        help="limit BLAS and PyTorch threads (with --infer ONNX Runtime's too) to this many "
+        "(threadpoolctl); default unchanged (ONNX Runtime: as many as crnn's BLAS)",
     )
     bench.add_argument("--repeats", type=_positive, default=5, help="timed rounds (default 5)")
     bench.add_argument("--json", metavar="PATH", help="also write the full results as JSON")
@@ -141,12 +165,42 @@ def main(argv=None):
         from crnn._check import run_check
 
         return run_check(repeats=args.repeats, seed=args.seed)
+    if args.command == "bench" and (args.train or args.infer):
+        from crnn.bench_models import main as run_models_bench
+
+        if args.infer and args.sizes is not None:
+            bench.error(
+                f"--infer times m = {', '.join(map(str, INFER_BATCHES))} at one shape: "
+                "--sizes is for the other benches"
+            )
+        wrong = [s for s in args.sizes or () if s not in TRAIN_SIZES]
+        if wrong:
+            bench.error(
+                f"--sizes {','.join(wrong)}: with --train, choose from {', '.join(TRAIN_SIZES)}"
+            )
+        return run_models_bench(
+            "train" if args.train else "infer",
+            args.sizes,
+            args.dtype,
+            args.repeats,
+            args.threads,
+            args.json,
+            torch=not args.no_torch,
+            seed=args.seed,
+            cells=args.cell,
+        )
     if args.command == "bench":
         from crnn.bench import main as run_bench
 
+        wrong = [s for s in args.sizes or () if s not in SIZES]
+        if wrong:
+            bench.error(
+                f"--sizes {','.join(wrong)}: choose from {', '.join(SIZES)} "
+                f"({', '.join(TRAIN_SIZES)} are sizes of --train)"
+            )
         return run_bench(
-            args.sizes,
-            args.dtype,
+            args.sizes or list(SIZES),
+            args.dtype or list(DTYPES),
             args.repeats,
             args.threads,
             args.json,

@@ -14,6 +14,7 @@ import platform
 import sys
 import time
 from contextlib import ExitStack, contextmanager, nullcontext
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -262,17 +263,20 @@ def _gemm_seconds(trans_a, trans_b, M, N, K, dtype, rng, tries=3, target=0.002):
     return best
 
 
-def gemm_floor(n_x, n_a, n_y, m, T, dtype, seed=0, tries=3, cell="rnn"):
+def gemm_floor(n_x, n_a, n_y, m, T, dtype, seed=0, tries=3, cell="rnn", gemms=None):
     """The GEMM-bound floor of forward + backward of ``cell`` on this machine, in seconds.
 
     Every product the algorithm needs, at the best rate scipy's BLAS (the one crnn calls)
-    reaches on that shape here (best of ``tries`` batches), summed. Returns (seconds,
-    list of per-gemm dicts).
+    reaches on that shape here (best of ``tries`` batches), summed. ``gemms``, a list in
+    floor_gemms' form, times other products instead (None: floor_gemms' own). Returns
+    (seconds, list of per-gemm dicts).
     """
     rng = np.random.default_rng(seed)
     total = 0.0
     rows = []
-    for what, ta, tb, M, N, K, calls in floor_gemms(n_x, n_a, n_y, m, T, cell):
+    if gemms is None:
+        gemms = floor_gemms(n_x, n_a, n_y, m, T, cell)
+    for what, ta, tb, M, N, K, calls in gemms:
         if min(M, N, K, calls) < 1:
             continue
         seconds, ta = min((_gemm_seconds(op, tb, M, N, K, dtype, rng, tries), op) for op in ta)
@@ -302,6 +306,49 @@ def _calls_per_round(run):
     run()
     once = time.perf_counter() - start
     return max(1, math.ceil(ROUND_SECONDS / max(once, 1e-7)))
+
+
+def _time_batch(run, count):
+    """Milliseconds per call of ``count`` timed calls of run, after one untimed call.
+
+    The untimed call puts run in its steady state, as in a loop of calls, not cold after
+    the other contenders' work (its threads asleep, its memory given back).
+    """
+    run()
+    start = time.perf_counter()
+    for _ in range(count):
+        run()
+    return (time.perf_counter() - start) / count * 1e3
+
+
+def _rounds(timers, repeats, progress, label):
+    """Time every contender round by round, in a rotating order.
+
+    Arguments:
+    timers -- dict name -> callable taking nothing and returning the milliseconds of its
+              share of a round (e.g. a _time_batch of its run)
+    repeats -- the number of rounds
+    progress -- callable taking a progress message
+    label -- what the progress messages name
+
+    Returns:
+    times -- dict name -> list of the milliseconds of every round, in round order
+    """
+    names = list(timers)
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        progress(f"{label}: round {r + 1}/{repeats}")
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            time.sleep(SETTLE_SECONDS)
+            times[name].append(timers[name]())
+    return times
+
+
+def _ratios(times, base):
+    """The per-round ratios times / base and their median."""
+    per_round = [t / b for t, b in zip(times, base)]
+    return per_round, float(np.median(per_round))
 
 
 def _peak_bytes(run):
@@ -353,41 +400,35 @@ def _bench_case(cell, name, dtype, contenders, repeats, progress, seed):
             "peak_traced_bytes": None if form else _peak_bytes(run),
             "times_ms": [],
         }
-    # the floor is measured in every round too, so that crnn/floor is a same-load ratio
-    names = [*runs, "floor"]
-    for r in range(repeats):
-        progress(f"{label}: round {r + 1}/{repeats}")
-        shift = r % len(names)
-        for cname in names[shift:] + names[:shift]:
-            time.sleep(SETTLE_SECONDS)
-            if cname == "floor":
-                # best of two batches per product: one stall of the machine (seen to
-                # take a product of 0.03 ms to 34 ms) must not set a round's floor
-                floor, gemms = gemm_floor(*sizes, dtype, seed=seed, tries=2, cell=cell)
-                result["floor_ms_per_round"].append(floor * 1e3)
-                result.setdefault("floor_gemms", gemms)
-                continue
-            run, entry = runs[cname], result["contenders"][cname]
-            count = entry["calls_per_round"]
-            # one untimed call first: each contender is timed in its steady state, as in a
-            # loop of calls, not cold after the others' work (its threads asleep, its
-            # memory given back); the floor's gemms warm up likewise (_gemm_seconds)
-            run()
-            start = time.perf_counter()
-            for _ in range(count):
-                run()
-            entry["times_ms"].append((time.perf_counter() - start) / count * 1e3)
+
+    def floor():
+        # best of two batches per product: one stall of the machine (seen to take a
+        # product of 0.03 ms to 34 ms) must not set a round's floor
+        seconds, gemms = gemm_floor(*sizes, dtype, seed=seed, tries=2, cell=cell)
+        result.setdefault("floor_gemms", gemms)
+        return seconds * 1e3
+
+    # each contender timed after an untimed call of its own (_time_batch); the floor's
+    # gemms warm up likewise (_gemm_seconds); the floor is measured in every round too,
+    # so that crnn/floor is a same-load ratio
+    timers = {
+        cname: partial(_time_batch, run, result["contenders"][cname]["calls_per_round"])
+        for cname, run in runs.items()
+    }
+    times = _rounds({**timers, "floor": floor}, repeats, progress, label)
+    result["floor_ms_per_round"] = times.pop("floor")
+    for cname, entry in result["contenders"].items():
+        entry["times_ms"] = times[cname]
     result["lengths"] = _lengths_case(cell, x, a0, parameters, da, repeats, progress, label, seed)
     crnn_times = result["contenders"]["crnn"]["times_ms"]
     for entry in result["contenders"].values():
         entry["median_ms"] = float(np.median(entry["times_ms"]))
-        per_round = [t / c for t, c in zip(entry["times_ms"], crnn_times)]
-        entry["per_round_time_over_crnn"] = per_round
-        entry["median_time_over_crnn"] = float(np.median(per_round))
+        entry["per_round_time_over_crnn"], entry["median_time_over_crnn"] = _ratios(
+            entry["times_ms"], crnn_times
+        )
     floors = result["floor_ms_per_round"]
     result["floor_ms"] = float(np.median(floors))
-    result["crnn_over_floor_per_round"] = [c / f for c, f in zip(crnn_times, floors)]
-    result["crnn_over_floor"] = float(np.median(result["crnn_over_floor_per_round"]))
+    result["crnn_over_floor_per_round"], result["crnn_over_floor"] = _ratios(crnn_times, floors)
     return result
 
 
@@ -408,26 +449,13 @@ def _lengths_case(cell, x, a0, parameters, da, repeats, progress, label, seed):
         return run
 
     runs = {"full": make(None), "sorted": make(np.sort(lengths)[::-1]), "unsorted": make(lengths)}
-    counts = {key: _calls_per_round(run) for key, run in runs.items()}
-    times = {key: [] for key in runs}
-    keys = list(runs)
-    for r in range(repeats):
-        progress(f"{label}: lengths round {r + 1}/{repeats}")
-        for key in keys[r % 3 :] + keys[: r % 3]:
-            time.sleep(SETTLE_SECONDS)
-            runs[key]()
-            start = time.perf_counter()
-            for _ in range(counts[key]):
-                runs[key]()
-            times[key].append((time.perf_counter() - start) / counts[key] * 1e3)
+    timers = {key: partial(_time_batch, run, _calls_per_round(run)) for key, run in runs.items()}
+    times = _rounds(timers, repeats, progress, f"{label}: lengths")
     return {
         "lengths": lengths.tolist(),
         "fill": float(lengths.sum() / (m * T)),
         **{f"{key}_ms": float(np.median(t)) for key, t in times.items()},
-        **{
-            f"{key}_ratio": float(np.median([t / f for t, f in zip(times[key], times["full"])]))
-            for key in ("sorted", "unsorted")
-        },
+        **{f"{key}_ratio": _ratios(times[key], times["full"])[1] for key in ("sorted", "unsorted")},
         "times_ms": times,
     }
 
@@ -502,34 +530,9 @@ def run_bench(
         }
         if torch_mod is not None:
             contenders[cell]["torch"] = _torch_step(torch_mod, CELLS[cell])
-    with ExitStack() as stack:
-        if threads is not None:
-            try:
-                from threadpoolctl import threadpool_limits
-            except ImportError:
-                raise RuntimeError(
-                    "--threads needs threadpoolctl (pip install threadpoolctl)"
-                ) from None
-            stack.enter_context(threadpool_limits(limits=threads))
-        stack.enter_context(_torch_threads(torch_mod, threads) if torch_mod else nullcontext())
+    with _limits(threads, torch_mod):
         report = {
-            "crnn_version": crnn.__version__,
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "scipy": __import__("scipy").__version__,
-            "torch": torch_mod.__version__ if torch_mod else None,
-            "machine": {
-                "platform": platform.platform(),
-                "cpu": cpu_model(),
-                "cpu_count": os.cpu_count(),
-            },
-            "env": {
-                k: os.environ.get(k)
-                for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
-            },
-            "threads": threads,
-            "torch_threads": torch_mod.get_num_threads() if torch_mod else None,
-            "blas": _blas_info(),
+            **_environment(torch_mod, threads),
             "repeats": repeats,
             "cells": list(cells),
             "work": {cell: CELLS[cell].work for cell in cells},
@@ -541,6 +544,46 @@ def run_bench(
             ],
         }
     return report
+
+
+@contextmanager
+def _limits(threads, torch_mod):
+    """BLAS threads (threadpoolctl) and PyTorch's (if torch_mod is not None) limited to
+    threads for the block; None keeps them."""
+    with ExitStack() as stack:
+        if threads is not None:
+            try:
+                from threadpoolctl import threadpool_limits
+            except ImportError:
+                raise RuntimeError(
+                    "--threads needs threadpoolctl (pip install threadpoolctl)"
+                ) from None
+            stack.enter_context(threadpool_limits(limits=threads))
+        stack.enter_context(_torch_threads(torch_mod, threads) if torch_mod else nullcontext())
+        yield
+
+
+def _environment(torch_mod, threads):
+    """What a report says of the libraries, the machine and the threads, as a dict."""
+    return {
+        "crnn_version": crnn.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": __import__("scipy").__version__,
+        "torch": torch_mod.__version__ if torch_mod else None,
+        "machine": {
+            "platform": platform.platform(),
+            "cpu": cpu_model(),
+            "cpu_count": os.cpu_count(),
+        },
+        "env": {
+            k: os.environ.get(k)
+            for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+        },
+        "threads": threads,
+        "torch_threads": torch_mod.get_num_threads() if torch_mod else None,
+        "blas": _blas_info(),
+    }
 
 
 def cpu_model():
@@ -570,11 +613,12 @@ def _torch_threads(torch, threads):
 # --- the table -----------------------------------------------------------------------
 
 
-def format_table(report):
-    """The report as text: libraries, then per cell its work and one row per size and dtype."""
+def _header_lines(report, others=""):
+    """The first lines of a table: the libraries (others: more of them, as text), the
+    machine, the BLAS libraries and their threads, the environment."""
     lines = [
         f"crnn {report['crnn_version']}, numpy {report['numpy']}, scipy {report['scipy']}, "
-        f"PyTorch {report['torch'] or 'not installed'}; Python {report['python']}, "
+        f"PyTorch {report['torch'] or 'not installed'}{others}; Python {report['python']}, "
         f"{report['machine']['cpu_count']} CPUs: "
         f"{report['machine'].get('cpu') or 'CPU model unknown'}"
     ]
@@ -591,6 +635,12 @@ def format_table(report):
     env = ", ".join(f"{k}={v}" for k, v in report["env"].items() if v is not None)
     if env:
         lines.append(f"environment: {env}")
+    return lines
+
+
+def format_table(report):
+    """The report as text: libraries, then per cell its work and one row per size and dtype."""
+    lines = _header_lines(report)
     lines.append(
         f"median ms over {report['repeats']} rounds; speed-up = the other's time / crnn's, "
         "per round, median; each contender's timed calls follow a rest of "
