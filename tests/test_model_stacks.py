@@ -109,3 +109,34 @@ def test_a_bidirectional_classifier_reads_each_direction_where_it_ends():
     together = model.predict_proba(xs)
     for i, x in enumerate(xs):
         np.testing.assert_allclose(model.predict_proba([x])[0], together[i], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [{}, {"num_layers": 2, "bidirectional": True}, {"num_layers": 3, "dropout": 0.3}],
+    ids=["one layer", "bidirectional", "stacked with dropout"],
+)
+@pytest.mark.parametrize("given", ["padded", "list"])
+def test_fit_runs_every_backward_pass_in_place(monkeypatch, cell_name, form, given):
+    """Each minibatch, and each layer's input and gradient, reaches the engine in a layout
+    its common path reads in place: no backward pass falls back to copying its inputs."""
+    from crnn import _engine
+
+    refused = []
+    common = _engine.common_backward
+
+    def counting(*args, **kwargs):
+        out = common(*args, **kwargs)
+        refused.append(out is None)
+        return out
+
+    monkeypatch.setattr(_engine, "common_backward", counting)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((3, 12, 6)), rng.integers(0, 2, (12, 6))
+    if given == "list":
+        steps = rng.integers(2, 7, 12)
+        x, y = [x[:, i, :L] for i, L in enumerate(steps)], [y[i, :L] for i, L in enumerate(steps)]
+    crnn.SequenceTagger(cell=cell_name, n_a=4, epochs=1, batch_size=6, verbose=False, **form).fit(
+        x, y
+    )
+    assert refused and not any(refused)

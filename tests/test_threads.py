@@ -65,10 +65,14 @@ def test_forward_releases_the_gil(cell):
 
     # BLAS on one thread leaves the second core to the counter: what is measured is
     # the GIL, not BLAS's worker threads competing for the cores
+    # up to three tries: a machine busy with other work can starve the counter once; a
+    # held GIL starves it every time
+    ratios = []
     with threadpool_limits(limits=1, user_api="blas"):
-        solo = _counting_rate(lambda: time.sleep(0.4))
-        beside = _counting_rate(forward)
-    assert beside > solo / 3, f"counter ran at {beside / solo:.2f} of its solo rate"
+        while len(ratios) < 3 and not (ratios and ratios[-1] > 1 / 3):
+            solo = _counting_rate(lambda: time.sleep(0.4))
+            ratios.append(_counting_rate(forward) / solo)
+    assert ratios[-1] > 1 / 3, f"counter ran at {ratios} of its solo rate"
 
 
 @pytest.fixture(scope="module")

@@ -201,13 +201,14 @@ def test_one_forward_and_one_backward_kernel_call_whatever_T(monkeypatch, order)
     entries = {
         "common_forward": "forward",
         "forward_kernel": "forward",
+        "common_backward": "backward",
         "backward_kernel": "backward",
     }
     for name, role in entries.items():
         kernel = getattr(_engine, name)
 
-        def counted(*args, _k=kernel, _n=name, _role=role):
-            result = _k(*args)
+        def counted(*args, _k=kernel, _n=name, _role=role, **kwargs):
+            result = _k(*args, **kwargs)
             if result is not None or _n.endswith("kernel"):  # the common case that ran
                 calls.append(_role)
             return result

@@ -1187,7 +1187,8 @@ def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters, lengths=N
     dx -- whether to compute dx (else it is None)
 
     The common form: parameters a dict whose weights are plain (see ``_arrays.plain``)
-    ndarrays of the cell's shapes; da and x plain, of a's dtype, da of a's shape; a0 and
+    ndarrays of the cell's shapes; x plain and da plain or in the kernels' layout, of a's
+    dtype, da of a's shape; a0 and
     c0 C- or Fortran-contiguous (n_a, m); every size at least 1.
     """
     if type(parameters) is not dict or len(buffers) != 6:
@@ -1196,7 +1197,10 @@ def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters, lengths=N
     if not cnp.PyArray_Check(a):
         return None
     cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>a), kind = spec[0]
-    if not (in_layout(a, typenum) and plain(da, typenum, 3) and plain(x, typenum, 3)):
+    # da C-ordered (a user's), or in the kernels' layout (the output layer's, in training)
+    cdef bint da_in_layout = in_layout(da, typenum)
+    if not (in_layout(a, typenum) and (da_in_layout or plain(da, typenum, 3))
+            and plain(x, typenum, 3)):
         return None
     cdef Py_ssize_t n_a = a.shape[0], m = a.shape[1], T = a.shape[2], n_x = x.shape[0]
     cdef Py_ssize_t rows = gate_count(kind) * n_a
@@ -1232,8 +1236,12 @@ def common_backward(tuple spec, da, tuple buffers, a0, c0, parameters, lengths=N
         lengths = lengths.copy()  # what the pass reads, whatever happens to the caller's
     _kept_lengths = set_lengths(&r, lengths, reverse, typenum, 0)
     memset(&bk, 0, sizeof(Backward))
-    # C-ordered da (n_a, m, T): element strides m·T, T, 1
-    bk.da, bk.ds[0], bk.ds[1], bk.ds[2] = cnp.PyArray_DATA(<cnp.ndarray>da), m * T, T, 1
+    bk.da = cnp.PyArray_DATA(<cnp.ndarray>da)
+    if da_in_layout:
+        bk.ds[0], bk.ds[1], bk.ds[2] = 1, n_a * T, n_a
+    else:
+        # C-ordered da (n_a, m, T): element strides m·T, T, 1
+        bk.ds[0], bk.ds[1], bk.ds[2] = m * T, T, 1
     bk.a = cnp.PyArray_DATA(<cnp.ndarray>a)
     bk.gates = bk.a if rows == n_a else cnp.PyArray_DATA(<cnp.ndarray>gates)
     dc0 = None

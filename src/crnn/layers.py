@@ -245,12 +245,7 @@ def _stack_states(
                     reverse=reverse,
                 )
             )
-        if not bidirectional:
-            out = runs[0][0]
-        elif merge == "concat":
-            out = np.concatenate((runs[0][0], runs[1][0]))
-        else:
-            out = runs[0][0] + runs[1][0]
+        out = _merged([run[0] for run in runs], merge, last=k == num_layers - 1)
         layers.append((runs[0][1], runs[1][1] if bidirectional else None, mask))
         inp = out
     form = {
@@ -262,6 +257,18 @@ def _stack_states(
         "n_a": n_a,
     }
     return inp, layers, form
+
+
+def _merged(outputs, merge, last):
+    """A layer's output from its directions' states: C-ordered but for the top layer's,
+    so that the layer above, and its backward pass, read it in place."""
+    if len(outputs) == 1:
+        return outputs[0] if last else np.ascontiguousarray(outputs[0])
+    first, second = outputs
+    if merge == "concat":
+        out = np.empty((2 * first.shape[0], *first.shape[1:]), first.dtype)
+        return np.concatenate((first, second), out=out)
+    return np.add(first, second, out=np.empty(first.shape, first.dtype))
 
 
 def _states_only(kind):
@@ -306,9 +313,18 @@ def stack_backward(da, caches, want_dx=True):
             parts = [(names[k], d_out, forward_caches)]
         else:
             split = form["merge"] == "concat"
+            # each half copied whole: the engine reads C-ordered arrays in place
             parts = [
-                (names[2 * k], d_out[:n_a] if split else d_out, forward_caches),
-                (names[2 * k + 1], d_out[n_a:] if split else d_out, reverse_caches),
+                (
+                    names[2 * k],
+                    np.ascontiguousarray(d_out[:n_a]) if split else d_out,
+                    forward_caches,
+                ),
+                (
+                    names[2 * k + 1],
+                    np.ascontiguousarray(d_out[n_a:]) if split else d_out,
+                    reverse_caches,
+                ),
             ]
         d_in = None
         for name, d, layer_caches in parts:

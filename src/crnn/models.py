@@ -103,13 +103,14 @@ class StepState(NamedTuple):
 
 
 def _batch(x, y, lengths, idx):
-    """The minibatch idx of x, y and lengths, cut to its longest sequence."""
+    """The minibatch idx of x, y and lengths, cut to its longest sequence; x a new
+    C-ordered array, which the kernels read in place."""
     if lengths is None:
-        return x[:, idx], y[idx], None
+        return np.take(x, idx, axis=1), y[idx], None
     steps = lengths[idx]
     T = int(steps.max())
     y_batch = y[idx][:, :T] if y.ndim == 2 else y[idx]
-    return x[:, idx, :T], y_batch, steps
+    return np.take(x[:, :, :T], idx, axis=1), y_batch, steps
 
 
 def _progress(total, verbose):
