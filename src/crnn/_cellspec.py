@@ -335,13 +335,11 @@ class CellSpec:
         anything else validated here first. lengths (m steps, each in 1..T) and reverse
         as for the course modules' sequence forwards; without output, the cell alone (no
         output layer in parameters, and y has no rows)."""
-        if (
-            output
-            and (reverse is False or reverse is True)
-            and (lengths is None or type(lengths) is np.ndarray)
+        if (reverse is False or reverse is True) and (
+            lengths is None or type(lengths) is np.ndarray
         ):
             fast = _engine.common_forward(
-                self.common, x, a0, c0, parameters, one_step, lengths, reverse
+                self.common, x, a0, c0, parameters, one_step, lengths, reverse, output
             )
             if fast is not None:
                 return _buffers(fast)

@@ -86,6 +86,7 @@ def common_forward(
     one_step: bool,
     lengths: object = None,
     reverse: bool = False,
+    output: bool = True,
 ) -> _Buffers[np.float64] | _Buffers[np.float32] | None: ...
 
 _Gradients: TypeAlias = tuple[_A[_F] | None, _A[_F], _A[_F] | None, dict[str, _A[_F]]]

@@ -1040,7 +1040,7 @@ cdef bint common_lengths(object lengths, Py_ssize_t m, Py_ssize_t T):
 
 
 def common_forward(tuple spec, x, a0, c0, parameters, bint one_step,
-                   lengths=None, bint reverse=False):
+                   lengths=None, bint reverse=False, bint output=True):
     """(a, y, gates, aux, c, c0, lengths) of a forward pass for the course's arguments in
     their common form, else None: the state and output of every step, then the cell's
     own buffers (gates None for the RNN; aux the GRU's; c and the c0 it started from, the
@@ -1056,6 +1056,7 @@ def common_forward(tuple spec, x, a0, c0, parameters, bint one_step,
     None for zeros) plain (see ``_arrays.plain``) ndarrays of one dtype, float64 or
     float32, of the cell's shapes; every size at least 1 and within ``blas_int``;
     lengths None or sorted (``common_lengths``), and reverse as for ``forward_kernel``.
+    Without output, the cell alone: the output layer is not read, and y has no rows.
     """
     cdef int typenum = plain_float_input(x, parameters, 2 if one_step else 3)
     if typenum < 0:
@@ -1063,13 +1064,16 @@ def common_forward(tuple spec, x, a0, c0, parameters, bint one_step,
     cdef int kind = spec[0]
     cdef dict p = <dict>parameters
     Wy, by = p.get(spec[5]), p.get("by")
-    if not plain(a0, typenum, 2) or not plain(Wy, typenum, 2):
+    if not plain(a0, typenum, 2) or (output and not plain(Wy, typenum, 2)):
         return None
     cdef Py_ssize_t n_x = x.shape[0], m = x.shape[1], T = 1 if one_step else x.shape[2]
-    cdef Py_ssize_t n_a = a0.shape[0], n_y = Wy.shape[0], rows = gate_count(kind) * n_a
-    if not (a0.shape[1] == m and Wy.shape[1] == n_a and plain_matrix(by, typenum, n_y, 1)
+    cdef Py_ssize_t n_a = a0.shape[0], rows = gate_count(kind) * n_a
+    cdef Py_ssize_t n_y = Wy.shape[0] if output else 0
+    if output and not (Wy.shape[1] == n_a and n_y >= 1 and plain_matrix(by, typenum, n_y, 1)):
+        return None
+    if not (a0.shape[1] == m
             and (c0 is None or (kind == LSTM and plain_matrix(c0, typenum, n_a, m)))
-            and min(n_x, n_a, n_y, m, T) >= 1 and fits_blas(max(n_x, n_y, rows, n_a + n_x))
+            and min(n_x, n_a, m, T) >= 1 and fits_blas(max(n_x, n_y, rows, n_a + n_x))
             and fits_blas(m * T) and fits_blas(rows * T) and common_lengths(lengths, m, T)):
         return None
     b = packed_bias(p, spec[3], typenum, n_a)
@@ -1090,8 +1094,9 @@ def common_forward(tuple spec, x, a0, c0, parameters, bint one_step,
     r.n_y = n_y
     r.b = cnp.PyArray_DATA(<cnp.ndarray>b)
     r.bca = NULL if bca is None else cnp.PyArray_DATA(<cnp.ndarray>bca)
-    operand(Wy, typenum, n_y, n_a, "Wy", &r.Wy, False, False)
-    r.by = cnp.PyArray_DATA(<cnp.ndarray>by)
+    if output:
+        operand(Wy, typenum, n_y, n_a, "Wy", &r.Wy, False, False)
+        r.by = cnp.PyArray_DATA(<cnp.ndarray>by)
     a, y = new_sequence_of(typenum, n_a, m, T), new_sequence_of(typenum, n_y, m, T)
     gates = None if rows == n_a else new_sequence_of(typenum, rows, m, T)
     aux = new_sequence_of(typenum, n_a, m, T) if kind == GRU or kind == GRU_AFTER else None
