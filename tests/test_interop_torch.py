@@ -221,6 +221,14 @@ def state_of():
             r"weight_ih_l1 must have shape \(16, 8\), got \(16, 4\)",
         ),
         (lambda s: s.update(bias_ih_l0=np.zeros(15)), r"bias_ih_l0 must have shape \(16,\)"),
+        (
+            lambda s: s.update(weight_hh_l300000000=np.zeros((16, 4))),
+            "keys of layer 300000000 but none of layer 2",
+        ),
+        (lambda s: s.update(weight_ih_l0=np.zeros((16, 0))), r"\(16, n_x\) with n_x >= 1"),
+        (lambda s: s.update(weight_ih_l0=np.zeros(16)), r"\(16, n_x\) with n_x >= 1"),
+        (lambda s: s.update(bias_hh_l0=np.zeros(16, complex)), "complex128 values"),
+        (lambda s: s.update(bias_hh_l0=np.array([None] * 16)), "object values"),
         (lambda s: s.update(weight_hh_l0=np.zeros((10, 4))), "G = 1 .*got shape \\(10, 4\\)"),
         (lambda s: s["weight_ih_l0"].__setitem__((0, 0), np.nan), "weight_ih_l0 holds non-finite"),
         (
@@ -251,6 +259,32 @@ def test_a_wrong_linear_is_refused_naming_it(linear, match):
         from_torch(state, linear)
 
 
+def test_verify_refuses_an_input_without_steps_or_sequences():
+    state, _ = state_of()
+    for x, out in [
+        (np.zeros((0, 2, 3)), np.zeros((0, 2, 8))),
+        (np.zeros((5, 0, 3)), np.zeros((5, 0, 8))),
+    ]:
+        with pytest.raises(ValueError, match="with some steps and sequences"):
+            from_torch(state, verify=(x, out))
+
+
+def test_exported_arrays_are_the_callers_own():
+    case = fixtures()[NAMES[0]]
+    model, batch_first = convert(case)
+    x = course_layout(case["x"], batch_first)
+    before = model.predict_proba(x)
+    for value in to_torch_state_dict(model).values():
+        value += 1
+    np.testing.assert_array_equal(model.predict_proba(x), before)
+
+
+def test_a_conversion_dtype_must_be_one_crnn_computes_in():
+    state, linear = state_of()
+    with pytest.raises(ConversionError, match="dtype must be float32 or float64, got float16"):
+        from_torch(state, linear, dtype=np.float16)
+
+
 def test_a_float16_state_dict_converts_when_given_a_dtype():
     state, linear = state_of()
     half = {k: v.astype(np.float16) for k, v in state.items()}
@@ -259,7 +293,9 @@ def test_a_float16_state_dict_converts_when_given_a_dtype():
 
 
 def test_the_lectures_gru_has_no_pytorch_state_dict():
-    stack = LayerStack({"layer0": crnn.testing.random_gru_problem(3, 4, 2, 2, 5)[2]}, cell="gru")
+    layer = crnn.testing.random_gru_problem(3, 4, 2, 2, 5)[2]
+    del layer["Wy"], layer["by"]
+    stack = LayerStack({"layer0": layer}, cell="gru")
     with pytest.raises(ConversionError, match="reset_after convention only"):
         to_torch_state_dict(stack)
 
@@ -291,7 +327,19 @@ def test_safetensors_written_by_crnn_are_read_back_the_same(tmp_path):
         np.testing.assert_array_equal(again.parameters_[key], value)
     stack, _ = convert(fixtures()[case_name(CASES[5])], linear=False)
     save_safetensors(stack, tmp_path / "s.safetensors")
-    assert isinstance(load_safetensors(tmp_path / "s.safetensors", rnn=""), LayerStack)
+    assert isinstance(load_safetensors(tmp_path / "s.safetensors"), LayerStack)
+
+
+def test_safetensors_replace_a_file_keeping_its_permissions(tmp_path):
+    pytest.importorskip("safetensors")
+    model, _ = convert(fixtures()[NAMES[0]])
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(b"old")
+    path.chmod(0o640)
+    save_safetensors(model, path)
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
+    assert isinstance(load_safetensors(path, nonlinearity="tanh"), crnn.SequenceTagger)
 
 
 def test_a_damaged_safetensors_file_is_refused(tmp_path):
@@ -364,6 +412,17 @@ def test_a_module_without_biases_converts():
         out, _ = rnn(x)
     stack = from_torch(rnn, verify=(x, out))
     assert not np.any(stack.parameters["layer1"]["bcx"])
+
+
+def test_a_bfloat16_module_converts_when_given_a_dtype():
+    torch = pytest.importorskip("torch")
+    rnn = torch.nn.LSTM(N_X, N_A).to(torch.bfloat16)
+    with pytest.raises(ConversionError, match=r"torch\.bfloat16.*pass dtype="):
+        from_torch(rnn)
+    stack = from_torch(rnn, dtype=np.float32)
+    np.testing.assert_array_equal(
+        stack.parameters["layer0"]["Wi"][:, N_A:], rnn.weight_ih_l0.detach().float().numpy()[:N_A]
+    )
 
 
 def test_modules_crnn_does_not_compute_are_refused():

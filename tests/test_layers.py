@@ -236,3 +236,18 @@ def test_stack_backward_names_a_da_of_the_wrong_width():
     _, _, caches = _run(cell, x, a0, parameters, bidirectional=True)
     with pytest.raises(ValueError, match=r"da must have the top layer's 8 output features"):
         stack_backward(G[:N_A], caches)
+
+
+def test_a_layer_stack_refuses_parameters_that_do_not_form_it():
+    from crnn.layers import LayerStack
+
+    p = init_stack(3, 4, 2, cell="rnn", num_layers=2, bidirectional=True)
+    layers = {k: v for k, v in p.items() if k.startswith("layer")}
+    with pytest.raises(
+        ValueError, match=r'parameters\["layer1"\]\["Wax"\] must have shape \(4, 4\)'
+    ):
+        LayerStack(layers, cell="rnn", num_layers=2, bidirectional=True, merge="sum")
+    with pytest.raises(KeyError, match=r'parameters\["layer0"\] must be a dict of exactly'):
+        LayerStack({**layers, "layer0": p}, cell="rnn", num_layers=2, bidirectional=True)
+    stack = LayerStack(layers, cell="rnn", num_layers=2, bidirectional=True)
+    assert (stack.n_x, stack.n_a, stack.n_out, stack.dtype) == (3, 4, 8, np.float64)

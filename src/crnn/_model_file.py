@@ -48,18 +48,25 @@ def describe(file):
 
 
 def write(file, metadata, arrays):
-    """Write arrays and metadata (JSON-able) to file, a path or a binary file object.
-
-    A path is written atomically: to a temporary file in the same folder, flushed to disk,
-    then renamed over the path, so that the path holds the old file or the whole new one,
-    never a part, whatever stops the writing. A file replaced keeps its permissions; a
-    symbolic link stays one, its target replaced.
-    """
+    """Write arrays and metadata (JSON-able) to file, a path (atomically: see
+    atomic_write) or a binary file object."""
     members = {**arrays, METADATA: np.array(json.dumps(metadata, default=json_default))}
     if hasattr(file, "write"):
         np.savez(file, **members)
         return
-    path = os.path.realpath(os.fsdecode(file))
+    # np.savez would add ".npz" to a path: written exactly where the caller said
+    atomic_write(file, lambda f: np.savez(f, **members))
+
+
+def atomic_write(path, write):
+    """Call write(f) on a binary file object whose bytes become the file at path.
+
+    The path is written atomically: to a temporary file in the same folder, flushed to
+    disk, then renamed over the path, so that the path holds the old file or the whole
+    new one, never a part, whatever stops the writing. A file replaced keeps its
+    permissions; a symbolic link stays one, its target replaced.
+    """
+    path = os.path.realpath(os.fsdecode(path))
     folder = os.path.dirname(path)
     # created as open() creates a file, with the permissions the umask leaves, or those
     # of the file it replaces
@@ -69,9 +76,8 @@ def write(file, metadata, arrays):
     try:
         with contextlib.suppress(FileNotFoundError):
             os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
-        # np.savez would add ".npz" to a path: write exactly where the caller said
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **members)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)

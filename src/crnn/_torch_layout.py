@@ -17,6 +17,13 @@ from crnn.gru import torch_gru_parameters
 GATES = {"rnn": ("h",), "lstm": ("i", "f", "c", "o"), "gru": ("r", "z", "n")}
 
 
+def gate_blocks(w, order):
+    """w's G gate blocks of rows (each len(w) / G long) in the given order: the
+    permutation between PyTorch's gate order and another framework's."""
+    n = w.shape[0] // len(order)
+    return np.concatenate([w[k * n : (k + 1) * n] for k in order])
+
+
 def _rows(n_a, k):
     return slice(k * n_a, (k + 1) * n_a)
 

@@ -145,7 +145,7 @@ def _torch_step(torch, cell):
             n_x, n_a, bias=True, dtype=tdtype, **cell.spec.torch_kwargs
         )
         out_layer = torch.nn.Linear(n_a, n_y, dtype=tdtype)
-        w_ih, w_hh, b_ih, b_hh = cell.spec.to_torch(parameters, n_a)
+        w_ih, w_hh, b_ih, b_hh = cell.spec.to_torch(parameters)
         with torch.no_grad():
             layer.weight_ih_l0.copy_(tensor(w_ih))
             layer.weight_hh_l0.copy_(tensor(w_hh))

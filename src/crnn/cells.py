@@ -55,7 +55,7 @@ class _Cell:
         """The keywords that make torch_layer this variant."""
         return {}
 
-    def to_torch(self, parameters, n_a):
+    def to_torch(self, parameters):
         """(weight_ih, weight_hh, bias_ih, bias_hh) of the torch_layer with these
         parameters (crnn._torch_layout); bias_hh None for a cell without a recurrent bias."""
         w_ih, w_hh, b_ih, b_hh = from_crnn(self.name, self.options.get("reset_after"), parameters)
@@ -247,10 +247,10 @@ class GRUCell(_Cell):
 
     torch_layer = "GRU"
 
-    def to_torch(self, parameters, n_a):
+    def to_torch(self, parameters):
         if not self.reset_after:
             raise ValueError("PyTorch's nn.GRU computes the reset_after convention only")
-        return super().to_torch(parameters, n_a)
+        return super().to_torch(parameters)
 
     @staticmethod
     def from_torch_grads(d_ih, d_hh, d_b, d_bhh, n_a):

@@ -56,6 +56,14 @@ def check_stack(num_layers, bidirectional, merge, dropout):
         raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
 
 
+def input_features(cell, layer, n_a):
+    """n_x of a bottom layer's parameters (cell a crnn.cells cell)."""
+    gate = cell.spec.gates[0]
+    if gate.input is not None:
+        return np.shape(layer[gate.input])[1]
+    return np.shape(layer[gate.weight])[1] - n_a
+
+
 def _width(n_a, bidirectional, merge):
     """The features of a layer's output."""
     return 2 * n_a if bidirectional and merge == "concat" else n_a
@@ -504,6 +512,21 @@ class LayerStack:
                 f"parameters must hold exactly {names}: missing {missing}, unexpected {extra}"
             )
         self.parameters = {name: parameters[name] for name in names}
+        keys = sorted(self.cell.parameter_shapes(1, 1))
+        for name in names:
+            if not isinstance(parameters[name], dict) or sorted(parameters[name]) != keys:
+                raise KeyError(f'parameters["{name}"] must be a dict of exactly {keys}')
+        n_a, n_x = self.n_a, self.n_x
+        for name in names:
+            layer = parameters[name]
+            n_in = n_x if name.startswith("layer0") else self.n_out
+            shapes = self.cell.parameter_shapes(n_in, n_a)
+            for key, (shape, _) in shapes.items():
+                if np.shape(layer[key]) != shape:
+                    raise ValueError(
+                        f'parameters["{name}"]["{key}"] must have shape {shape} (n_a = {n_a}, '
+                        f"the layer reading {n_in} features), got {np.shape(layer[key])}"
+                    )
 
     @property
     def n_a(self):
@@ -511,9 +534,19 @@ class LayerStack:
         return np.shape(self.parameters["layer0"][self.cell.spec.gates[0].weight])[0]
 
     @property
+    def n_x(self):
+        """The features of the input x."""
+        return input_features(self.cell, self.parameters["layer0"], self.n_a)
+
+    @property
     def n_out(self):
         """The features of the stack's output."""
         return _width(self.n_a, self.bidirectional, self.merge)
+
+    @property
+    def dtype(self):
+        """The dtype of the parameters."""
+        return np.result_type(*(np.asarray(v) for v in self.parameters["layer0"].values()))
 
     def forward(self, x, a0=None, lengths=None):
         """The top layer's output at every step.

@@ -1,8 +1,9 @@
 """Models trained elsewhere, served by crnn: PyTorch, Keras, ONNX and safetensors.
 
 Every ``from_*`` reads a source's recurrent layers (and the output layer that reads
-them) into crnn: a fitted ``crnn.SequenceTagger`` when the output layer is given, else a
-``crnn.layers.LayerStack``. Handed ``verify=(x, outputs)``, an input and what the source
+them) into crnn: a fitted ``crnn.SequenceTagger`` when the output layer reads every step
+(a ``crnn.SequenceClassifier`` when it reads the last states, as Keras's and ONNX's can),
+else a ``crnn.layers.LayerStack``. Handed ``verify=(x, outputs)``, an input and what the source
 gave for it, it raises ``ParityError`` unless crnn's outputs agree within ``TOLERANCE``.
 Every ``to_*`` writes a crnn model in the source's own terms. None of the frameworks is
 needed to convert weights; onnx and safetensors files need the ``crnn[onnx]`` and

@@ -15,13 +15,14 @@ keras: a layer hands over its attributes and its weights.
 
 import numpy as np
 
-from crnn._torch_layout import GATES, from_crnn, to_crnn
+from crnn._torch_layout import GATES, from_crnn, gate_blocks, to_crnn
 from crnn.interop._network import (
     ConversionError,
     Network,
     build,
     check_shape,
     describe,
+    output_layer,
     to_numpy,
     verify_given,
 )
@@ -255,8 +256,7 @@ def _direction(layer, k, cell, options, n_in, dtype):
         b_ih, b_hh = (bias[0], bias[1]) if two else (bias, zeros)
     w_ih, w_hh = kernel.T, recurrent.T
     if cell == "gru":  # Keras's z, r, h blocks to PyTorch's r, z, n
-        order = np.concatenate([np.arange(n_a) + g * n_a for g in _GRU_TO_TORCH])
-        w_ih, w_hh, b_ih, b_hh = w_ih[order], w_hh[order], b_ih[order], b_hh[order]
+        w_ih, w_hh, b_ih, b_hh = (gate_blocks(w, _GRU_TO_TORCH) for w in (w_ih, w_hh, b_ih, b_hh))
     w_ih, w_hh, b_ih, b_hh = (np.ascontiguousarray(w) for w in (w_ih, w_hh, b_ih, b_hh))
     return to_crnn(cell, options.get("reset_after", False), w_ih, w_hh, b_ih, b_hh), n_a, dtype
 
@@ -416,17 +416,8 @@ def keras_network(
 def _head(head, width, dtype):
     """(W, b) of a Dense's weights, reading width features."""
     weights, names = head
-    kernel = to_numpy(weights[0], names[0], dtype)
-    if kernel.ndim != 2 or kernel.shape[0] != width or kernel.shape[1] < 1:
-        raise ConversionError(
-            f"{names[0]} must be ({width}, n_y) to read the recurrent layers' {width} output "
-            f"features, got shape {kernel.shape}"
-        )
-    b = np.zeros(kernel.shape[1], kernel.dtype)
-    if len(weights) == 2:
-        b = to_numpy(weights[1], names[1], dtype)
-        check_shape(b, (kernel.shape[1],), names[1])
-    return np.ascontiguousarray(kernel.T), b
+    bias = weights[1] if len(weights) == 2 else None
+    return output_layer(weights[0], bias, names, width, dtype, transposed=True)
 
 
 def from_keras(
@@ -457,7 +448,8 @@ def from_keras(
     cell -- with weights: "rnn" (SimpleRNN), "lstm" or "gru" (a layer tells its own, as
             it tells the four arguments below)
     reset_after -- with a GRU's weights: its convention, True (Keras's default, bias
-                   (2, 3·n_a)) or False (the lecture's, bias (3·n_a,))
+                   (2, 3·n_a)) or False (the lecture's, bias (3·n_a,)); without biases
+                   the weights do not tell, so give it
     activation -- with a SimpleRNN's weights: "tanh" or "relu"
     return_sequences -- with weights: the top layer's; False (a classifier, which needs
                         the Dense) reads the last states, the forward direction's at the
@@ -505,9 +497,7 @@ def _keras_arrays(cell, reset_after, parameters):
     """[kernel, recurrent_kernel, bias] of one layer and direction of crnn's parameters."""
     w_ih, w_hh, b_ih, b_hh = from_crnn(cell, reset_after, parameters)
     if cell == "gru":  # PyTorch's r, z, n blocks to Keras's z, r, h (the same swap)
-        n_a = w_hh.shape[1]
-        order = np.concatenate([np.arange(n_a) + g * n_a for g in _GRU_TO_TORCH])
-        w_ih, w_hh, b_ih, b_hh = w_ih[order], w_hh[order], b_ih[order], b_hh[order]
+        w_ih, w_hh, b_ih, b_hh = (gate_blocks(w, _GRU_TO_TORCH) for w in (w_ih, w_hh, b_ih, b_hh))
     bias = np.stack((b_ih, b_hh)) if cell == "gru" and reset_after else b_ih + b_hh
     return [np.ascontiguousarray(w.T) for w in (w_ih, w_hh)] + [np.ascontiguousarray(bias)]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crnn.cells import get_cell
-from crnn.layers import LayerStack, Stack, layer_names
+from crnn.layers import LayerStack, Stack, input_features, layer_names
 from crnn.models import SequenceClassifier, SequenceTagger
 
 __all__ = ["ConversionError", "ParityError", "TOLERANCE", "Network", "build", "describe", "verify"]
@@ -90,7 +90,7 @@ def build(network):
     dtype = network.dtype
     first = network.layers[0]
     n_a = first[next(iter(first))].shape[0]
-    n_x = _input_features(cell, options, first, n_a)
+    n_x = input_features(get_cell(cell, **options), first, n_a)
     kind = (
         SequenceTagger
         if network.pooling is None
@@ -135,14 +135,6 @@ def build(network):
     return model
 
 
-def _input_features(cell, options, layer, n_a):
-    """n_x of the bottom layer's parameters."""
-    gate = get_cell(cell, **options).spec.gates[0]
-    if gate.input is not None:
-        return layer[gate.input].shape[1]
-    return layer[gate.weight].shape[1] - n_a
-
-
 def describe(model):
     """The Network of a LayerStack or a fitted SequenceTagger or SequenceClassifier."""
     if isinstance(model, LayerStack):
@@ -176,7 +168,8 @@ def describe(model):
         layers,
         model.bidirectional,
         "concat",
-        (parameters[cell.output_weight], parameters["by"].reshape(-1)),
+        # copies: what an exporter hands out must not change the model
+        (parameters[cell.output_weight].copy(), parameters["by"].reshape(-1).copy()),
         pooling,
     )
 
@@ -195,12 +188,15 @@ def verify(model, x, expected, *, batch_first, lengths=None, tolerance=None):
     """
     x = np.asarray(x)
     expected = np.asarray(expected)
-    if x.ndim != 3:
-        raise ValueError(f"verify's input must be 3-D in the source's layout, got shape {x.shape}")
+    if x.ndim != 3 or 0 in x.shape[:2] or expected.size == 0:
+        raise ValueError(
+            "verify's input must be 3-D in the source's layout, with some steps and "
+            f"sequences, and its outputs not empty: got shapes {x.shape} and {expected.shape}"
+        )
     ours_layout = (2, 0, 1) if batch_first else (2, 1, 0)  # to (n_x, m, T_x)
     course_x = x.transpose(ours_layout)
     if isinstance(model, LayerStack):
-        dtype = model.parameters["layer0"][next(iter(model.parameters["layer0"]))].dtype
+        dtype = model.dtype
         out = model.forward(course_x.astype(dtype), lengths=lengths)
     else:
         dtype = np.dtype(model.dtype)
@@ -235,16 +231,28 @@ def to_numpy(value, name, dtype=None):
 
     name -- what messages call it: the key or attribute in the source
     """
-    if hasattr(value, "detach"):  # a torch tensor
-        value = value.detach().cpu()
-        if dtype is None and str(value.dtype) not in ("torch.float32", "torch.float64"):
-            raise ConversionError(
-                f"{name} is {value.dtype}: crnn computes in float32 or float64 (pass dtype=)"
-            )
-        value = value.numpy()
-    elif hasattr(value, "numpy") and not isinstance(value, np.ndarray):  # tf, keras
-        value = value.numpy()
-    arr = np.array(value, copy=True)
+    if dtype is not None and np.dtype(dtype) not in TOLERANCE:
+        raise ConversionError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
+    try:
+        if hasattr(value, "detach"):  # a torch tensor
+            value = value.detach().cpu()
+            if str(value.dtype) not in ("torch.float32", "torch.float64"):
+                if dtype is None:
+                    raise ConversionError(
+                        f"{name} is {value.dtype}: crnn computes in float32 or float64 "
+                        "(pass dtype=)"
+                    )
+                value = value.double()  # bfloat16 and others have no numpy dtype
+            value = value.numpy()
+        elif hasattr(value, "numpy") and not isinstance(value, np.ndarray):  # tf, keras
+            value = value.numpy()
+        arr = np.array(value, copy=True)
+    except ConversionError:
+        raise
+    except Exception as exc:  # a tensor on a device, a ragged list, ...
+        raise ConversionError(f"{name} is not an array of numbers: {exc}") from None
+    if arr.dtype.kind not in "fiu":
+        raise ConversionError(f"{name} holds {arr.dtype} values: crnn's weights are real")
     if dtype is not None:
         arr = arr.astype(dtype)
     if arr.dtype not in TOLERANCE:
@@ -254,6 +262,31 @@ def to_numpy(value, name, dtype=None):
     if not np.isfinite(arr).all():
         raise ConversionError(f"{name} holds non-finite values")
     return arr
+
+
+def output_layer(weight, bias, names, width, dtype, transposed=False):
+    """(W (n_y, width), b (n_y,)) of a source's output layer.
+
+    Arguments:
+    weight -- its weight, (n_y, width), or (width, n_y) with transposed (Keras's kernel)
+    bias -- its bias (n_y,), or None for zeros
+    names -- what messages call the weight and the bias
+    width -- the features of the recurrent layers' output, which it reads
+    dtype -- as for to_numpy
+    """
+    given = to_numpy(weight, names[0], dtype)
+    W = given.T if transposed and given.ndim == 2 else given
+    if W.ndim != 2 or W.shape[1] != width or W.shape[0] < 1:
+        form = f"({width}, n_y)" if transposed else f"(n_y, {width})"
+        raise ConversionError(
+            f"{names[0]} must be {form} to read the recurrent layers' {width} output "
+            f"features, got shape {given.shape}"
+        )
+    if bias is None:
+        return np.ascontiguousarray(W), np.zeros(W.shape[0], W.dtype)
+    b = to_numpy(bias, names[1], W.dtype)
+    check_shape(b, (W.shape[0],), names[1])
+    return np.ascontiguousarray(W), b
 
 
 def check_shape(arr, shape, name):

@@ -17,11 +17,11 @@ naming the node. Nothing here runs a graph; onnx, the package, reads and writes 
 """
 
 import os
-import tempfile
 
 import numpy as np
 
-from crnn._torch_layout import from_crnn, to_crnn
+from crnn._model_file import atomic_write
+from crnn._torch_layout import from_crnn, gate_blocks, to_crnn
 from crnn.interop._network import (
     ConversionError,
     Network,
@@ -606,10 +606,10 @@ class _Graph:
         self._bind(x.axes, ("m", "T") if layout else ("T", "m"), label, role["X"])
         feature = x.axes[2]
         wname, W = weights["W"]
-        if W.ndim != 3:
+        if W.ndim != 3 or W.shape[2] < 1:
             raise ConversionError(
-                f"{label}'s W ({wname!r}) must be (num_directions, {G}·hidden_size, n_in), got "
-                f"shape {W.shape}"
+                f"{label}'s W ({wname!r}) must be (num_directions, {G}·hidden_size, n_in) "
+                f"with n_in >= 1, got shape {W.shape}"
             )
         if feature[2] is None:  # the graph input's features, unknown so far
             feature = ("F", feature[1], W.shape[2])
@@ -1080,8 +1080,8 @@ def _network(graph, output, dtype):
                 if below is not None:
                     w = _spread(w, layer.blocks, uni, merge, n_a)
                 order = _TO_TORCH[layer.op]
-                w_ih, w_hh = _blocks(w, order), _blocks(r, order)
-                b_ih, b_hh = _blocks(b[: G * n_a], order), _blocks(b[G * n_a :], order)
+                w_ih, w_hh = gate_blocks(w, order), gate_blocks(r, order)
+                b_ih, b_hh = gate_blocks(b[: G * n_a], order), gate_blocks(b[G * n_a :], order)
             else:  # a layer of one direction in a bidirectional stack: the other at zero
                 n_in = layer.weights["W"].shape[2] if below is None else None
                 n_in = n_in or (2 * n_a if merge == "concat" else n_a)
@@ -1128,12 +1128,6 @@ def _spread(w, blocks, uni, merge, n_a):
         d = block[0][2]
         out[:, d * n_a : (d + 1) * n_a] = w[:, j * n_a : (j + 1) * n_a]
     return out
-
-
-def _blocks(w, order):
-    """w's G gate blocks of rows in the given order."""
-    n = w.shape[0] // len(order)
-    return np.concatenate([w[k * n : (k + 1) * n] for k in order])
 
 
 def from_onnx(
@@ -1289,9 +1283,9 @@ def to_onnx(model, path=None, *, opset=14, sequence_lens=False):
         for params in network.layers[k * D : (k + 1) * D]:
             w_ih, w_hh, b_ih, b_hh = from_crnn(cell, reset_after, params)
             order = _TO_ONNX[op]
-            Ws.append(_blocks(w_ih, order))
-            Rs.append(_blocks(w_hh, order))
-            Bs.append(np.concatenate((_blocks(b_ih, order), _blocks(b_hh, order))))
+            Ws.append(gate_blocks(w_ih, order))
+            Rs.append(gate_blocks(w_hh, order))
+            Bs.append(np.concatenate((gate_blocks(b_ih, order), gate_blocks(b_hh, order))))
         n_a = Rs[0].shape[1]
         n_x = Ws[0].shape[1] if k == 0 else n_x
         name = network.names[k * D]
@@ -1371,24 +1365,6 @@ def to_onnx(model, path=None, *, opset=14, sequence_lens=False):
     )
     onnx.checker.check_model(onnx_model)
     if path is not None:
-        _write(path, onnx_model.SerializeToString())
+        data = onnx_model.SerializeToString()
+        atomic_write(path, lambda f: f.write(data))
     return onnx_model
-
-
-def _write(path, data):
-    """Write data to path through a temporary file of the same folder, then os.replace."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".crnn-", suffix=".onnx.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

@@ -6,10 +6,9 @@ A file holds a module's state dict under PyTorch's names: the recurrent module's
 it in. safetensors (``pip install crnn[safetensors]``) reads them as numpy arrays.
 """
 
-import contextlib
 import os
-import secrets
 
+from crnn._model_file import atomic_write
 from crnn.interop._network import ConversionError, build, verify_given
 from crnn.interop._torch import to_torch_state_dict, torch_network
 from crnn.models import DEFAULT_MAX_BYTES
@@ -37,7 +36,7 @@ def _group(arrays, prefix):
 def load_safetensors(
     path,
     *,
-    rnn="rnn",
+    rnn=None,
     linear="linear",
     nonlinearity="tanh",
     batch_first=False,
@@ -49,7 +48,9 @@ def load_safetensors(
 
     Arguments:
     path -- the .safetensors file (untrusted: its size is checked before it is read)
-    rnn -- the prefix of the recurrent module's keys ("" for keys without one)
+    rnn -- the prefix of the recurrent module's keys: None for "rnn" if the file has
+           keys under it, else none (as save_safetensors writes a LayerStack's); ""
+           for none
     linear -- the prefix of the nn.Linear's keys; the file need not hold them
     nonlinearity -- for an nn.RNN, "tanh" or "relu" (the file does not say)
     batch_first, dtype, verify -- as for from_torch
@@ -69,6 +70,8 @@ def load_safetensors(
         arrays = st.load_file(path)
     except Exception as exc:  # safetensors' own errors have no common base class
         raise ConversionError(f"{os.fspath(path)} is not a safetensors file: {exc}") from None
+    if rnn is None:
+        rnn = "rnn" if any(k.startswith("rnn.") for k in arrays) else ""
     head = _group(arrays, linear) if linear else {}
     mine = (f"{linear}.",) if linear else ()
     if rnn:
@@ -98,7 +101,8 @@ def load_safetensors(
 def save_safetensors(model, path, *, rnn=None, linear="linear"):
     """Write a crnn model's weights as safetensors under PyTorch's names
     (to_torch_state_dict's), which ``load_state_dict`` of the PyTorch model loads after
-    ``safetensors.torch.load_file``. The file is replaced atomically.
+    ``safetensors.torch.load_file``. The file is written atomically, as crnn's model
+    files are.
 
     Arguments:
     model -- a crnn.layers.LayerStack, or a fitted SequenceTagger or SequenceClassifier
@@ -106,15 +110,5 @@ def save_safetensors(model, path, *, rnn=None, linear="linear"):
     rnn, linear -- the prefixes of the keys, as for to_torch_state_dict
     """
     st = _safetensors_numpy()
-    state = to_torch_state_dict(model, rnn=rnn, linear=linear)
-    path = os.path.realpath(os.fsdecode(path))
-    temporary = os.path.join(
-        os.path.dirname(path), f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp"
-    )
-    try:
-        st.save_file(state, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temporary)
-        raise
+    data = st.save(to_torch_state_dict(model, rnn=rnn, linear=linear))
+    atomic_write(path, lambda f: f.write(data))

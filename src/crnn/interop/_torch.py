@@ -17,6 +17,7 @@ from crnn.interop._network import (
     build,
     check_shape,
     describe,
+    output_layer,
     to_numpy,
     verify_given,
 )
@@ -75,7 +76,15 @@ def torch_network(state, linear=None, *, cell=None, nonlinearity="tanh", dtype=N
             f"not of the {cell.upper()}"
         )
     matches = [_KEY.fullmatch(k) for k in state]
-    num_layers = 1 + max(int(m.group(2)) for m in matches)
+    numbers = sorted({int(m.group(2)) for m in matches})
+    # every layer's keys, 0 .. num_layers-1: a key's number alone sets no size
+    gap = next((k for k, number in enumerate(numbers) if number != k), None)
+    if gap is not None:
+        raise ConversionError(
+            f"the {what}'s state dict has keys of layer {numbers[gap]} but none of layer "
+            f"{gap} (weight_hh_l{gap})"
+        )
+    num_layers = len(numbers)
     bidirectional = any(m.group(3) for m in matches)
     bias = any(m.group(1).startswith("bias") for m in matches)
     names = [f"l{k}{d}" for k in range(num_layers) for d in ("", "_reverse")[: 1 + bidirectional]]
@@ -91,11 +100,14 @@ def torch_network(state, linear=None, *, cell=None, nonlinearity="tanh", dtype=N
     layers = []
     for n in names:
         w = {key: to_numpy(state[f"{key}_{n}"], f"{key}_{n}", dtype) for key in kinds}
-        n_in = (
-            w["weight_ih"].shape[1]
-            if n.split("_")[0] == "l0" and w["weight_ih"].ndim == 2
-            else width
-        )
+        n_in = width
+        if n.split("_")[0] == "l0":  # the bottom layer reads x, of any n_x >= 1
+            n_in = w["weight_ih"].shape[1] if w["weight_ih"].ndim == 2 else 0
+            if n_in < 1:
+                raise ConversionError(
+                    f"weight_ih_{n} must have shape ({G * n_a}, n_x) with n_x >= 1, got "
+                    f"{w['weight_ih'].shape}"
+                )
         shapes = {
             "weight_ih": (G * n_a, n_in),
             "weight_hh": (G * n_a, n_a),
@@ -135,17 +147,9 @@ def _linear(linear, width, dtype):
             f"linear's state dict must hold 'weight' and 'bias' (or 'weight' alone), "
             f"got keys {sorted(linear)}"
         )
-    W = to_numpy(linear["weight"], "linear.weight", dtype)
-    if W.ndim != 2 or W.shape[1] != width or W.shape[0] < 1:
-        raise ConversionError(
-            f"linear.weight must be (n_y, {width}) to read the recurrent module's "
-            f"{width} output features, got shape {W.shape}"
-        )
-    b = np.zeros(W.shape[0], dtype)
-    if "bias" in linear:
-        b = to_numpy(linear["bias"], "linear.bias", dtype)
-        check_shape(b, (W.shape[0],), "linear.bias")
-    return W, b
+    return output_layer(
+        linear["weight"], linear.get("bias"), ("linear.weight", "linear.bias"), width, dtype
+    )
 
 
 def from_torch(
@@ -170,7 +174,8 @@ def from_torch(
     verify -- None, or (x, outputs): an input in the module's layout and what PyTorch gave
               for it (the softmax of linear's outputs with linear, else the module's
               output sequence); ParityError if crnn's outputs differ beyond
-              crnn.interop.TOLERANCE
+              crnn.interop.TOLERANCE. For packed sequences, (x, outputs, lengths): only
+              each sequence's own steps are compared (PyTorch pads with zeros past them)
 
     Returns:
     model -- with linear, a fitted crnn.SequenceTagger whose classes are 0 .. n_y-1
