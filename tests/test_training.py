@@ -77,6 +77,42 @@ def test_output_layer_and_pooling_keep_the_cells_layout(cell):
         assert _stride_order(crnn.pool_states_backward(dh, a, output)) == _stride_order(a)
 
 
+@pytest.mark.parametrize("layout", ["cells", "C", "F", "strided"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_output_layer_products_read_any_layout(layout, dtype):
+    """Forward and backward against einsum, for a and dlogits in every layout."""
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((5, 3, 4))
+    dz = rng.standard_normal((2, 3, 4))
+    if layout == "cells":
+        a = crnn.rnn_forward(
+            rng.standard_normal((2, 3, 4)),
+            a[:, :, 0],
+            {
+                "Wax": rng.standard_normal((5, 2)),
+                "Waa": rng.standard_normal((5, 5)),
+                "ba": np.zeros((5, 1)),
+                "Wya": np.zeros((1, 5)),
+                "by": np.zeros((1, 1)),
+            },
+        )[0]
+    elif layout == "F":
+        a, dz = np.asfortranarray(a), np.asfortranarray(dz)
+    elif layout == "strided":
+        a, dz = np.repeat(a, 2, axis=1)[:, ::2], np.repeat(dz, 2, axis=2)[:, :, ::2]
+    p = {"Wya": rng.standard_normal((2, 5)), "by": rng.standard_normal((2, 1))}
+    p = {k: v.astype(dtype) for k, v in p.items()}
+    a, dz = a.astype(dtype), dz.astype(dtype)
+    logits = crnn.output_layer_forward(a, p)
+    want = np.einsum("ya,amt->ymt", p["Wya"], a) + p["by"][:, :, None]
+    assert logits.dtype == dtype
+    assert_close(logits, want, dtype, "logits")
+    g = crnn.output_layer_backward(dz, a, p)
+    assert_close(g["da"], np.einsum("ya,ymt->amt", p["Wya"], dz), dtype, "da")
+    assert_close(g["dWya"], np.einsum("ymt,amt->ya", dz, a), dtype, "dWya")
+    assert g["dWya"].flags.c_contiguous
+
+
 def test_output_layer_shape_errors_name_the_arguments():
     p = {"Wya": np.zeros((2, 4)), "by": np.zeros((2, 1))}
     with pytest.raises(

@@ -188,7 +188,8 @@ def clip_by_global_norm(gradients, max_norm, keys=None):
                 f'gradients["{k}"] must be a writable float array to be scaled in place, '
                 f"got {g.dtype}"
             )
-    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in arrays)))
+    # einsum's own loop, not a BLAS dot: numpy's BLAS threads would spin beside crnn's
+    norm = float(np.sqrt(sum(float(np.einsum("i,i->", g.ravel(), g.ravel())) for g in arrays)))
     if norm > max_norm:
         for g in arrays:
             g *= max_norm / norm

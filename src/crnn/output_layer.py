@@ -3,12 +3,14 @@
 The states of every step are one column-major (n_a, m·T) matrix, viewed without a copy
 in the order of their columns: numpy's C order for the cells' ``a`` (the layout of
 ``crnn._arrays``), Fortran order for a Fortran-ordered ``a``. The logits and ``da`` are
-made in that same layout, so each product over all steps is a single BLAS call through
-numpy's matmul; nothing loops over time. For the LSTM the weight is called "Wy"
-(``weight="Wy"``).
+made in that same layout, so each product over all steps is a single BLAS call; nothing
+loops over time. The products go to scipy's BLAS, the library the cells' kernels call:
+numpy's matmul would use numpy's own BLAS, whose threads then spin beside the kernels'
+on the same cores. For the LSTM the weight is called "Wy" (``weight="Wy"``).
 """
 
 import numpy as np
+from scipy.linalg import blas
 
 from crnn._validate import as_array, bias, check_parameters, compute_dtype, weight
 
@@ -33,6 +35,29 @@ def _empty(n, rest, dtype, order):
     if order == "F":
         return np.empty((n, *rest), dtype, order="F")
     return np.moveaxis(np.empty((*rest, n), dtype), -1, 0)
+
+
+def _operand(matrix, transpose=False):
+    """(array, trans) that scipy's gemm reads as matrix (or its transpose, with
+    transpose) without a copy: a Fortran-ordered array, and whether gemm transposes it."""
+    if transpose:
+        matrix = matrix.T
+    if matrix.flags.f_contiguous:
+        return matrix, False
+    if matrix.flags.c_contiguous:
+        return matrix.T, True
+    return np.asfortranarray(matrix), False
+
+
+def _gemm(a, b, out, transpose_a=False, transpose_b=False):
+    """out (Fortran-ordered) = op(a) · op(b), in scipy's BLAS; op transposes with
+    transpose_a, transpose_b."""
+    a, trans_a = _operand(a, transpose_a)
+    b, trans_b = _operand(b, transpose_b)
+    gemm = blas.dgemm if out.dtype == np.float64 else blas.sgemm
+    result = gemm(1.0, a, b, 0.0, out, trans_a, trans_b, overwrite_c=True)
+    if result is not out:  # not written in place: cannot happen for a Fortran-ordered out
+        out[...] = result
 
 
 def _weights(parameters, weight_key, a_name, a):
@@ -66,7 +91,7 @@ def output_layer_forward(a, parameters, weight="Wya"):
     z = _empty(n_y, a.shape[1:], dtype, order)
     z2 = z.reshape(n_y, -1, order=order)
     # Z (n_y×m·T) = W (n_y×n_a) · A (n_a×m·T)
-    np.matmul(W.astype(dtype, copy=False), _columns(a, dtype, order), out=z2)
+    _gemm(W.astype(dtype, copy=False), _columns(a, dtype, order), z2)
     z2 += by.astype(dtype, copy=False)[:, None]
     return z
 
@@ -100,10 +125,8 @@ def output_layer_backward(dlogits, a, parameters, weight="Wya"):
     W = W.astype(dtype, copy=False)
     da = _empty(a.shape[0], a.shape[1:], dtype, order)
     # dA (n_a×m·T) = W.T (n_a×n_y) · dZ (n_y×m·T)
-    np.matmul(W.T, dz2, out=da.reshape(a.shape[0], -1, order=order))
-    return {
-        # dW (n_y×n_a) = dZ (n_y×m·T) · A.T (m·T×n_a)
-        "d" + weight: dz2 @ a2.T,
-        "dby": dz2.sum(axis=1, keepdims=True),
-        "da": da,
-    }
+    _gemm(W, dz2, da.reshape(a.shape[0], -1, order=order), transpose_a=True)
+    dW = np.empty((n_y, a.shape[0]), dtype)
+    # dW.T (n_a×n_y) = A (n_a×m·T) · dZ.T (m·T×n_y): dW C-ordered, as the weights are
+    _gemm(a2, dz2, dW.T, transpose_b=True)
+    return {"d" + weight: dW, "dby": dz2.sum(axis=1, keepdims=True), "da": da}
