@@ -176,10 +176,11 @@ def _crnn_step(model, x, y, seed):
     keys = ["d" + k for k in parameters]
     rng = np.random.default_rng(seed)
     idx = model._batches(x.shape[1], None, rng)[0]  # one minibatch of all m sequences
+    buffer = np.empty(xf.size, xf.dtype)  # as fit keeps one for its minibatches
 
     def run():
         loss, grads = model._batch_loss_and_grads(
-            *models._batch(xf, labels, None, idx), parameters, rng
+            *models._batch(xf, labels, None, idx, buffer), parameters, rng
         )
         if not np.isfinite(loss):
             raise FloatingPointError(f"crnn's training loss became {loss}")
@@ -192,7 +193,9 @@ def _crnn_step(model, x, y, seed):
 
     def check():
         same = {k: v.copy() for k, v in parameters.items()}
-        loss, grads = model._batch_loss_and_grads(*models._batch(xf, labels, None, idx), same)
+        loss, grads = model._batch_loss_and_grads(
+            *models._batch(xf, labels, None, idx, buffer), same
+        )
         return loss, {k: grads[k] for k in keys}
 
     run.check = check

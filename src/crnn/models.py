@@ -102,15 +102,17 @@ class StepState(NamedTuple):
     steps: int
 
 
-def _batch(x, y, lengths, idx):
-    """The minibatch idx of x, y and lengths, cut to its longest sequence; x a new
-    C-ordered array, which the kernels read in place."""
+def _batch(x, y, lengths, idx, buffer):
+    """The minibatch idx of x, y and lengths, cut to its longest sequence; x C-ordered,
+    which the kernels read in place, in buffer (1-D, of x's dtype, large enough for every
+    minibatch of the fit: its memory serves each in turn)."""
+    T = x.shape[2] if lengths is None else int(lengths[idx].max())
+    x_batch = buffer[: x.shape[0] * len(idx) * T].reshape(x.shape[0], len(idx), T)
+    np.take(x[:, :, :T], idx, axis=1, out=x_batch)
     if lengths is None:
-        return np.take(x, idx, axis=1), y[idx], None
-    steps = lengths[idx]
-    T = int(steps.max())
+        return x_batch, y[idx], None
     y_batch = y[idx][:, :T] if y.ndim == 2 else y[idx]
-    return np.take(x[:, :, :T], idx, axis=1), y_batch, steps
+    return x_batch, y_batch, lengths[idx]
 
 
 def _progress(total, verbose):
@@ -231,7 +233,8 @@ class _SequenceModel:
             )
         if lengths is not None:
             lengths = check_lengths(lengths, x.shape[1], x.shape[2])
-        x = np.require(x, np.dtype(self.dtype), ("F", "A"))
+        # C order: the kernels read it in place, and minibatches are cut from it in blocks
+        x = np.require(x, np.dtype(self.dtype), ("C", "A"))
         finite = np.isfinite(x)
         if lengths is not None:  # the padding may hold anything
             finite |= ~running_steps(lengths, x.shape[2])[None]
@@ -533,6 +536,7 @@ class _SequenceModel:
             path, state, optimizer, params, data = checkpoint
         keys = ["d" + k for k in parameters]
         m = x.shape[1]
+        buffer = np.empty(x.shape[0] * min(self.batch_size, m) * x.shape[2], x.dtype)
         bar = _progress((self.epochs - state.epoch) * m, self.verbose)
         # the fitted attributes of the last complete epoch: a resumed one's to start with
         done = state.fitted(parameters) if state.epoch else None
@@ -545,7 +549,7 @@ class _SequenceModel:
                 total = 0.0
                 for idx in self._batches(m, lengths, rng):
                     loss, grads = self._batch_loss_and_grads(
-                        *_batch(x, y, lengths, idx), parameters, rng
+                        *_batch(x, y, lengths, idx, buffer), parameters, rng
                     )
                     if not np.isfinite(loss):
                         raise FloatingPointError(

@@ -7,6 +7,7 @@ is an exponential average of the gradients, and Adam corrects both averages' bia
 """
 
 import numpy as np
+import scipy.linalg
 
 from crnn._validate import as_array
 from crnn.cells import model_shapes
@@ -198,7 +199,8 @@ def clip_by_global_norm(gradients, max_norm, keys=None):
 
 def _orthogonal(n, rng):
     """A random n×n orthogonal matrix, uniform over the group (QR with the signs fixed)."""
-    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    # scipy's LAPACK, on the BLAS of crnn's kernels: numpy's would wake a second pool
+    q, r = scipy.linalg.qr(rng.standard_normal((n, n)))
     return q * np.where(np.diag(r) < 0, -1.0, 1.0)
 
 
