@@ -609,6 +609,10 @@ class _SequenceModel:
         each sequence's length), (n_y, m) for the classifier."""
         cell = self._cell()
         a0 = np.zeros((self.n_a, x.shape[1]), x.dtype)
+        if self._head == "sequence" and not isinstance(cell, Stack):
+            # one cell's forward computes softmax(Wy·a + by) of every step in its loops,
+            # zero past each length: the tagger's probabilities
+            return cell.spec.forward(x, a0, self.parameters_, lengths=lengths).y
         a = cell.states(x, a0, self.parameters_, lengths=lengths)
         h = cell.pool(a, self._head, lengths)
         proba = softmax(output_layer_forward(h, self.parameters_, cell.output_weight))
