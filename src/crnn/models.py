@@ -116,12 +116,13 @@ def _batch(x, y, lengths, idx, buffer):
 
 
 def _progress(total, verbose):
-    """A tqdm bar counting sequences, or None when silent."""
+    """A tqdm bar counting sequences, redrawn at most four times a second, or None when
+    silent."""
     if not verbose:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="seq", dynamic_ncols=True)
+    return tqdm(total=total, unit="seq", dynamic_ncols=True, mininterval=0.25)
 
 
 class _SequenceModel:
