@@ -98,15 +98,20 @@ def softmax_cross_entropy(logits, y, reduction="sum", name="y"):
     scale = _scale(reduction, z)
     y = as_array(name, y)
     shifted = z - z.max(axis=0, keepdims=True)
-    logp = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
-    d = np.exp(logp)
+    d = np.exp(shifted)
+    total = d.sum(axis=0, keepdims=True)
+    d /= total  # the softmax
+    log_total = np.log(total)
     if y.shape == z.shape[1:]:
-        idx = check_class_indices(name, y, z.shape[0])[None]
-        loss = -np.sum(np.take_along_axis(logp, idx, axis=0))
-        np.put_along_axis(d, idx, np.take_along_axis(d, idx, axis=0) - 1, axis=0)
+        labels = check_class_indices(name, y, z.shape[0])
+        # every column's entry of its label, in any layout of z
+        at = (labels, *np.ix_(*(np.arange(n) for n in labels.shape)))
+        # -log p[label] = log(sum exp(shifted)) - shifted[label]
+        loss = np.sum(log_total) - np.sum(shifted[at])
+        d[at] -= 1
     elif y.shape == z.shape:
         t = check_targets(name, y, z.dtype)
-        loss = -np.sum(t * logp)
+        loss = -np.sum(t * (shifted - log_total))
         # d(-sum t log p)/dz = p·sum(t) - t, which is p - t for one-hot columns
         d *= t.sum(axis=0, keepdims=True)
         d -= t
