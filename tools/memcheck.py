@@ -36,7 +36,12 @@ for cell in variants():
         backward(da32, forward(x32, a32, p32, **cell.options)[-1])
     y = np.random.default_rng(0).integers(0, 3, (5, 7))
     crnn.loss_and_grads(x, y, a0, p, cell=cell, lengths=[7, 6, 4, 2, 1])
+    crnn.loss_and_grads(x, y, a0, p, cell=cell, lengths=[2, 7, 1, 5, 3], want_dx=False)
 rng = np.random.default_rng(0)
+tagger = crnn.SequenceTagger(n_a=4, epochs=1, verbose=False, cell="lstm")
+tagger.fit(rng.standard_normal((3, 8, 5)), rng.integers(0, 2, (8, 5)),
+           lengths=[5, 4, 4, 3, 2, 2, 1, 1])
+tagger.predict_proba(rng.standard_normal((3, 2, 5)), lengths=[3, 5])
 model = crnn.SequenceTagger(n_a=4, epochs=2, verbose=False, cell="gru", num_layers=2,
                             bidirectional=True)
 lengths = [5, 4, 4, 3, 2, 2, 1, 1]
