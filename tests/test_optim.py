@@ -131,3 +131,51 @@ def test_glorot_with_orthogonal_recurrent_weights():
 def test_clip_by_global_norm_names_a_gradient_it_cannot_scale(value, error):
     with pytest.raises(error, match=r'gradients\["dW"\]'):
         crnn.clip_by_global_norm({"dW": value}, 5.0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: crnn.SGD(0.1),
+        lambda: crnn.SGD(0.1, momentum=0.9),
+        lambda: crnn.Adam(0.01),
+        lambda: crnn.Adagrad(0.1),
+    ],
+    ids=["sgd", "momentum", "adam", "adagrad"],
+)
+def test_one_pass_over_flat_arrays_is_the_per_parameter_update(make):
+    """FlatArrays take one pass, bit for bit the per-key loop's, and the state stays the
+    per-key arrays a checkpoint saves; state held per key carries over into it."""
+    from crnn.optim import FlatArrays
+
+    _, _, p, _ = random_rnn_problem(3, 4, 2, 2, 5, seed=3)
+    rng = np.random.default_rng(4)
+    steps = [{"d" + k: rng.standard_normal(v.shape) for k, v in p.items()} for _ in range(4)]
+    per_key, flat = make(), make()
+    p_key, p_flat = {k: v.copy() for k, v in p.items()}, FlatArrays(p)
+    g_flat = FlatArrays(steps[0])
+    for k, g in enumerate(steps):
+        per_key.step(p_key, g)
+        if k == 2:  # as after a resumed checkpoint: the state held per key, apart
+            flat.state = {key: {n: a.copy() for n, a in s.items()} for key, s in flat.state.items()}
+        flat.step(p_flat, g_flat.load(g))
+    for key, value in p_key.items():
+        np.testing.assert_array_equal(p_flat[key], value, err_msg=key)
+        for name in per_key.slots:
+            np.testing.assert_array_equal(flat.state[key][name], per_key.state[key][name])
+            assert flat.state[key][name].base is not None  # a view of the flat state
+
+
+def test_clipping_flat_arrays_is_clipping_each():
+    from crnn.optim import FlatArrays
+
+    rng = np.random.default_rng(5)
+    grads = {"dW": rng.standard_normal((3, 4)) * 10, "db": rng.standard_normal((3, 1)) * 10}
+    flat = FlatArrays(grads)
+    norm = crnn.clip_by_global_norm(flat, 1.0)
+    assert norm == pytest.approx(
+        crnn.clip_by_global_norm({k: v.copy() for k, v in grads.items()}, 1.0)
+    )
+    assert np.sqrt(sum(np.sum(v**2) for v in flat.values())) == pytest.approx(1.0)
+    crnn.clip(flat, 0.1)
+    assert max(np.abs(v).max() for v in flat.values()) <= 0.1

@@ -31,7 +31,13 @@ from crnn.cells import get_cell, model_shapes
 from crnn.forms import running_steps
 from crnn.layers import Stack, check_stack
 from crnn.losses import check_class_indices, check_targets, softmax
-from crnn.optim import clip, clip_by_global_norm, initialize_parameters, make_optimizer
+from crnn.optim import (
+    FlatArrays,
+    clip,
+    clip_by_global_norm,
+    initialize_parameters,
+    make_optimizer,
+)
 from crnn.output_layer import output_layer_forward
 from crnn.training import loss_and_grads, model_loss
 
@@ -535,7 +541,12 @@ class _SequenceModel:
             state, optimizer = TrainingState(), make_optimizer(self.optimizer, self.learning_rate)
         else:
             path, state, optimizer, params, data = checkpoint
-        keys = ["d" + k for k in parameters]
+        # the parameters and their gradients each in one buffer: clipping and the
+        # optimizer's update are one pass over it
+        parameters = FlatArrays(parameters)
+        grads_flat = FlatArrays({"d" + k: v for k, v in parameters.items()})
+        # the same arrays in a plain dict, the form the engine's common path takes
+        weights = dict(parameters)
         m = x.shape[1]
         buffer = np.empty(x.shape[0] * min(self.batch_size, m) * x.shape[2], x.dtype)
         bar = _progress((self.epochs - state.epoch) * m, self.verbose)
@@ -550,17 +561,18 @@ class _SequenceModel:
                 total = 0.0
                 for idx in self._batches(m, lengths, rng):
                     loss, grads = self._batch_loss_and_grads(
-                        *_batch(x, y, lengths, idx, buffer), parameters, rng
+                        *_batch(x, y, lengths, idx, buffer), weights, rng
                     )
                     if not np.isfinite(loss):
                         raise FloatingPointError(
                             f"the training loss became {loss} in epoch {epoch}: lower "
                             f"learning_rate (now {self.learning_rate}) or set clip_norm"
                         )
+                    grads = grads_flat.load(grads)
                     if self.clip_value is not None:
-                        clip({k: grads[k] for k in keys}, self.clip_value)
+                        clip(grads, self.clip_value)
                     if self.clip_norm is not None:
-                        clip_by_global_norm(grads, self.clip_norm, keys)
+                        clip_by_global_norm(grads, self.clip_norm)
                     optimizer.step(parameters, grads)
                     total += loss * len(idx)
                     if bar is not None:
@@ -574,7 +586,7 @@ class _SequenceModel:
                         val_x,
                         val_y,
                         np.zeros((self.n_a, val_x.shape[1]), val_x.dtype),
-                        parameters,
+                        weights,
                         self._cell(),
                         output=self._head,
                         lengths=val_lengths,

@@ -13,6 +13,7 @@ from crnn._validate import as_array
 from crnn.cells import model_shapes
 
 __all__ = [
+    "FlatArrays",
     "SGD",
     "Adam",
     "Adagrad",
@@ -24,8 +25,47 @@ __all__ = [
 ]
 
 
+class FlatArrays(dict):
+    """A dict of arrays that are views of one 1-D buffer, ``flat``, in the dict's order:
+    an optimizer updates them, and clipping scales them, in one pass over the buffer.
+
+    Arguments:
+    arrays -- dict name -> array, copied into the buffer (of their common dtype)
+    """
+
+    def __init__(self, arrays):
+        arrays = {k: np.asarray(v) for k, v in arrays.items()}
+        self.flat = np.empty(sum(a.size for a in arrays.values()), np.result_type(*arrays.values()))
+        at = 0
+        for key, arr in arrays.items():
+            self[key] = self.flat[at : at + arr.size].reshape(arr.shape)
+            self[key][...] = arr
+            at += arr.size
+
+    def load(self, arrays):
+        """Copy arrays[key] into each view (arrays of the views' shapes); returns self."""
+        for key, view in self.items():
+            view[...] = arrays[key]
+        return self
+
+
+def _flat_pair(parameters, gradients):
+    """Whether parameters and gradients are FlatArrays of one layout, gradient "d" + key
+    beside each parameter key."""
+    return (
+        type(parameters) is FlatArrays
+        and type(gradients) is FlatArrays
+        and list(gradients) == ["d" + k for k in parameters]
+        and parameters.flat.shape == gradients.flat.shape
+        and all(gradients["d" + k].shape == v.shape for k, v in parameters.items())
+    )
+
+
 class _Optimizer:
     """Shared by the optimizers: the per-parameter loop, checks and state."""
+
+    #: the names of the state arrays it keeps per parameter
+    slots: tuple[str, ...] = ()
 
     def __init__(self, learning_rate):
         if not learning_rate > 0:
@@ -35,12 +75,42 @@ class _Optimizer:
         self.state = {}
         #: the number of steps taken
         self.t = 0
+        # with FlatArrays: slot -> 1-D buffer whose views are the state's arrays
+        self._flat = {}
 
     def _slots(self, key, param, names):
         slots = self.state.get(key)
-        if slots is None or slots[names[0]].shape != param.shape:
+        if names and (slots is None or slots[names[0]].shape != param.shape):
             slots = self.state[key] = {n: np.zeros_like(param) for n in names}
-        return slots
+        return slots or {}
+
+    def _flat_slots(self, parameters):
+        """The state as 1-D buffers of parameters' layout, the state's arrays their views
+        (made, or filled from the state held, once)."""
+        names = self.slots
+        ready = all(
+            name in self._flat
+            and self._flat[name].shape == parameters.flat.shape
+            and all(
+                key in self.state and self.state[key][name].base is self._flat[name]
+                for key in parameters
+            )
+            for name in names
+        )
+        if not ready:
+            self._flat = {name: np.zeros_like(parameters.flat) for name in names}
+            at = 0
+            for key, param in parameters.items():
+                held = self.state.get(key)
+                views = {}
+                for name in names:
+                    view = self._flat[name][at : at + param.size].reshape(param.shape)
+                    if held is not None and held[name].shape == param.shape:
+                        view[...] = held[name]
+                    views[name] = view
+                self.state[key] = views
+                at += param.size
+        return self._flat
 
     def step(self, parameters, gradients):
         """Update every parameter in place.
@@ -53,6 +123,9 @@ class _Optimizer:
         parameters -- the same dict
         """
         self.t += 1
+        if _flat_pair(parameters, gradients):
+            self._rule(parameters.flat, gradients.flat, self._flat_slots(parameters))
+            return parameters
         for key, param in parameters.items():
             if not (isinstance(param, np.ndarray) and param.dtype.kind == "f"):
                 raise TypeError(
@@ -65,7 +138,7 @@ class _Optimizer:
                     f'gradients["d{key}"] has shape {grad.shape} but parameters["{key}"] has '
                     f"shape {param.shape}"
                 )
-            self._update(key, param, grad)
+            self._rule(param, grad, self._slots(key, param, self.slots))
         return parameters
 
 
@@ -88,9 +161,9 @@ class SGD(_Optimizer):
         """The names of the state arrays it keeps per parameter."""
         return ("v",) if self.momentum else ()
 
-    def _update(self, key, param, grad):
+    def _rule(self, param, grad, slots):
         if self.momentum:
-            v = self._slots(key, param, ("v",))["v"]
+            v = slots["v"]
             v *= self.momentum
             v += (1 - self.momentum) * grad
             grad = v
@@ -111,8 +184,7 @@ class Adam(_Optimizer):
 
     slots = ("v", "s")
 
-    def _update(self, key, param, grad):
-        slots = self._slots(key, param, ("v", "s"))
+    def _rule(self, param, grad, slots):
         v, s = slots["v"], slots["s"]
         v *= self.beta1
         v += (1 - self.beta1) * grad
@@ -132,8 +204,8 @@ class Adagrad(_Optimizer):
 
     slots = ("G",)
 
-    def _update(self, key, param, grad):
-        G = self._slots(key, param, ("G",))["G"]
+    def _rule(self, param, grad, slots):
+        G = slots["G"]
         G += np.square(grad)
         param -= self.learning_rate * grad / (np.sqrt(G) + self.epsilon)
 
@@ -161,7 +233,8 @@ def clip(gradients, maxValue):
     Returns:
     gradients -- the same dict, its arrays clipped
     """
-    for gradient in gradients.values():
+    arrays = [gradients.flat] if type(gradients) is FlatArrays else gradients.values()
+    for gradient in arrays:
         np.clip(gradient, -maxValue, maxValue, out=gradient)
     return gradients
 
@@ -189,6 +262,8 @@ def clip_by_global_norm(gradients, max_norm, keys=None):
                 f'gradients["{k}"] must be a writable float array to be scaled in place, '
                 f"got {g.dtype}"
             )
+    if type(gradients) is FlatArrays and (keys is None or list(keys) == list(gradients)):
+        arrays = [gradients.flat]  # the same entries, in one pass
     # einsum's own loop, not a BLAS dot: numpy's BLAS threads would spin beside crnn's
     norm = float(np.sqrt(sum(float(np.einsum("i,i->", g.ravel(), g.ravel())) for g in arrays)))
     if norm > max_norm:
