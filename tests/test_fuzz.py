@@ -24,6 +24,9 @@ def fuzz():
     "target", ["course", "step", "models", "load", "resume", "conll", "interop"]
 )
 def test_a_short_fuzz_run_finds_nothing(fuzz, target, tmp_path):
+    if target == "interop":  # its damaged files are ONNX and safetensors files
+        pytest.importorskip("onnx")
+        pytest.importorskip("safetensors")
     count, returned = fuzz.fuzz(target, runs=200, seed=7, last=str(tmp_path / "last.bin"))
     assert count == 200
     # the inputs reach past the checks: some calls return, some are refused

@@ -12,7 +12,7 @@ TARGET is one of:
   resume -- fit(..., checkpoint=, resume=True) from damaged checkpoints
   conll  -- crnn.datasets.parse_conll on arbitrary text
   interop -- crnn.interop's loaders: damaged safetensors and ONNX files, PyTorch state
-            dicts and Keras weight lists
+            dicts and Keras weight lists (needs crnn[onnx,safetensors])
   all    -- each of them in turn, --seconds (or --runs) each
 
 Every input is built from bytes: each run draws them from a seeded generator (the same
