@@ -483,6 +483,23 @@ def _blas_info():
     return info
 
 
+def check_options(cells, dtypes, repeats, sizes=(), known_sizes=SIZES):
+    """ValueError naming what is unknown unless every cell is one of CELLS, every dtype
+    one of DTYPES and every size one of known_sizes, and repeats is at least 1."""
+    unknown = (
+        [c for c in cells if c not in CELLS]
+        + [s for s in sizes if s not in known_sizes]
+        + [d for d in dtypes if d not in DTYPES]
+    )
+    if unknown:
+        raise ValueError(
+            f"unknown cell, size or dtype {unknown}; cells are {list(CELLS)}, sizes "
+            f"{list(known_sizes)}, dtypes {list(DTYPES)}"
+        )
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+
+
 def run_bench(
     sizes=("tiny", "small", "medium", "large"),
     dtypes=("float64", "float32"),
@@ -509,18 +526,7 @@ def run_bench(
     report -- dict of the machine, the libraries and one result per cell, size and dtype
     """
     progress = progress or (lambda message: None)
-    unknown = (
-        [c for c in cells if c not in CELLS]
-        + [s for s in sizes if s not in SIZES]
-        + [d for d in dtypes if d not in DTYPES]
-    )
-    if unknown:
-        raise ValueError(
-            f"unknown cell, size or dtype {unknown}; cells are {list(CELLS)}, sizes "
-            f"{list(SIZES)}, dtypes {list(DTYPES)}"
-        )
-    if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    check_options(cells, dtypes, repeats, sizes, SIZES)
     torch_mod = _import_torch() if torch else None
     contenders = {}
     for cell in cells:

@@ -634,21 +634,6 @@ def _infer_case(model, makers, skipped, m, repeats, progress, seed):
 # --- the runs --------------------------------------------------------------------------
 
 
-def _validate(cells, dtypes, repeats, sizes=()):
-    unknown = (
-        [c for c in cells if c not in bench.CELLS]
-        + [d for d in dtypes if d not in bench.DTYPES]
-        + [s for s in sizes if s not in TRAIN_SIZES]
-    )
-    if unknown:
-        raise ValueError(
-            f"unknown cell, dtype or size {unknown}; cells are {list(bench.CELLS)}, dtypes "
-            f"{list(bench.DTYPES)}, sizes of --train {list(TRAIN_SIZES)}"
-        )
-    if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}")
-
-
 def run_train(
     sizes=tuple(TRAIN_SIZES),
     dtypes=("float64", "float32"),
@@ -677,7 +662,7 @@ def run_train(
               do not agree on the loss and the gradients
     """
     progress = progress or (lambda message: None)
-    _validate(cells, dtypes, repeats, sizes)
+    bench.check_options(cells, dtypes, repeats, sizes, TRAIN_SIZES)
     torch_mod = bench._import_torch() if torch else None
     with bench._limits(threads, torch_mod):
         return {
@@ -723,7 +708,7 @@ def run_infer(
               code's
     """
     progress = progress or (lambda message: None)
-    _validate(cells, dtypes, repeats)
+    bench.check_options(cells, dtypes, repeats)
     torch_mod = bench._import_torch() if torch else None
     ort = _import_onnxruntime() if onnxruntime else None
     n_x, n_a, n_y, T = INFER_SHAPE

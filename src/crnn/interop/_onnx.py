@@ -679,12 +679,17 @@ def _transpose(graph, ins, attrs, label):
     return _Sym(x.axes[p] for p in perm)
 
 
+def _axes(graph, ins, attrs, label):
+    """The axes of a Squeeze or ReduceSum: its second input from opset 13, else its
+    attribute; None when not given."""
+    if graph.opset >= 13:
+        return _ints(ins[1], f"{label}'s axes") if len(ins) > 1 and ins[1] is not None else None
+    return attrs.get("axes")
+
+
 def _squeeze(graph, ins, attrs, label):
     (x,) = _syms(ins[:1], label)
-    if graph.opset >= 13:
-        axes = _ints(ins[1], f"{label}'s axes") if len(ins) > 1 and ins[1] is not None else None
-    else:
-        axes = attrs.get("axes")
+    axes = _axes(graph, ins, attrs, label)
     d = x.find("D")
     if axes is None or [_axis(a, len(x.axes), label) for a in axes] != [d]:
         raise ConversionError(
@@ -799,10 +804,7 @@ def _gather(graph, ins, attrs, label):
 
 def _reduce_sum(graph, ins, attrs, label):
     (x,) = _syms(ins[:1], label)
-    if graph.opset >= 13:
-        axes = _ints(ins[1], f"{label}'s axes") if len(ins) > 1 and ins[1] is not None else None
-    else:
-        axes = attrs.get("axes")
+    axes = _axes(graph, ins, attrs, label)
     d = x.find("D")
     if d is None or axes is None or [_axis(a, len(x.axes), label) for a in axes] != [d]:
         raise ConversionError(f"{label}: crnn follows a ReduceSum over the directions only")
