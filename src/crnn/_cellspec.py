@@ -167,17 +167,12 @@ def _by_length(lengths):
 
 def _permuted(arr, order, inverse=False):
     """arr (n, m, ...) with its batch axis permuted by order (or back, with inverse), in
-    the kernels' layout when arr is a sequence; None stays None."""
+    arr's own memory layout (the engine reads either); None stays None."""
     if arr is None:
         return None
-    if arr.ndim == 2:
-        out = np.empty(arr.shape, arr.dtype, order="F")
-    else:
-        out = _arrays.new_sequence(*arr.shape, arr.dtype)
-    if inverse:
-        out[:, order] = arr
-    else:
-        out[...] = arr[:, order]
+    out = np.empty_like(arr)
+    # the scatter form of both directions: whole blocks copied, none gathered
+    out[:, order if inverse else np.argsort(order)] = arr
     return out
 
 
@@ -440,7 +435,7 @@ class CellSpec:
         if order is not None:
             n_x, m, T = form.n_x, form.m, form.T
             form_sorted = form._replace(
-                x=form.x.reshape(n_x, m, T)[:, order].reshape(n_x, m * T),
+                x=_permuted(form.x.reshape(n_x, m, T), order).reshape(n_x, m * T),
                 a0=np.asfortranarray(form.a0[:, order]),
                 c0=None if form.c0 is None else np.asfortranarray(form.c0[:, order]),
             )
